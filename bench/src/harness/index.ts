@@ -1,0 +1,5 @@
+export { startBenchRedis, type BenchRedis } from './bench-redis.js';
+export { median } from './median.js';
+export { measureHttp, type HttpLoadOptions, type HttpLoadResult } from './http-load.js';
+export { printEnvironment, printTable, type Metric, type ResultTable, type VariantResult } from './print-results.js';
+export { runConcurrently } from './run-concurrently.js';

@@ -1,0 +1,140 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as wait } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
+import { measureHttp, median, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+
+// Sized for a 2-core machine that also runs Redis, the services and the load generator.
+const CONNECTIONS = 32;
+const WARMUP_SECONDS = 2;
+const DURATION_SECONDS = 5;
+const JOBS = 10_000;
+// Rounds alternate the variants, so a burst of other work on the machine hits both alike.
+const ROUNDS = 3;
+const SCRAPE_INTERVAL_MS = 1000;
+const BASE_ENV = { QUEUE_PREFIX: '{bench-telemetry}', CACHE_PREFIX: 'bench:cache:', DATA_PREFIX: 'bench:data:', LOG_LEVEL: 'warn' };
+
+/** Telemetry off (no traces, nobody scraping) or fully on (every request and job traced and exported, metrics scraped). */
+interface Mode {
+  readonly name: string;
+  env(sink: string): Record<string, string>;
+  readonly scrape: boolean;
+}
+
+const modes: readonly [Mode, Mode] = [
+  { name: 'telemetry off', env: () => ({ OTEL_SDK_DISABLED: 'true' }), scrape: false },
+  {
+    name: 'telemetry on (all spans exported, /metrics scraped every second)',
+    env: (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on' }),
+    scrape: true,
+  },
+];
+
+/** An OTLP/HTTP endpoint that accepts and drops everything, standing in for a collector. */
+async function startSink(): Promise<{ url: string; server: Server; requests: () => number }> {
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests: () => requests };
+}
+
+/** Scrapes a service's /metrics every interval while `during` runs, as Prometheus would. */
+async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during: () => Promise<T>): Promise<T> {
+  if (!enabled) return await during();
+  const timer = setInterval(() => void fetch(`${service.url}/metrics`).then((r) => r.arrayBuffer()).catch(() => undefined), SCRAPE_INTERVAL_MS);
+  try {
+    return await during();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function webRate(redis: BenchRedis, mode: Mode, sink: string): Promise<number> {
+  const web = await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, ...mode.env(sink) });
+  try {
+    // A JSON read through Express, the router, Redis and the ETag logic: the common API path.
+    const result = await whileScraped(web, mode.scrape, () =>
+      measureHttp({ url: `${web.url}/api/articles/1`, durationSeconds: DURATION_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS }),
+    );
+    return result.requestsPerSecond;
+  } finally {
+    await web.stop();
+  }
+}
+
+async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<number> {
+  const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
+  try {
+    await queue.obliterate({ force: true });
+    await runConcurrently(JOBS, 32, () => queue.add('sleep', { ms: 0, steps: 1 }, { removeOnComplete: true }));
+    // Paused until the worker is ready, so its start-up (longer with tracing) is not timed.
+    await queue.pause();
+    const worker = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink) });
+    const started = performance.now();
+    await queue.resume();
+    try {
+      await whileScraped(worker, mode.scrape, async () => {
+        for (;;) {
+          const counts = await queue.getJobCounts('waiting', 'active');
+          if ((counts['waiting'] ?? 0) + (counts['active'] ?? 0) === 0) return;
+          await wait(50);
+        }
+      });
+      return JOBS / ((performance.now() - started) / 1000);
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
+ * What telemetry costs: the web's requests/s on a JSON API route and the worker's jobs/s, each
+ * with telemetry off and fully on, in alternating rounds of the same run.
+ */
+export async function runTelemetryOverhead(): Promise<void> {
+  console.log(`\n## Telemetry overhead: ${ROUNDS} rounds; web ${CONNECTIONS} connections × ${DURATION_SECONDS} s, worker ${JOBS} jobs\n`);
+  printEnvironment();
+  const redis = await startBenchRedis();
+  const sink = await startSink();
+  const web: number[][] = [[], []];
+  const jobs: number[][] = [[], []];
+  try {
+    // Creates the sample articles the web route reads.
+    await (await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url })).stop();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [index, mode] of modes.entries()) {
+        web[index]?.push(await webRate(redis, mode, sink.url));
+        jobs[index]?.push(await workerRate(redis, mode, sink.url));
+      }
+    }
+  } finally {
+    await new Promise((resolve) => sink.server.close(resolve));
+    await redis.stop();
+  }
+  console.log(`OTLP export requests received by the sink: ${sink.requests()}`);
+  const rows = modes.map((mode, index) => ({ variant: mode.name, values: [median(web[index] ?? []), median(jobs[index] ?? [])] }));
+  printTable({
+    title: 'Telemetry on vs off',
+    notes: [
+      'Web: GET /api/articles/1 (Express, Redis, ETag). Worker: sleep {ms:0} jobs drained by one ready worker process (concurrency 20).',
+      `Median of ${ROUNDS} rounds. Target: telemetry costs ≤ 10% (≥ 0.90×).`,
+    ],
+    metrics: [
+      { name: 'web req/s', higherIsBetter: true },
+      { name: 'worker jobs/s', higherIsBetter: true },
+    ],
+    rows: rows as [(typeof rows)[number], ...typeof rows],
+  });
+}
+
+if (import.meta.main) await runTelemetryOverhead();

@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import type { RedisClient } from '@flotilla/redis';
+import type { CacheKeys } from './cache-keys.js';
+
+/** What the bus tells its cache. */
+export interface InvalidationHandlers {
+  /** A peer changed these keys or invalidated these tags: drop them from L1. */
+  onInvalidate(keys: readonly string[], tags: readonly string[]): void;
+  /** The subscription is (again) live, or lost: while lost, messages may be missed. */
+  onConnectionChange(up: boolean): void;
+  /** A write stopped waiting for acknowledgements. */
+  onAckTimeout(): void;
+}
+
+/** Everything an {@link InvalidationBus} needs. */
+export interface InvalidationBusOptions {
+  /** Command connection, used to publish acknowledgements; not closed by the bus. */
+  readonly redis: RedisClient;
+  /** Pub/sub connection; the bus owns and closes it. */
+  readonly subscriber: RedisClient;
+  readonly keys: CacheKeys;
+  readonly ackTimeoutMs: number;
+  readonly handlers: InvalidationHandlers;
+}
+
+/** One invalidation about to be published: its id and the payload the write script publishes. */
+export interface OutgoingInvalidation {
+  readonly id: string;
+  readonly payload: string;
+}
+
+// i: message id (absent when no acknowledgement is wanted), f: sender, k: keys, t: tags,
+// u: a key whose fleet lock was released.
+interface Message {
+  readonly i?: string;
+  readonly f: string;
+  readonly k?: string[];
+  readonly t?: string[];
+  readonly u?: string;
+}
+
+const QUIT_TIMEOUT_MS = 1000;
+
+interface PendingAck {
+  acks: number;
+  needed: number;
+  resolve?: () => void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Keeps every instance's L1 coherent. A write publishes a message naming the keys or tags it
+ * changed; each other instance drops them from its L1 and acknowledges on the writer's reply
+ * channel; the writer resolves once as many acknowledgements arrived as PUBLISH counted
+ * receivers (its own delivery counting as one, no round trip), or after `ackTimeoutMs`.
+ * Hand-written: Redis pub/sub delivers but does not confirm, and no library adds the confirmation.
+ */
+export class InvalidationBus {
+  /** Identifies this instance in messages and names its reply channel. */
+  readonly instanceId = randomBytes(8).toString('hex');
+  readonly #options: InvalidationBusOptions;
+  readonly #ackChannel: string;
+  readonly #pending = new Map<string, PendingAck>();
+  readonly #watchers = new Map<string, Set<() => void>>();
+  #nextId = 0;
+  #up = false;
+  #epoch = 0;
+  #closed = false;
+
+  private constructor(options: InvalidationBusOptions) {
+    this.#options = options;
+    this.#ackChannel = options.keys.ackChannel(this.instanceId);
+  }
+
+  /** Subscribes, and resolves once the subscription is live. */
+  static async start(options: InvalidationBusOptions): Promise<InvalidationBus> {
+    const bus = new InvalidationBus(options);
+    const events: EventEmitter = options.subscriber;
+    // Connection errors surface through close/ready; without a listener ioredis prints them.
+    events.on('error', () => {});
+    events.on('message', (channel: string, text: string) => bus.#receive(channel, text));
+    try {
+      await options.subscriber.subscribe(options.keys.channel, bus.#ackChannel);
+    } catch (error) {
+      options.subscriber.disconnect();
+      throw error;
+    }
+    events.on('close', () => bus.#lost());
+    events.on('end', () => bus.#lost());
+    events.on('ready', () => bus.#resubscribe());
+    bus.#up = options.subscriber.status === 'ready';
+    return bus;
+  }
+
+  /** Whether messages are being received right now. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Prepares a message about changed keys or invalidated tags; settle or abandon it. */
+  begin(keys: readonly string[], tags: readonly string[]): OutgoingInvalidation {
+    const id = (this.#nextId++).toString(36);
+    this.#pending.set(id, { acks: 0, needed: Number.POSITIVE_INFINITY });
+    const message: Message = { i: id, f: this.instanceId, ...(keys.length ? { k: [...keys] } : {}), ...(tags.length ? { t: [...tags] } : {}) };
+    return { id, payload: JSON.stringify(message) };
+  }
+
+  /** Waits until `receivers` acknowledgements arrived or `ackTimeoutMs` passed. */
+  async settle(id: string, receivers: number): Promise<void> {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    pending.needed = receivers;
+    if (pending.acks >= receivers) {
+      this.#pending.delete(id);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      pending.resolve = resolve;
+      pending.timer = setTimeout(() => {
+        this.#pending.delete(id);
+        this.#options.handlers.onAckTimeout();
+        resolve();
+      }, this.#options.ackTimeoutMs);
+    });
+  }
+
+  /** Forgets a message whose publication failed. */
+  abandon(id: string): void {
+    this.#pending.delete(id);
+  }
+
+  /** The payload announcing that a fleet lock was released; it wants no acknowledgement. */
+  unlockMessage(key: string): string {
+    return JSON.stringify({ f: this.instanceId, u: key } satisfies Message);
+  }
+
+  /**
+   * Resolves true when a message about `key` (a write, a delete, a released lock) arrives or
+   * the subscription is lost, false after `timeoutMs`.
+   */
+  watch(key: string, timeoutMs: number): { readonly fired: Promise<boolean>; cancel(): void } {
+    let set = this.#watchers.get(key);
+    if (!set) this.#watchers.set(key, (set = new Set()));
+    const watchers = set;
+    let wake: () => void = () => {};
+    let timer: NodeJS.Timeout | undefined;
+    const cancel = (): void => {
+      clearTimeout(timer);
+      watchers.delete(wake);
+      if (watchers.size === 0 && this.#watchers.get(key) === watchers) this.#watchers.delete(key);
+    };
+    const fired = new Promise<boolean>((resolve) => {
+      wake = () => {
+        cancel();
+        resolve(true);
+      };
+      timer = setTimeout(() => {
+        cancel();
+        resolve(false);
+      }, timeoutMs);
+    });
+    watchers.add(wake);
+    if (!this.#up) wake();
+    return { fired, cancel };
+  }
+
+  /** Unsubscribes, closes the subscriber connection and releases every waiter. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#up = false;
+    for (const id of [...this.#pending.keys()]) this.#finish(id);
+    this.#wakeAll();
+    const { subscriber } = this.#options;
+    if (subscriber.status !== 'ready') {
+      subscriber.disconnect();
+      return;
+    }
+    const ended = new Promise<void>((resolve) => (subscriber as EventEmitter).once('end', resolve));
+    try {
+      await subscriber.unsubscribe();
+      await subscriber.quit();
+    } catch {
+      subscriber.disconnect();
+    }
+    // QUIT is answered before the socket closes; a caller of close() expects it closed.
+    const timer = setTimeout(() => subscriber.disconnect(), QUIT_TIMEOUT_MS);
+    await ended;
+    clearTimeout(timer);
+  }
+
+  #receive(channel: string, text: string): void {
+    if (this.#closed) return;
+    if (channel === this.#ackChannel) {
+      this.#acknowledged(text);
+      return;
+    }
+    if (channel !== this.#options.keys.channel) return;
+    let message: Message;
+    try {
+      message = JSON.parse(text) as Message;
+    } catch {
+      return;
+    }
+    if (message.f === this.instanceId) {
+      // This instance updated its own L1 before publishing; its delivery is its acknowledgement.
+      if (message.i !== undefined) this.#acknowledged(message.i);
+    } else if (message.i !== undefined) {
+      this.#options.handlers.onInvalidate(message.k ?? [], message.t ?? []);
+      this.#options.redis.publish(this.#options.keys.ackChannel(message.f), message.i).catch(() => {});
+    }
+    for (const key of message.k ?? []) this.#wake(key);
+    if (message.u !== undefined) this.#wake(message.u);
+  }
+
+  #acknowledged(id: string): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    pending.acks++;
+    if (pending.acks >= pending.needed) this.#finish(id);
+  }
+
+  #finish(id: string): void {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    clearTimeout(pending?.timer);
+    pending?.resolve?.();
+  }
+
+  #wake(key: string): void {
+    const watchers = this.#watchers.get(key);
+    if (watchers) for (const wake of [...watchers]) wake();
+  }
+
+  #wakeAll(): void {
+    for (const watchers of [...this.#watchers.values()]) for (const wake of [...watchers]) wake();
+  }
+
+  #lost(): void {
+    this.#epoch++;
+    if (!this.#up) return;
+    this.#up = false;
+    this.#options.handlers.onConnectionChange(false);
+    this.#wakeAll();
+  }
+
+  // ioredis resubscribes by itself on reconnect; subscribing again and awaiting the reply is
+  // how to learn that the subscription is live once more.
+  #resubscribe(): void {
+    if (this.#closed) return;
+    const epoch = this.#epoch;
+    this.#options.subscriber.subscribe(this.#options.keys.channel, this.#ackChannel).then(
+      () => {
+        if (this.#closed || epoch !== this.#epoch || this.#up) return;
+        this.#up = true;
+        this.#options.handlers.onConnectionChange(true);
+      },
+      () => {},
+    );
+  }
+}

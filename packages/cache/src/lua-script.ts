@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '@flotilla/redis';
+
+type Argument = string | Buffer | number;
+
+/**
+ * A Lua script run by its SHA (EVALSHA), falling back to EVAL when the server does not know it
+ * (restart, failover, SCRIPT FLUSH). By hand rather than ioredis `defineCommand`, which would
+ * add untyped methods to a connection the cache does not own.
+ */
+export class LuaScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Loads the script so the first EVALSHA finds it; best effort, EVAL covers a failure. */
+  async preload(client: RedisClient): Promise<void> {
+    await client.call('SCRIPT', 'LOAD', this.#source).catch(() => undefined);
+  }
+
+  /** Runs the script with binary-safe replies (bulk strings come back as Buffers). */
+  async run(client: RedisClient, keys: readonly string[], args: readonly Argument[]): Promise<unknown> {
+    try {
+      return await client.callBuffer('EVALSHA', this.#sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await client.callBuffer('EVAL', this.#source, keys.length, ...keys, ...args);
+    }
+  }
+}

@@ -1,0 +1,12 @@
+export { ConfigError } from './config-error.js';
+export { detectPlatform, defaultShutdownTimeoutSeconds, type Platform } from './platform.js';
+export {
+  loadWebConfig,
+  loadWorkerConfig,
+  type CommonConfig,
+  type WebConfig,
+  type WorkerConfig,
+  type EvictionPolicyCheck,
+  type LogLevel,
+  type MetricsAuthConfig,
+} from './load-config.js';

@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { boolFromEnv, intFromEnv, listFromEnv, redisUrlFromEnv, secondsFromEnv } from './env-parsers.js';
+import { defaultShutdownTimeoutSeconds, detectPlatform, type Platform } from './platform.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What the queue Redis should do when its maxmemory-policy can evict keys (BullMQ needs noeviction). */
+export type EvictionPolicyCheck = 'warn' | 'refuse' | 'off';
+
+/** How /metrics is protected (METRICS_BEARER_TOKEN or METRICS_BASIC_AUTH). */
+export type MetricsAuthConfig =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'basic'; readonly user: string; readonly password: string };
+
+/** Log levels pino understands. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Settings every Flotilla process shares. */
+export interface CommonConfig {
+  readonly platform: Platform;
+  readonly port: number;
+  readonly logLevel: LogLevel;
+  readonly redis: {
+    /** Redis for BullMQ (QUEUE_REDIS_URL, else REDIS_TLS_URL, else REDIS_URL). */
+    readonly queueUrl: string;
+    /** Redis for the cache (CACHE_REDIS_URL, else REDIS_TLS_URL, else REDIS_URL). */
+    readonly cacheUrl: string;
+    readonly allowSelfSignedTls: boolean;
+    readonly tlsCa: string | undefined;
+  };
+  readonly queue: {
+    /** BullMQ key prefix; the `{…}` hash tag keeps every queue key in one Redis Cluster slot. */
+    readonly prefix: string;
+    readonly evictionPolicyCheck: EvictionPolicyCheck;
+    readonly completedRetentionSeconds: number;
+    readonly failedRetentionSeconds: number;
+    readonly retentionCount: number;
+    readonly eventsMaxLen: number;
+  };
+  readonly cache: {
+    /** Prefix of every cache key; each cache adds its `{name}` hash tag. */
+    readonly prefix: string;
+    readonly l1MaxEntries: number;
+    readonly l1MaxBytes: number;
+  };
+  /** Prefix of the example domain's content keys (kept in the queue Redis, which never evicts). */
+  readonly dataPrefix: string;
+  readonly metrics: {
+    /** Who may read /metrics. */
+    readonly auth: MetricsAuthConfig;
+    /** Push to a Pushgateway, where nothing can scrape each instance (Heroku, Cloud Run). */
+    readonly push: { readonly url: string; readonly intervalSeconds: number } | undefined;
+  };
+  readonly shutdown: {
+    readonly timeoutSeconds: number;
+    /** Seconds /readyz reports draining before the listener closes, so load balancers stop routing first. */
+    readonly drainDelaySeconds: number;
+  };
+}
+
+/** Settings of the web service. */
+export interface WebConfig extends CommonConfig {
+  readonly service: 'web';
+  readonly webConcurrency: number;
+  readonly http: {
+    readonly keepAliveTimeoutSeconds: number;
+    readonly bodyLimitBytes: number;
+    readonly sseHeartbeatSeconds: number;
+    readonly maxWaitSeconds: number;
+  };
+  readonly pageCache: {
+    /** Fresh period of a cached page; 0 switches the full-page cache off. */
+    readonly ttlSeconds: number;
+  };
+  /** Key for deriving job ids from Idempotency-Key headers; generated and kept in Redis when unset. */
+  readonly jobIdSecret: string | undefined;
+  /** Token in the path of the HireFire endpoint (Heroku worker autoscaling); unset: no endpoint. */
+  readonly hirefireToken: string | undefined;
+}
+
+/** Settings of the worker service. */
+export interface WorkerConfig extends CommonConfig {
+  readonly service: 'worker';
+  readonly worker: {
+    /** Queues this process consumes; undefined means every declared queue. */
+    readonly queues: readonly string[] | undefined;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+    readonly maxStalledCount: number;
+  };
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const commonSchema = z.object({
+  PORT: intFromEnv(1, 65535).optional(),
+  LOG_LEVEL: z.enum(logLevels, `one of ${logLevels.join(', ')}`).optional(),
+  REDIS_URL: redisUrlFromEnv.optional(),
+  REDIS_TLS_URL: redisUrlFromEnv.optional(),
+  QUEUE_REDIS_URL: redisUrlFromEnv.optional(),
+  CACHE_REDIS_URL: redisUrlFromEnv.optional(),
+  REDIS_TLS_ALLOW_SELF_SIGNED: boolFromEnv.optional(),
+  REDIS_TLS_CA: z.string().includes('BEGIN CERTIFICATE', 'a PEM certificate').optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[^:\s]*\{[^{}:\s]+\}[^:\s]*$/, 'a key prefix with a {hash-tag} and no colon, e.g. {flotilla}')
+    .optional(),
+  QUEUE_EVICTION_POLICY_CHECK: z.enum(['warn', 'refuse', 'off'], 'one of warn, refuse, off').optional(),
+  JOB_RETENTION_COMPLETED_SECONDS: intFromEnv(0, 90 * 86_400).optional(),
+  JOB_RETENTION_FAILED_SECONDS: intFromEnv(0, 365 * 86_400).optional(),
+  JOB_RETENTION_COUNT: intFromEnv(1, 10_000_000).optional(),
+  QUEUE_EVENTS_MAX_LEN: intFromEnv(100, 10_000_000).optional(),
+  CACHE_PREFIX: z.string().regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:cache:').optional(),
+  CACHE_L1_MAX_ENTRIES: intFromEnv(0, 10_000_000).optional(),
+  CACHE_L1_MAX_MB: intFromEnv(1, 65_536).optional(),
+  DATA_PREFIX: z.string().regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:data:').optional(),
+  METRICS_BEARER_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
+  METRICS_BASIC_AUTH: z.string().regex(/^[^:]+:.{8,}$/, 'user:password with a password of at least 8 characters').optional(),
+  METRICS_PUSHGATEWAY_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus Pushgateway' }).optional(),
+  METRICS_PUSH_INTERVAL_SECONDS: secondsFromEnv(1, 3600).optional(),
+  SHUTDOWN_TIMEOUT: secondsFromEnv(1, 3600).optional(),
+  SHUTDOWN_DRAIN_DELAY: secondsFromEnv(0, 600).optional(),
+});
+
+const webSchema = commonSchema.extend({
+  WEB_CONCURRENCY: intFromEnv(1, 256).optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT: secondsFromEnv(1, 3600).optional(),
+  REQUEST_BODY_LIMIT_BYTES: intFromEnv(64, 100 * 1024 * 1024).optional(),
+  SSE_HEARTBEAT_SECONDS: secondsFromEnv(1, 50).optional(),
+  JOB_WAIT_MAX_SECONDS: secondsFromEnv(0, 120).optional(),
+  PAGE_CACHE_TTL_SECONDS: intFromEnv(0, 86_400).optional(),
+  JOB_ID_SECRET: z.string().min(32, 'a secret of at least 32 characters').optional(),
+  HIREFIRE_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _').optional(),
+});
+
+const workerSchema = commonSchema.extend({
+  WORKER_QUEUES: listFromEnv(z.string().regex(/^[a-z][a-z0-9-]*$/, 'queue names like default,cpu')).optional(),
+  WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).optional(),
+  WORKER_STALLED_INTERVAL_MS: intFromEnv(1000, 3_600_000).optional(),
+  WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).optional(),
+});
+
+const SECRET_VARIABLES = new Set(['JOB_ID_SECRET', 'REDIS_TLS_CA', 'METRICS_BEARER_TOKEN', 'METRICS_BASIC_AUTH', 'HIREFIRE_TOKEN']);
+
+function parse<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const variable = String(issue?.path[0] ?? 'environment');
+  const raw = env[variable];
+  throw new ConfigError(variable, issue?.message ?? 'a valid value', raw === undefined ? undefined : redact(variable, raw));
+}
+
+function redact(variable: string, value: string): string {
+  if (SECRET_VARIABLES.has(variable)) return '***';
+  // Redis URLs carry passwords; show where they point, never the credentials.
+  return value.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: number): CommonConfig {
+  const fallback = e.REDIS_TLS_URL ?? e.REDIS_URL;
+  const queueUrl = e.QUEUE_REDIS_URL ?? fallback;
+  const cacheUrl = e.CACHE_REDIS_URL ?? fallback;
+  if (queueUrl === undefined || cacheUrl === undefined) {
+    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL (or QUEUE_REDIS_URL and CACHE_REDIS_URL)', undefined);
+  }
+  const platform = detectPlatform(env);
+  return {
+    platform,
+    port: e.PORT ?? defaultPort,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    redis: {
+      queueUrl,
+      cacheUrl,
+      allowSelfSignedTls: e.REDIS_TLS_ALLOW_SELF_SIGNED ?? false,
+      tlsCa: e.REDIS_TLS_CA,
+    },
+    queue: {
+      prefix: e.QUEUE_PREFIX ?? '{flotilla}',
+      evictionPolicyCheck: e.QUEUE_EVICTION_POLICY_CHECK ?? 'warn',
+      completedRetentionSeconds: e.JOB_RETENTION_COMPLETED_SECONDS ?? 86_400,
+      failedRetentionSeconds: e.JOB_RETENTION_FAILED_SECONDS ?? 7 * 86_400,
+      retentionCount: e.JOB_RETENTION_COUNT ?? 10_000,
+      eventsMaxLen: e.QUEUE_EVENTS_MAX_LEN ?? 10_000,
+    },
+    cache: {
+      prefix: e.CACHE_PREFIX ?? 'flotilla:cache:',
+      l1MaxEntries: e.CACHE_L1_MAX_ENTRIES ?? 10_000,
+      l1MaxBytes: (e.CACHE_L1_MAX_MB ?? 64) * 1024 * 1024,
+    },
+    dataPrefix: e.DATA_PREFIX ?? 'flotilla:data:',
+    metrics: {
+      auth: metricsAuth(e.METRICS_BEARER_TOKEN, e.METRICS_BASIC_AUTH),
+      push: e.METRICS_PUSHGATEWAY_URL ? { url: e.METRICS_PUSHGATEWAY_URL, intervalSeconds: e.METRICS_PUSH_INTERVAL_SECONDS ?? 15 } : undefined,
+    },
+    shutdown: {
+      timeoutSeconds: e.SHUTDOWN_TIMEOUT ?? defaultShutdownTimeoutSeconds(platform),
+      drainDelaySeconds: e.SHUTDOWN_DRAIN_DELAY ?? 0,
+    },
+  };
+}
+
+function metricsAuth(token: string | undefined, basic: string | undefined): MetricsAuthConfig {
+  if (token !== undefined && basic !== undefined) {
+    throw new ConfigError('METRICS_BASIC_AUTH', 'unset when METRICS_BEARER_TOKEN is set (one way to protect /metrics)', '***');
+  }
+  if (token !== undefined) return { kind: 'bearer', token };
+  if (basic !== undefined) {
+    const colon = basic.indexOf(':');
+    return { kind: 'basic', user: basic.slice(0, colon), password: basic.slice(colon + 1) };
+  }
+  return { kind: 'none' };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Reads and validates the web service's environment once; throws ConfigError on the first bad variable. */
+export function loadWebConfig(env: Env = process.env): WebConfig {
+  const e = parse(webSchema, env);
+  const common = commonConfig(e, env, 3000);
+  const keepAlive = e.HTTP_KEEP_ALIVE_TIMEOUT ?? 95;
+  const heartbeat = e.SSE_HEARTBEAT_SECONDS ?? 15;
+  const maxWait = e.JOB_WAIT_MAX_SECONDS ?? 25;
+  return deepFreeze({
+    ...common,
+    service: 'web' as const,
+    webConcurrency: e.WEB_CONCURRENCY ?? 1,
+    http: {
+      keepAliveTimeoutSeconds: keepAlive,
+      bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES ?? 100 * 1024,
+      sseHeartbeatSeconds: heartbeat,
+      maxWaitSeconds: maxWait,
+    },
+    pageCache: { ttlSeconds: e.PAGE_CACHE_TTL_SECONDS ?? 300 },
+    jobIdSecret: e.JOB_ID_SECRET,
+    hirefireToken: e.HIREFIRE_TOKEN,
+  });
+}
+
+/** Reads and validates the worker service's environment once; throws ConfigError on the first bad variable. */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const e = parse(workerSchema, env);
+  const common = commonConfig(e, env, 3001);
+  const lockDurationMs = e.WORKER_LOCK_DURATION_MS ?? 30_000;
+  return deepFreeze({
+    ...common,
+    service: 'worker' as const,
+    worker: {
+      queues: e.WORKER_QUEUES,
+      lockDurationMs,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS ?? lockDurationMs,
+      maxStalledCount: e.WORKER_MAX_STALLED_COUNT ?? 2,
+    },
+  });
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadWebConfig, loadWorkerConfig } from '../src/index.js';
+
+const base = { REDIS_URL: 'redis://127.0.0.1:6390' };
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadWebConfig', () => {
+  it('applies defaults and freezes the result', () => {
+    const config = loadWebConfig(base);
+    expect(config.port).toBe(3000);
+    expect(config.webConcurrency).toBe(1);
+    expect(config.redis.queueUrl).toBe(base.REDIS_URL);
+    expect(config.redis.cacheUrl).toBe(base.REDIS_URL);
+    expect(config.queue.prefix).toBe('{flotilla}');
+    expect(config.shutdown.timeoutSeconds).toBe(25);
+    expect(config.http.keepAliveTimeoutSeconds).toBeGreaterThan(90);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.redis)).toBe(true);
+  });
+
+  it('prefers REDIS_TLS_URL and lets queue and cache point at different servers', () => {
+    const config = loadWebConfig({
+      ...base,
+      REDIS_TLS_URL: 'rediss://:pw@h:6380',
+      CACHE_REDIS_URL: 'redis://cache:6379',
+    });
+    expect(config.redis.queueUrl).toBe('rediss://:pw@h:6380');
+    expect(config.redis.cacheUrl).toBe('redis://cache:6379');
+  });
+
+  it('honours PORT, WEB_CONCURRENCY and the platform shutdown budget', () => {
+    expect(loadWebConfig({ ...base, PORT: '8080', WEB_CONCURRENCY: '4' })).toMatchObject({ port: 8080, webConcurrency: 4 });
+    expect(loadWebConfig({ ...base, K_SERVICE: 'web' })).toMatchObject({ platform: 'cloud-run', shutdown: { timeoutSeconds: 8 } });
+    expect(loadWebConfig({ ...base, DYNO: 'web.1' })).toMatchObject({ platform: 'heroku', shutdown: { timeoutSeconds: 25 } });
+    expect(loadWebConfig({ ...base, K_SERVICE: 'web', SHUTDOWN_TIMEOUT: '9.5' }).shutdown.timeoutSeconds).toBe(9.5);
+  });
+
+  it.each([
+    [{}, 'REDIS_URL: expected a redis:// or rediss:// URL (or QUEUE_REDIS_URL and CACHE_REDIS_URL), got nothing'],
+    [{ ...base, PORT: 'eighty' }, 'PORT: expected an integer from 1 to 65535, got "eighty"'],
+    [{ ...base, PORT: '70000' }, 'PORT: expected an integer from 1 to 65535, got "70000"'],
+    [{ ...base, WEB_CONCURRENCY: '0' }, 'WEB_CONCURRENCY: expected an integer from 1 to 256, got "0"'],
+    [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, got "http://x"'],
+    [{ ...base, QUEUE_PREFIX: 'flotilla' }, 'QUEUE_PREFIX: expected a key prefix with a {hash-tag} and no colon, e.g. {flotilla}, got "flotilla"'],
+    [{ ...base, REDIS_TLS_ALLOW_SELF_SIGNED: 'maybe' }, 'REDIS_TLS_ALLOW_SELF_SIGNED'],
+    [{ ...base, SHUTDOWN_TIMEOUT: '-1' }, 'SHUTDOWN_TIMEOUT: expected a number of seconds from 1 to 3600, got "-1"'],
+  ])('rejects %j with one line naming the variable', (env, message) => {
+    const error = errorOf(() => loadWebConfig(env));
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('never echoes a password or a secret', () => {
+    const url = errorOf(() => loadWebConfig({ REDIS_URL: 'http://user:hunter2@host' }));
+    expect(url.message).not.toContain('hunter2');
+    const secret = errorOf(() => loadWebConfig({ ...base, JOB_ID_SECRET: 'short-secret' }));
+    expect(secret.message).toBe('JOB_ID_SECRET: expected a secret of at least 32 characters, got "***"');
+  });
+});
+
+describe('loadWorkerConfig', () => {
+  it('defaults to port 3001, every queue, and stall detection as long as the lock', () => {
+    const config = loadWorkerConfig({ ...base, WORKER_LOCK_DURATION_MS: '5000' });
+    expect(config.port).toBe(3001);
+    expect(config.worker.queues).toBeUndefined();
+    expect(config.worker.stalledIntervalMs).toBe(5000);
+  });
+
+  it('parses WORKER_QUEUES and rejects bad names', () => {
+    expect(loadWorkerConfig({ ...base, WORKER_QUEUES: 'default, cpu' }).worker.queues).toEqual(['default', 'cpu']);
+    expect(errorOf(() => loadWorkerConfig({ ...base, WORKER_QUEUES: 'Default' })).variable).toBe('WORKER_QUEUES');
+  });
+});

@@ -1,0 +1,6 @@
+export {
+  runLocalStack,
+  type LocalStack,
+  type LocalStackEndpoints,
+  type LocalStackOptions,
+} from './run-local-stack.js';

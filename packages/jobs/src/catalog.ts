@@ -1,0 +1,14 @@
+import { JobCatalog } from '@flotilla/queue';
+import { digestJob } from './contracts/digest.js';
+import { fibJob } from './contracts/fib.js';
+import { flakyJob } from './contracts/flaky.js';
+import { moderateCommentJob } from './contracts/moderate-comment.js';
+import { refreshFragmentJob } from './contracts/refresh-fragment.js';
+import { sleepJob } from './contracts/sleep.js';
+import { backgroundQueue, cpuQueue, defaultQueue } from './queues.js';
+
+/** Every queue and job type of the application; web and worker both build from this. */
+export const catalog = new JobCatalog(
+  [defaultQueue, cpuQueue, backgroundQueue],
+  [fibJob, sleepJob, flakyJob, digestJob, refreshFragmentJob, moderateCommentJob],
+);

@@ -1,0 +1,2 @@
+export { Shutdown, handleSignals, delay, type ShutdownOptions, type ShutdownStep, type ShutdownPhase } from './shutdown.js';
+export { drainHttpServer } from './drain-http-server.js';

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Histogram, type Registry } from 'prom-client';
+
+// Buckets around what a web request takes: sub-millisecond cache hits up to slow long polls.
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+interface ExpressRequest extends IncomingMessage {
+  readonly route?: { readonly path?: unknown };
+  readonly baseUrl?: string;
+}
+
+type Labels = 'method' | 'route' | 'status_code';
+
+/**
+ * `http_request_duration_seconds{method,route,status_code}`. The route is the template
+ * (`/api/jobs/:id`, never the raw path, so the label has as many values as there are routes),
+ * or `unmatched` for requests no route took (404s).
+ */
+export class HttpMetrics {
+  private readonly duration: Histogram<Labels>;
+  // prom-client hashes a label object on every observation; a cache-hit path cannot afford that.
+  private readonly children = new Map<string, Histogram.Internal<Labels>>();
+
+  constructor(registry: Registry) {
+    this.duration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from receiving a request to finishing its response, by route template',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  /** Times a request Express answers; the observation is made when its response finishes. */
+  track(req: IncomingMessage, res: ServerResponse, startedAt: bigint): void {
+    res.once('finish', () => {
+      const { route, baseUrl } = req as ExpressRequest;
+      const template = typeof route?.path === 'string' ? `${baseUrl ?? ''}${route.path}` : 'unmatched';
+      this.observe(req.method ?? 'UNKNOWN', template, res.statusCode, startedAt);
+    });
+  }
+
+  /** Records a request answered outside Express (a cached page), by the route that rendered it. */
+  observe(method: string, route: string, status: number, startedAt: bigint): void {
+    const key = `${method} ${status} ${route}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.duration.labels({ method, route, status_code: status });
+      this.children.set(key, child);
+    }
+    child.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+  }
+}

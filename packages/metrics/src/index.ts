@@ -1,0 +1,10 @@
+export { createMetricsRegistry, type ServiceName } from './metrics-registry.js';
+export { HttpMetrics } from './http-metrics.js';
+export { JobMetrics } from './job-metrics.js';
+export { QueueMetrics } from './queue-metrics.js';
+export { CacheMetrics } from './cache-metrics.js';
+export { registerRedisUp } from './redis-metrics.js';
+export { metricsAuthorized, sameSecret, type MetricsAuth } from './metrics-auth.js';
+export { metricsHandler, registrySource, type MetricsSource } from './metrics-handler.js';
+export { serveClusterMetrics, clusterMetricsSource } from './cluster-metrics.js';
+export { startMetricsPush, type MetricsPusher, type MetricsPushOptions } from './metrics-push.js';

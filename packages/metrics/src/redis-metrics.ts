@@ -1,0 +1,29 @@
+import type { RedisClient } from '@flotilla/redis';
+import { Gauge, type Registry } from 'prom-client';
+
+const PING_TIMEOUT_MS = 1000;
+
+/** `flotilla_redis_up{redis}`: 1 when the Redis a connection points at answered a PING at scrape time. */
+export function registerRedisUp(registry: Registry, connections: Readonly<Record<string, RedisClient>>): void {
+  new Gauge({
+    name: 'flotilla_redis_up',
+    help: 'Whether Redis answered a PING within a second when scraped (1) or not (0), per role (queue, cache)',
+    labelNames: ['redis'],
+    registers: [registry],
+    async collect() {
+      await Promise.all(
+        Object.entries(connections).map(async ([name, client]) => this.set({ redis: name }, (await answers(client)) ? 1 : 0)),
+      );
+    },
+  });
+}
+
+async function answers(client: RedisClient): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)));
+  try {
+    return await Promise.race([client.ping().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

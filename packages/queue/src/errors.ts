@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+
+/** No job type of that name is declared. */
+export class UnknownJobTypeError extends Error {
+  constructor(readonly type: string) {
+    super(`unknown job type "${type}"`);
+    this.name = 'UnknownJobTypeError';
+  }
+}
+
+/** The input does not match the job type's schema; nothing was enqueued. */
+export class JobInputError extends Error {
+  constructor(
+    readonly type: string,
+    readonly issues: readonly z.core.$ZodIssue[],
+  ) {
+    super(`invalid input for job type "${type}": ${describeIssues(issues)}`);
+    this.name = 'JobInputError';
+  }
+}
+
+/** An Idempotency-Key was reused with a different job type or input. */
+export class IdempotencyConflictError extends Error {
+  constructor(readonly jobId: string) {
+    super('this Idempotency-Key was already used for a different request');
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** One line describing schema issues, each as `path: message`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}

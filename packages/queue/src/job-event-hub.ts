@@ -1,0 +1,168 @@
+import { QueueEvents } from 'bullmq';
+import type { RedisClient } from '@flotilla/redis';
+import type { Logger } from '@flotilla/telemetry';
+import { queueOfJobId } from './job-ids.js';
+
+/** A change to one job, as read from its queue's Redis event stream. */
+export interface JobEvent {
+  /** The stream entry id: ordered, shared by every replica, usable as an SSE event id. */
+  readonly id: string;
+  readonly jobId: string;
+  readonly type: 'active' | 'progress' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+  readonly data?: unknown;
+}
+
+/** Events after which a job never changes again. */
+export function isTerminalEvent(event: JobEvent): boolean {
+  return event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled';
+}
+
+/** Options of a job event hub. */
+export interface JobEventHubOptions {
+  readonly queues: readonly string[];
+  readonly prefix: string;
+  /** Creates a blocking (consumer role) connection; the hub closes what it creates. */
+  readonly connect: () => RedisClient;
+  /** A normal connection for range reads of the streams; not closed by the hub. */
+  readonly reader: RedisClient;
+  readonly logger: Logger;
+}
+
+type Listener = (event: JobEvent) => void;
+
+/**
+ * Fans job events out to in-process listeners (SSE streams, long polls). Events come from
+ * BullMQ's per-queue Redis streams, so a job that runs on any machine is seen by every web
+ * replica, and a reconnecting client can be replayed what it missed from the stream.
+ */
+export class JobEventHub {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly sources: QueueEvents[] = [];
+
+  constructor(private readonly options: JobEventHubOptions) {
+    for (const queue of options.queues) {
+      const source = new QueueEvents(queue, { connection: options.connect(), prefix: options.prefix });
+      source.on('error', (error) => options.logger.warn({ err: error, queue }, 'job event stream error'));
+      for (const name of ['active', 'progress', 'delayed', 'waiting', 'completed', 'failed', 'removed'] as const) {
+        source.on(name, (args: Record<string, unknown>, id: string) => this.dispatch(toJobEvent(name, args, id)));
+      }
+      this.sources.push(source);
+    }
+  }
+
+  /** Resolves once every stream reader is connected; events before that are not seen live. */
+  async waitUntilReady(): Promise<void> {
+    await Promise.all(this.sources.map((s) => s.waitUntilReady()));
+  }
+
+  /** Calls `listener` for each live event of one job until the returned function is called. */
+  subscribe(jobId: string, listener: Listener): () => void {
+    let set = this.listeners.get(jobId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(jobId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(jobId);
+    };
+  }
+
+  /** The id of the newest entry in a job's event stream ('0-0' when empty). */
+  async lastEventId(jobId: string): Promise<string> {
+    const entries = (await this.options.reader.xrevrange(this.streamKey(jobId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    return entries[0]?.[0] ?? '0-0';
+  }
+
+  /**
+   * The events of one job after `afterId` up to and including `untilId`, or undefined when the
+   * stream no longer reaches back to `afterId` (trimmed), so the caller falls back to a snapshot.
+   */
+  async eventsBetween(jobId: string, afterId: string, untilId: string): Promise<JobEvent[] | undefined> {
+    const key = this.streamKey(jobId);
+    const first = (await this.options.reader.xrange(key, '-', '+', 'COUNT', 1)) as [string, string[]][];
+    const oldest = first[0]?.[0];
+    if (oldest === undefined || compareStreamIds(oldest, afterId) > 0) return undefined;
+    const entries = (await this.options.reader.xrange(key, `(${afterId}`, untilId)) as [string, string[]][];
+    const events: JobEvent[] = [];
+    for (const [id, fields] of entries) {
+      const args = fieldsToObject(fields);
+      const name = args['event'];
+      if (args['jobId'] !== jobId || typeof name !== 'string') continue;
+      const parsed = { ...args, ...parseJsonField(args, 'data'), ...parseJsonField(args, 'returnvalue') };
+      const event = toJobEvent(name, parsed, id);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  /** Stops reading the streams and closes the connections the hub opened. */
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await Promise.all(this.sources.map((s) => s.close()));
+  }
+
+  private streamKey(jobId: string): string {
+    const queue = queueOfJobId(jobId);
+    if (!queue) throw new Error(`not a job id: ${jobId}`);
+    return `${this.options.prefix}:${queue}:events`;
+  }
+
+  private dispatch(event: JobEvent | undefined): void {
+    if (!event) return;
+    const set = this.listeners.get(event.jobId);
+    if (!set) return;
+    for (const listener of [...set]) listener(event);
+  }
+}
+
+/** Orders two Redis stream ids ("ms-seq"). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map((p) => BigInt(p));
+  const [bm = 0n, bs = 0n] = b.split('-').map((p) => BigInt(p));
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}
+
+function toJobEvent(name: string, args: Record<string, unknown>, id: string): JobEvent | undefined {
+  const jobId = args['jobId'];
+  if (typeof jobId !== 'string') return undefined;
+  switch (name) {
+    case 'active':
+      return { id, jobId, type: 'active' };
+    case 'progress':
+      return { id, jobId, type: 'progress', data: args['data'] };
+    case 'delayed':
+    case 'waiting':
+      // A job already seen active that goes back to waiting or delayed is being retried.
+      return args['prev'] === 'active' || args['prev'] === 'failed' || name === 'delayed'
+        ? { id, jobId, type: 'retrying' }
+        : undefined;
+    case 'completed':
+      return { id, jobId, type: 'completed', data: args['returnvalue'] };
+    case 'failed':
+      return { id, jobId, type: 'failed', data: args['failedReason'] };
+    case 'removed':
+      return { id, jobId, type: 'cancelled' };
+    default:
+      return undefined;
+  }
+}
+
+function fieldsToObject(fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] ?? ''] = fields[i + 1];
+  return out;
+}
+
+function parseJsonField(args: Record<string, unknown>, field: string): Record<string, unknown> {
+  const raw = args[field];
+  if (typeof raw !== 'string') return {};
+  try {
+    return { [field]: JSON.parse(raw) as unknown };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,175 @@
+import { isDeepStrictEqual } from 'node:util';
+import { FlowProducer, Job, Queue, type FlowJob, type JobsOptions } from 'bullmq';
+import type { RedisClient } from '@flotilla/redis';
+import { queueTelemetry } from '@flotilla/telemetry';
+import { IdempotencyConflictError, JobInputError, UnknownJobTypeError } from './errors.js';
+import type { JobCatalog } from './job-catalog.js';
+import type { AnyJobContract } from './job-contract.js';
+import { childJobId, idempotentJobId, newJobId, queueOfJobId } from './job-ids.js';
+import { isFinished, toJobView, type JobStateName, type JobView } from './job-view.js';
+import { keepCompleted, keepFailed, type RetentionPolicy } from './retention.js';
+
+/** Options of a job producer. */
+export interface JobProducerOptions {
+  readonly catalog: JobCatalog;
+  /** A fail-fast (producer role) connection; it is shared by every queue and not closed here. */
+  readonly connection: RedisClient;
+  readonly prefix: string;
+  readonly retention: RetentionPolicy;
+  /** Key for deriving job ids from idempotency keys. */
+  readonly idempotencySecret: string;
+}
+
+/** Per-request options of `enqueue`. */
+export interface EnqueueOptions {
+  readonly idempotencyKey?: string | undefined;
+  readonly delayMs?: number | undefined;
+}
+
+/** What `enqueue` did. */
+export interface EnqueueResult {
+  readonly id: string;
+  readonly state: JobStateName;
+  /** False when an earlier request with the same idempotency key created the job. */
+  readonly created: boolean;
+}
+
+/** What `cancel` found. */
+export type CancelOutcome = 'cancelled' | 'active' | 'finished' | 'not-found';
+
+/**
+ * Enqueues declared job types with validated input and reads jobs back. The web uses it; it
+ * holds one BullMQ Queue per declared queue over a single shared connection, so a request
+ * never opens a connection of its own.
+ */
+export class JobProducer {
+  private readonly queues = new Map<string, Queue>();
+  private readonly flows: FlowProducer;
+
+  constructor(private readonly options: JobProducerOptions) {
+    const { connection, prefix, retention } = options;
+    // When tracing is on, each enqueue opens a producer span whose context travels with the job.
+    const telemetry = queueTelemetry();
+    for (const definition of options.catalog.queues) {
+      this.queues.set(
+        definition.name,
+        new Queue(definition.name, { connection, prefix, streams: { events: { maxLen: retention.eventsMaxLen } }, ...telemetry }),
+      );
+    }
+    this.flows = new FlowProducer({ connection, prefix, ...telemetry });
+  }
+
+  /** The BullMQ queue behind a declared queue name. */
+  queue(name: string): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`queue "${name}" is not declared`);
+    return queue;
+  }
+
+  /**
+   * Validates `input` against the job type's schema and enqueues it. Throws before touching
+   * Redis when the type is unknown or the input invalid, so a bad request enqueues nothing.
+   */
+  async enqueue(type: string, input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const contract = this.options.catalog.contract(type);
+    if (!contract) throw new UnknownJobTypeError(type);
+    const parsed = contract.input.safeParse(input);
+    if (!parsed.success) throw new JobInputError(type, parsed.error.issues);
+    const data: unknown = parsed.data;
+    const key = options.idempotencyKey;
+    const id = key === undefined ? newJobId(contract.queue) : idempotentJobId(contract.queue, type, key, this.options.idempotencySecret);
+
+    if (key !== undefined) {
+      const existing = await this.sameRequest(id, type, data);
+      if (existing) return existing;
+    }
+    const jobOptions = this.jobOptions(contract, id, options.delayMs);
+    const deduplicationId = contract.deduplicationKey ? `${type}:${contract.deduplicationKey(data)}` : undefined;
+    if (contract.children) {
+      await this.flows.add(this.flow(contract, data, jobOptions));
+    } else {
+      const job = await this.queue(contract.queue).add(type, data, deduplicationId ? { ...jobOptions, deduplication: { id: deduplicationId } } : jobOptions);
+      // With deduplication BullMQ answers with the job that already holds the key.
+      if (job.id !== undefined && job.id !== id) return { id: job.id, state: await job.getState(), created: false };
+    }
+    if (key !== undefined) {
+      // A concurrent request with the same key may have won the race; BullMQ kept its job.
+      const winner = await this.sameRequest(id, type, data);
+      if (winner) return { ...winner, created: false };
+    }
+    return { id, state: initialState(contract, options.delayMs), created: true };
+  }
+
+  /** The public view of a job, or undefined when the id is malformed, unknown or expired. */
+  async find(id: string): Promise<JobView | undefined> {
+    const job = await this.job(id);
+    if (!job) return undefined;
+    return toJobView(job, await job.getState());
+  }
+
+  /** Removes a job that has not started; active and finished jobs are left alone. */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const job = await this.job(id);
+    if (!job) return 'not-found';
+    const state = await job.getState();
+    if (state === 'active') return 'active';
+    if (isFinished(state)) return 'finished';
+    try {
+      await job.remove();
+      return 'cancelled';
+    } catch (error) {
+      // BullMQ refuses to remove a locked job: it became active after we looked.
+      if ((await job.getState()) === 'active') return 'active';
+      throw error;
+    }
+  }
+
+  /** Closes the queues; the shared connection belongs to the caller. */
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.flows.close();
+  }
+
+  private async job(id: string): Promise<Job | undefined> {
+    const queue = queueOfJobId(id);
+    if (!queue || !this.queues.has(queue)) return undefined;
+    return await Job.fromId(this.queue(queue), id);
+  }
+
+  private async sameRequest(id: string, type: string, data: unknown): Promise<EnqueueResult | undefined> {
+    const job = await this.job(id);
+    if (!job) return undefined;
+    if (job.name !== type || !isDeepStrictEqual(job.data, data)) throw new IdempotencyConflictError(id);
+    return { id, state: await job.getState(), created: false };
+  }
+
+  private jobOptions(contract: AnyJobContract, jobId: string, delayMs: number | undefined): JobsOptions {
+    const { retry } = contract;
+    const { retention } = this.options;
+    return {
+      jobId,
+      attempts: retry.attempts,
+      backoff: { type: retry.backoff.type, delay: retry.backoff.delayMs, jitter: retry.backoff.jitter },
+      removeOnComplete: keepCompleted(retention),
+      removeOnFail: keepFailed(retention),
+      ...(contract.priority !== undefined ? { priority: contract.priority } : {}),
+      ...(delayMs ? { delay: delayMs } : {}),
+    };
+  }
+
+  private flow(contract: AnyJobContract, data: unknown, options: JobsOptions): FlowJob {
+    const parentId = options.jobId ?? '';
+    const children = (contract.children?.(data) ?? []).map((child, index): FlowJob => {
+      const childData: unknown = child.contract.input.parse(child.input);
+      const opts = this.jobOptions(child.contract, childJobId(parentId, index, child.contract.queue), undefined);
+      return { name: child.contract.name, queueName: child.contract.queue, data: childData, opts };
+    });
+    return { name: contract.name, queueName: contract.queue, data, opts: options, children };
+  }
+}
+
+function initialState(contract: AnyJobContract, delayMs: number | undefined): JobStateName {
+  if (contract.children) return 'waiting-children';
+  if (delayMs) return 'delayed';
+  return contract.priority !== undefined ? 'prioritized' : 'waiting';
+}

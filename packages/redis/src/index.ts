@@ -1,0 +1,17 @@
+export { createRedis } from './create-redis.js';
+export { isEvictingPolicy, readEvictionPolicy } from './eviction-policy.js';
+export { parseRedisUrl } from './parse-redis-url.js';
+export { redactRedisUrl } from './redact-redis-url.js';
+export type { RedisClient, RedisConnectionOptions, RedisRole } from './redis-connection-options.js';
+export { RedisNotReadyError } from './redis-not-ready-error.js';
+export type {
+  ClusterRedisTarget,
+  RedisNode,
+  RedisTarget,
+  SentinelRedisTarget,
+  StandaloneRedisTarget,
+} from './redis-target.js';
+export { RedisUrlError } from './redis-url-error.js';
+export { waitForReady } from './wait-for-ready.js';
+export { isReachable, isRedisUnavailableError } from './redis-availability.js';
+export { RedisConnections, type RedisConnectionsOptions } from './redis-connections.js';

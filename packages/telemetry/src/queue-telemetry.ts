@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import { ProxyTracer, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
+import type { ContextManager, Span, Telemetry } from 'bullmq';
+import type * as BullMQOtelModule from 'bullmq-otel';
+
+// Loaded on first use, so a process with tracing off never pays for it (about 15 ms here).
+const require = createRequire(import.meta.url);
+
+/** BullMQ's `telemetry` option, or nothing; spread it into Queue, FlowProducer and Worker options. */
+export interface QueueTelemetryOption {
+  readonly telemetry?: Telemetry<Context>;
+}
+
+const TRACER_NAME = 'flotilla-queue';
+
+// Timers every worker runs on its own every stalledInterval: a trace each would outnumber
+// the traces of real work in the backend (and in its bill).
+const HOUSEKEEPING = /^(startStalledCheckTimer|moveStalledJobsToWait)\b/;
+
+// Leaves the context as it was, so the Redis calls made inside start no trace either.
+const UNTRACED: Span<Context> = {
+  setSpanOnContext: (context) => context,
+  setAttribute: () => {},
+  setAttributes: () => {},
+  addEvent: () => {},
+  recordException: () => {},
+  end: () => {},
+};
+
+/** True once an SDK has registered a tracer provider with the OpenTelemetry API. */
+export function isTracing(): boolean {
+  // Until a provider is registered the API hands out ProxyTracer placeholders.
+  return !(trace.getTracer(TRACER_NAME) instanceof ProxyTracer);
+}
+
+/**
+ * The option that makes BullMQ trace a queue (through the official bullmq-otel adapter):
+ * adding a job opens a producer span and stores its context in the job's options — never in
+ * its data, which the contracts validate — and the worker opens the job's processing span as
+ * a child of it, so an HTTP request, the job it enqueued and a flow's children share one
+ * trace across processes. Empty while tracing is off: BullMQ then stores no trace context
+ * with a job and starts no spans.
+ */
+export function queueTelemetry(): QueueTelemetryOption {
+  if (!isTracing()) return {};
+  const { BullMQOtel } = require('bullmq-otel') as typeof BullMQOtelModule;
+  const otel = new BullMQOtel({ tracerName: TRACER_NAME });
+  const contextManager: ContextManager<Context> = {
+    with: (context, fn) => otel.contextManager.with(context, fn),
+    active: () => otel.contextManager.active(),
+    // BullMQ runs its timers in this context, so they never inherit the span that started the worker.
+    root: () => ROOT_CONTEXT,
+    getMetadata: (context) => otel.contextManager.getMetadata(context),
+    fromMetadata: (active, metadata) => otel.contextManager.fromMetadata(active, metadata),
+  };
+  return {
+    telemetry: {
+      tracer: {
+        startSpan: (name, options, context?: Context) => (HOUSEKEEPING.test(name) ? UNTRACED : otel.tracer.startSpan(name, options, context)),
+      },
+      contextManager,
+    },
+  };
+}

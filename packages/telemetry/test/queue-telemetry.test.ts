@@ -1,0 +1,90 @@
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { FlowProducer, Job, Queue, Worker } from 'bullmq';
+import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { isTracing, queueTelemetry, traceLogFields } from '../src/index.js';
+
+function connection(): { host: string; port: number } {
+  const url = new URL(inject('redisUrl'));
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+describe('queueTelemetry while no SDK is registered', () => {
+  it('is empty, so BullMQ stores no trace context and starts no spans', () => {
+    expect(isTracing()).toBe(false);
+    expect(queueTelemetry()).toEqual({});
+  });
+});
+
+describe('queueTelemetry with an SDK registered', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const prefix = uniqueQueuePrefix();
+  const closers: { close(): Promise<void> }[] = [];
+
+  beforeAll(() => {
+    // What the Node SDK registers at start-up, minus the exporters.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+  });
+
+  afterAll(async () => {
+    for (const closer of closers.reverse()) await closer.close();
+    await provider.shutdown();
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+
+  it('continues the enqueuing trace in the worker, for plain jobs and flow children, without touching job data', async () => {
+    expect(isTracing()).toBe(true);
+    const { telemetry } = queueTelemetry();
+    expect(telemetry).toBeDefined();
+    const queue = new Queue('q', { connection: connection(), prefix, ...queueTelemetry() });
+    const flows = new FlowProducer({ connection: connection(), prefix, ...queueTelemetry() });
+    const seen = new Map<string, ReturnType<typeof traceLogFields>>();
+    const worker = new Worker(
+      'q',
+      async (job) => {
+        seen.set(job.id ?? '', traceLogFields());
+        return await Promise.resolve(job.data as unknown);
+      },
+      { connection: connection(), prefix, ...queueTelemetry() },
+    );
+    closers.push(queue, flows, worker);
+
+    const tracer = trace.getTracer('test');
+    const request = tracer.startSpan('request', { kind: SpanKind.SERVER });
+    const requestContext = trace.setSpan(context.active(), request);
+    const job = await context.with(requestContext, () => queue.add('plain', { n: 1 }, { jobId: 'plain-1' }));
+    await context.with(requestContext, () =>
+      flows.add({ name: 'parent', queueName: 'q', data: { n: 2 }, opts: { jobId: 'parent-1' }, children: [{ name: 'child', queueName: 'q', data: { n: 3 }, opts: { jobId: 'child-1' } }] }),
+    );
+    request.end();
+    await waitFor(() => seen.size === 3, { timeoutMs: 10_000, description: 'three jobs processed' });
+
+    const traceId = request.spanContext().traceId;
+    for (const id of ['plain-1', 'parent-1', 'child-1']) expect(seen.get(id)?.trace_id, id).toBe(traceId);
+    const spans = exporter.getFinishedSpans();
+    const processing = spans.filter((s) => s.kind === SpanKind.CONSUMER);
+    expect(processing.map((s) => s.name)).toEqual(['process q', 'process q', 'process q']);
+    for (const span of processing) expect(span.spanContext().traceId).toBe(traceId);
+    // The context travels in the job's options; the data stays what the producer gave.
+    const stored = await Job.fromId(queue, job.id ?? '');
+    expect(stored?.data).toEqual({ n: 1 });
+    expect(JSON.stringify(stored?.opts)).toContain('traceparent');
+  });
+
+  it("records no spans for the worker's own timers", () => {
+    const names = exporter.getFinishedSpans().map((s) => s.name);
+    expect(names.filter((name) => /stalled/i.test(name))).toEqual([]);
+    const { telemetry } = queueTelemetry();
+    const span = telemetry?.tracer.startSpan('moveStalledJobsToWait q');
+    const before = context.active();
+    expect(span?.setSpanOnContext(before)).toBe(before);
+  });
+});

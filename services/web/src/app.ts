@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express } from 'express';
+import type { JobCatalog, JobEventHub, JobProducer } from '@flotilla/queue';
+import type { Logger } from '@flotilla/telemetry';
+import { buildOpenApiDocument } from './openapi.js';
+import { HttpProblem, problemHandler } from './problems.js';
+import { articleApiRoutes } from './routes/articles-api.js';
+import { cacheStatsRoutes, type CacheStatsDeps } from './routes/cache-stats.js';
+import type { ContentDeps } from './routes/content-deps.js';
+import { healthRoutes } from './routes/health.js';
+import { jobEventRoutes } from './routes/job-events.js';
+import { jobRoutes } from './routes/jobs.js';
+import { queueRoutes } from './routes/queues.js';
+import { siteRoutes } from './routes/site.js';
+
+/** What the web app is built from; it opens no connections itself. */
+export interface AppDeps {
+  readonly catalog: JobCatalog;
+  readonly producer: JobProducer;
+  readonly events: JobEventHub;
+  readonly logger: Logger;
+  readonly isDraining: () => boolean;
+  readonly redisReachable: () => Promise<boolean>;
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    readonly sseHeartbeatSeconds: number;
+    readonly maxWaitSeconds: number;
+  };
+  /** Registers a long-lived stream to be closed at shutdown. */
+  readonly trackStream: (close: () => void) => () => void;
+  /** The example domain: articles, comments, their pages and caches. */
+  readonly content: ContentDeps;
+  readonly cacheStats: CacheStatsDeps;
+  /** Answers GET /metrics (Prometheus text format, protected when configured). */
+  readonly metrics: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Whether a request carries the metrics credentials (also asked by /api/queues). */
+  readonly metricsAuthorized: (req: IncomingMessage) => boolean;
+  readonly hirefireToken: string | undefined;
+}
+
+/** Builds the Express application. Listening, signals and connections belong to main.ts. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('etag', false);
+
+  const openapi = JSON.stringify(buildOpenApiDocument(deps.catalog));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.use(healthRoutes(deps));
+  app.get('/metrics', (req, res) => deps.metrics(req, res));
+  app.use((_req, res, next) => {
+    // While draining, tell keep-alive clients to reconnect elsewhere after this response.
+    if (deps.isDraining()) res.set('connection', 'close');
+    next();
+  });
+  app.use(
+    jobRoutes(
+      { producer: deps.producer, events: deps.events, bodyLimitBytes: deps.http.bodyLimitBytes, maxWaitSeconds: deps.http.maxWaitSeconds },
+      deps.catalog.publicContracts.map((c) => c.name),
+    ),
+  );
+  app.use(
+    jobEventRoutes({
+      producer: deps.producer,
+      events: deps.events,
+      heartbeatSeconds: deps.http.sseHeartbeatSeconds,
+      track: deps.trackStream,
+    }),
+  );
+  app.use(siteRoutes(deps.content, deps.http.bodyLimitBytes));
+  app.use(articleApiRoutes(deps.content, deps.http.bodyLimitBytes));
+  app.use(cacheStatsRoutes(deps.cacheStats));
+  app.use(queueRoutes({ catalog: deps.catalog, producer: deps.producer, authorized: deps.metricsAuthorized, hirefireToken: deps.hirefireToken }));
+  app.use((req, _res, next) => {
+    next(new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`));
+  });
+  app.use(problemHandler(deps.logger, deps.http.bodyLimitBytes));
+  return app;
+}

@@ -1,0 +1,136 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { IdempotencyConflictError, JobInputError, UnknownJobTypeError } from '@flotilla/queue';
+import { isRedisUnavailableError } from '@flotilla/redis';
+import type { Logger } from '@flotilla/telemetry';
+
+/**
+ * Every error the API answers with: code (the last part of the problem `type`), HTTP status and
+ * title. The OpenAPI document and the tests read this table, so it is the single list.
+ */
+export const PROBLEMS = {
+  'malformed-json': { status: 400, title: 'Request body is not valid JSON' },
+  'invalid-header': { status: 400, title: 'A request header is invalid' },
+  'unauthorized': { status: 401, title: 'Credentials required' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'unknown-job-type': { status: 404, title: 'No such job type' },
+  'job-not-found': { status: 404, title: 'No such job' },
+  'article-not-found': { status: 404, title: 'No such article' },
+  'job-active': { status: 409, title: 'Job is already running' },
+  'job-finished': { status: 409, title: 'Job has already finished' },
+  'precondition-failed': { status: 412, title: 'The resource has changed since you read it' },
+  'payload-too-large': { status: 413, title: 'Request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported request body type' },
+  'validation-failed': { status: 422, title: 'Request is invalid' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key was used for a different request' },
+  'precondition-required': { status: 428, title: 'This write needs If-Match' },
+  'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
+  'internal-error': { status: 500, title: 'Internal server error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** A problem code from the catalogue. */
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** One invalid field: a JSON pointer into the request (`#/n` for the body, or a query/header name) and why. */
+export interface FieldError {
+  readonly pointer: string;
+  readonly detail: string;
+}
+
+/** The `type` URI of a problem code. */
+export function problemType(code: ProblemCode): string {
+  return `urn:flotilla:problem:${code}`;
+}
+
+/** An error that becomes an RFC 9457 problem response. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly errors?: readonly FieldError[],
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+/** Seconds a client should wait before retrying while Redis is unreachable. */
+const RETRY_AFTER_SECONDS = '5';
+
+/** Writes a problem+json response. */
+export function sendProblem(res: Response, problem: HttpProblem, instance: string): void {
+  const { status, title } = PROBLEMS[problem.code];
+  if (problem.headers) res.set(problem.headers);
+  res
+    .status(status)
+    .type('application/problem+json')
+    .set('cache-control', 'no-store')
+    .send(
+      JSON.stringify({
+        type: problemType(problem.code),
+        title,
+        status,
+        detail: problem.detail,
+        instance,
+        ...(problem.errors ? { errors: problem.errors } : {}),
+      }),
+    );
+}
+
+interface BodyParserError {
+  readonly type?: string;
+  readonly status?: number;
+}
+
+/** Turns any thrown error into the right problem; only errors nobody anticipated are 500s. */
+export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem | undefined {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof UnknownJobTypeError) return new HttpProblem('unknown-job-type', `there is no job type "${error.type}"`);
+  if (error instanceof JobInputError) {
+    return new HttpProblem(
+      'validation-failed',
+      `the input does not match the "${error.type}" job type`,
+      error.issues.map((issue) => ({ pointer: `#/${issue.path.map(String).join('/')}`, detail: issue.message })),
+    );
+  }
+  if (error instanceof IdempotencyConflictError) {
+    return new HttpProblem('idempotency-key-reused', 'this Idempotency-Key was already used with another job type or input; use a new key');
+  }
+  if (isRedisUnavailableError(error)) {
+    return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
+  }
+  const type = (error as BodyParserError | undefined)?.type;
+  switch (type) {
+    case 'entity.parse.failed':
+      return new HttpProblem('malformed-json', 'the request body could not be parsed as JSON');
+    case 'entity.too.large':
+      return new HttpProblem('payload-too-large', `the request body exceeds ${bodyLimitBytes} bytes`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpProblem('unsupported-media-type', 'the request body must be UTF-8 JSON');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new HttpProblem('malformed-json', 'the request body was incomplete');
+    default:
+      return undefined;
+  }
+}
+
+/** The last Express middleware: every error leaves as problem JSON. */
+export function problemHandler(logger: Logger, bodyLimitBytes: number): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const problem = toProblem(error, bodyLimitBytes);
+    if (problem) {
+      if (problem.code === 'service-unavailable') logger.warn({ err: (error as Error).message, path: req.path }, 'redis unavailable');
+      sendProblem(res, problem, req.originalUrl);
+      return;
+    }
+    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+    sendProblem(res, new HttpProblem('internal-error', 'an unexpected error occurred'), req.originalUrl);
+  };
+}

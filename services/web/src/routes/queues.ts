@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http';
+import { Router } from 'express';
+import { sameSecret } from '@flotilla/metrics';
+import { snapshotQueue, type JobCatalog, type JobProducer, type QueueSnapshot } from '@flotilla/queue';
+import { HttpProblem } from '../problems.js';
+
+/** What the queue overview reads. */
+export interface QueueRoutesDeps {
+  readonly catalog: JobCatalog;
+  readonly producer: JobProducer;
+  /** Whether a request may read queue figures (the same credentials as /metrics). */
+  readonly authorized: (req: IncomingMessage) => boolean;
+  /** Token of the HireFire endpoint; undefined: no such endpoint. */
+  readonly hirefireToken: string | undefined;
+}
+
+/**
+ * GET /api/queues: every queue's counts, the age of its oldest waiting job and its workers —
+ * what an autoscaler that cannot read Prometheus scales workers on. GET /hirefire/:token/info:
+ * the same signal in the form Heroku's HireFire add-on reads (the `worker` process type's
+ * job-queue latency, in seconds).
+ */
+export function queueRoutes(deps: QueueRoutesDeps): Router {
+  const router = Router();
+  const snapshots = async (): Promise<QueueSnapshot[]> => {
+    const now = Date.now();
+    return await Promise.all(deps.catalog.queues.map((q) => snapshotQueue(deps.producer.queue(q.name), now)));
+  };
+
+  router.get('/api/queues', async (req, res) => {
+    if (!deps.authorized(req)) throw new HttpProblem('unauthorized', 'this endpoint needs the metrics credentials');
+    res.set('cache-control', 'no-store').json({ queues: await snapshots() });
+  });
+
+  router.get('/hirefire/:token/info', async (req, res) => {
+    const token = req.params['token'];
+    if (!deps.hirefireToken || typeof token !== 'string' || !sameSecret(token, deps.hirefireToken)) {
+      throw new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`);
+    }
+    const latency = Math.max(0, ...(await snapshots()).map((q) => q.oldestWaitingSeconds));
+    res.set('cache-control', 'no-store').json([{ name: 'worker', value: Math.ceil(latency) }]);
+  });
+  return router;
+}

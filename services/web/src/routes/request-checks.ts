@@ -1,0 +1,45 @@
+import type { Request, RequestHandler } from 'express';
+import { queueOfJobId } from '@flotilla/queue';
+import { HttpProblem } from '../problems.js';
+
+// Printable ASCII only: the key is echoed into logs and Redis, never control characters.
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The Idempotency-Key header, if any; a malformed one is a 400, never silently ignored. */
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpProblem('invalid-header', 'Idempotency-Key must be 1 to 255 printable ASCII characters', [
+      { pointer: 'Idempotency-Key', detail: 'expected 1 to 255 printable ASCII characters' },
+    ]);
+  }
+  return key;
+}
+
+/** A whole-number query parameter within bounds, or undefined when absent. */
+export function integerQuery(req: Request, name: string, min: number, max: number): number | undefined {
+  const raw: unknown = req.query[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new HttpProblem('validation-failed', `query parameter "${name}" is invalid`, [
+      { pointer: name, detail: `expected a whole number from ${min} to ${max}` },
+    ]);
+  }
+  return Number(raw);
+}
+
+/** The job id from the path; anything that is not a well-formed id is simply not found. */
+export function jobIdOf(req: Request): string {
+  const id = req.params['id'];
+  if (typeof id !== 'string' || !queueOfJobId(id)) throw new HttpProblem('job-not-found', 'there is no job with this id');
+  return id;
+}
+
+/** 415 unless the body is declared JSON; runs before the body is read. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is(['application/json', 'application/*+json'])) {
+    throw new HttpProblem('unsupported-media-type', `expected Content-Type application/json, got ${req.get('content-type') ?? 'none'}`);
+  }
+  next();
+};

@@ -1,0 +1,133 @@
+import { createServer, type Server } from 'node:http';
+import type { WebConfig } from '@flotilla/config';
+import { catalog } from '@flotilla/jobs';
+import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
+import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
+import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret } from '@flotilla/queue';
+import { RedisConnections, isReachable, redactRedisUrl, waitForReady, type RedisClient, type RedisRole } from '@flotilla/redis';
+import type { Logger } from '@flotilla/telemetry';
+import { createApp } from './app.js';
+import { buildContent } from './build-content.js';
+
+const REDIS_BOOT_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts one web process: connects to Redis, builds the app, listens, and registers the
+ * shutdown steps in the order a drain needs them.
+ */
+export async function startWebProcess(config: WebConfig, logger: Logger, shutdown: Shutdown): Promise<Server> {
+  const redis = new RedisConnections({
+    allowSelfSignedTls: config.redis.allowSelfSignedTls,
+    tlsCa: config.redis.tlsCa,
+    onError: (connection, error) => logger.warn({ err: error.message, connection }, 'redis connection error'),
+  });
+  shutdown.add('close redis connections', () => redis.closeAll(), 'release');
+  const connect = (role: RedisRole, name: string, url = config.redis.queueUrl): RedisClient => redis.open(url, role, name);
+
+  const queueClient = connect('producer', 'flotilla:web:queue');
+  await waitForReady(queueClient, REDIS_BOOT_TIMEOUT_MS);
+  await checkEvictionPolicy(queueClient, config.queue.evictionPolicyCheck, logger);
+  const retention = {
+    completedSeconds: config.queue.completedRetentionSeconds,
+    failedSeconds: config.queue.failedRetentionSeconds,
+    count: config.queue.retentionCount,
+    eventsMaxLen: config.queue.eventsMaxLen,
+  };
+  const producer = new JobProducer({
+    catalog,
+    connection: queueClient,
+    prefix: config.queue.prefix,
+    retention,
+    idempotencySecret: await ensureIdempotencySecret(queueClient, config.queue.prefix, config.jobIdSecret),
+  });
+  const events = new JobEventHub({
+    queues: catalog.queues.map((q) => q.name),
+    prefix: config.queue.prefix,
+    connect: () => connect('subscriber', 'flotilla:web:events'),
+    reader: queueClient,
+    logger,
+  });
+  await events.waitUntilReady();
+  const cacheRedis = connect('producer', 'flotilla:web:cache', config.redis.cacheUrl);
+  await waitForReady(cacheRedis, REDIS_BOOT_TIMEOUT_MS);
+  const content = await buildContent({
+    config,
+    logger,
+    producer,
+    dataRedis: queueClient,
+    cacheRedis,
+    subscribe: () => connect('subscriber', 'flotilla:web:cache-events', config.redis.cacheUrl),
+    isDraining: () => shutdown.isDraining,
+  });
+
+  const registry = createMetricsRegistry('web');
+  const httpMetrics = new HttpMetrics(registry);
+  const cacheMetrics = new CacheMetrics(registry);
+  for (const cache of content.caches) cacheMetrics.observe(cache);
+  registerRedisUp(registry, { queue: queueClient, cache: cacheRedis });
+  if (config.metrics.push) {
+    const pusher = startMetricsPush(registry, { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' }, (error) =>
+      logger.warn({ err: error.message }, 'pushing metrics failed'),
+    );
+    shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
+  }
+
+  const streams = new Set<() => void>();
+  const app = createApp({
+    catalog,
+    producer,
+    events,
+    logger,
+    isDraining: () => shutdown.isDraining,
+    redisReachable: () => isReachable(queueClient),
+    http: config.http,
+    trackStream: (close) => {
+      streams.add(close);
+      return () => streams.delete(close);
+    },
+    content: content.content,
+    cacheStats: content.cacheStats,
+    metrics: metricsHandler(clusterMetricsSource(registry), config.metrics.auth),
+    metricsAuthorized: (req) => metricsAuthorized(config.metrics.auth, req),
+    hirefireToken: config.hirefireToken,
+  });
+
+  const { pageCache } = content.content;
+  // Fresh cached pages are answered here, before Express: its router costs more than the hit.
+  const server = createServer((req, res) => {
+    const startedAt = process.hrtime.bigint();
+    const cachedRoute = pageCache?.serveFromMemory(req, res);
+    if (cachedRoute !== undefined) {
+      httpMetrics.observe(req.method ?? 'GET', cachedRoute, res.statusCode, startedAt);
+      return;
+    }
+    httpMetrics.track(req, res, startedAt);
+    void app(req, res);
+  });
+  // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
+  // request on a socket this process is closing at the same moment.
+  server.keepAliveTimeout = config.http.keepAliveTimeoutSeconds * 1000;
+  server.headersTimeout = server.keepAliveTimeout + 5000;
+
+  shutdown.add('drain delay', () => delay(config.shutdown.drainDelaySeconds * 1000));
+  shutdown.add('end event streams and finish in-flight requests', async (deadline) => {
+    // Clients reconnect (to another replica) and resume from Last-Event-ID.
+    for (const close of [...streams]) close();
+    await drainHttpServer(server, deadline);
+  });
+  shutdown.add('close queues and caches', async () => {
+    await events.close();
+    await producer.close();
+    await content.close();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  logger.info({ port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform }, 'web ready');
+  return server;
+}

@@ -1,0 +1,106 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { readSse } from '../support/sse.js';
+
+const started: ServiceHandle[] = [];
+
+function baseEnv(): Record<string, string> {
+  return { REDIS_URL: inject('redisUrl'), QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'warn' };
+}
+
+async function start(kind: 'web' | 'worker', env: Record<string, string>): Promise<ServiceHandle> {
+  const handle = kind === 'web' ? await spawnWeb(env) : await spawnWorker(env);
+  started.push(handle);
+  return handle;
+}
+
+async function submit(web: ServiceHandle, type: string, input: unknown): Promise<{ id: string; links: { events: string } }> {
+  const response = await fetch(`${web.url}/api/jobs/${type}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  expect(response.status).toBe(202);
+  return (await response.json()) as { id: string; links: { events: string } };
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+});
+
+describe('web lifecycle', () => {
+  it('SIGTERM: readiness turns false, in-flight requests finish, then the process exits 0', async () => {
+    const env = baseEnv();
+    const web = await start('web', { ...env, SHUTDOWN_DRAIN_DELAY: '1' });
+    await start('worker', env);
+    const { id } = await submit(web, 'sleep', { ms: 1500, steps: 1 });
+    const longPoll = fetch(`${web.url}/api/jobs/${id}?wait=10`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    web.signal('SIGTERM');
+    const ready = await waitFor(async () => {
+      const response = await fetch(`${web.url}/readyz`);
+      return response.status === 503 ? ((await response.json()) as { draining: boolean }) : undefined;
+    }, { timeoutMs: 900, description: 'readyz 503 while draining' });
+    expect(ready?.draining).toBe(true);
+    const response = await longPoll;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { state: string }).state).toBe('completed');
+    expect(await web.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM ends open event streams politely so clients can resume elsewhere', async () => {
+    const env = baseEnv();
+    const web = await start('web', env);
+    await start('worker', env);
+    const { links } = await submit(web, 'sleep', { ms: 20_000, steps: 20 });
+    const stream = readSse(web.url + links.events, { timeoutMs: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    web.signal('SIGTERM');
+    const result = await stream;
+    expect(result.events[0]?.event).toBe('state');
+    expect(await web.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('an event stream on one replica sees a job submitted through another', async () => {
+    const env = baseEnv();
+    const [a, b] = await Promise.all([start('web', env), start('web', env)]);
+    await start('worker', env);
+    const { links } = await submit(a, 'sleep', { ms: 300, steps: 2 });
+    const stream = await readSse(b.url + links.events);
+    expect(stream.events.at(-1)).toMatchObject({ event: 'completed', data: { sleptMs: 300, steps: 2 } });
+  });
+
+  it('WEB_CONCURRENCY=2 runs two web processes on one port and stops them all on SIGTERM', async () => {
+    const env = baseEnv();
+    const web = await start('web', { ...env, WEB_CONCURRENCY: '2' });
+    await waitFor(() => childPids(web.pid).length === 2, { timeoutMs: 10_000, description: 'two cluster processes' });
+    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${web.url}/readyz`)).status));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const children = childPids(web.pid);
+    web.signal('SIGTERM');
+    expect(await web.exited).toEqual({ code: 0, signal: null });
+    expect(children.flatMap((pid) => childPids(pid))).toEqual([]);
+    for (const pid of children) expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'flotilla web: PORT: expected an integer from 1 to 65535, got "eighty"'],
+    [{ REDIS_URL: undefined }, 'flotilla web: REDIS_URL: expected a redis:// or rediss:// URL'],
+  ])('a bad variable stops start-up with one line naming it (%j)', (overrides, line) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...baseEnv(), ...overrides };
+    for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+    const result = spawnSync(process.execPath, [serviceEntry('web')], { env, encoding: 'utf8', timeout: 10_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(line);
+  });
+});

@@ -1,0 +1,21 @@
+import type { ArticleFragments } from '@flotilla/articles';
+import type { BoundHandler } from '@flotilla/queue';
+import { digestHandler } from './digest.js';
+import { fibHandler } from './fib.js';
+import { flakyHandler } from './flaky.js';
+import { moderateCommentHandler, type ModerationDeps } from './moderate-comment.js';
+import { refreshFragmentHandler } from './refresh-fragment.js';
+import { sleepHandler } from './sleep.js';
+
+/** Handlers that need nothing but their input; the worker-thread sandbox loads these. */
+export const selfContainedHandlers: readonly BoundHandler[] = [fibHandler, sleepHandler, flakyHandler, digestHandler];
+
+/** What the example domain's handlers need: the content store and the caches. */
+export interface DomainHandlerDeps extends ModerationDeps {
+  readonly fragments: ArticleFragments;
+}
+
+/** One handler per declared job type; the worker refuses to start if one is missing. */
+export function createHandlers(deps: DomainHandlerDeps): readonly BoundHandler[] {
+  return [...selfContainedHandlers, refreshFragmentHandler(deps.fragments), moderateCommentHandler(deps)];
+}

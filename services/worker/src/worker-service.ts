@@ -1,0 +1,91 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'bullmq';
+import type { WorkerConfig } from '@flotilla/config';
+import type { JobCatalog, BoundHandler } from '@flotilla/queue';
+import { createJobProcessor } from '@flotilla/queue';
+import type { RedisClient } from '@flotilla/redis';
+import { queueTelemetry, type Logger } from '@flotilla/telemetry';
+
+/** What the worker service is built from; connections are created by the caller's factory. */
+export interface WorkerServiceDeps {
+  readonly config: WorkerConfig;
+  readonly catalog: JobCatalog;
+  readonly handlers: readonly BoundHandler[];
+  readonly logger: Logger;
+  /** Creates a consumer-role connection (waits and reconnects while Redis is down). */
+  readonly connect: (name: string) => RedisClient;
+  /** Called once per BullMQ worker started, e.g. to count its jobs in metrics. */
+  readonly observe?: (worker: Worker, queue: string) => void;
+}
+
+/** The running BullMQ workers of one process. */
+export interface WorkerService {
+  readonly queues: readonly string[];
+  /** True while every queue's worker is consuming. */
+  isRunning(): boolean;
+  /**
+   * Stops taking jobs and lets in-flight ones finish until `deadline`; jobs still running then
+   * are abandoned to BullMQ's stalled-job recovery, which hands them to another worker.
+   */
+  stop(deadline: number): Promise<void>;
+}
+
+const SANDBOXED_PROCESSOR = fileURLToPath(new URL('./sandboxed-processor.js', import.meta.url));
+
+/** Starts one BullMQ worker per consumed queue. */
+export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
+  const { config, catalog, logger } = deps;
+  const queues = config.worker.queues ?? catalog.queues.map((q) => q.name);
+  for (const name of queues) {
+    if (!catalog.queue(name)) throw new Error(`WORKER_QUEUES names "${name}", which is not a declared queue`);
+  }
+  // Fails at start-up when a consumed job type has no handler.
+  const inline = createJobProcessor(catalog, queues, deps.handlers);
+
+  const workers = queues.map((name) => {
+    const definition = catalog.queue(name);
+    if (!definition) throw new Error(`queue "${name}" is not declared`);
+    const options = {
+      connection: deps.connect(`flotilla:worker:${name}`),
+      prefix: config.queue.prefix,
+      concurrency: definition.concurrency,
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
+      // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
+      ...queueTelemetry(),
+    };
+    const worker =
+      definition.processor === 'sandboxed'
+        ? new Worker(name, SANDBOXED_PROCESSOR, { ...options, useWorkerThreads: true })
+        : new Worker(name, inline, options);
+    worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker error'));
+    worker.on('failed', (job, error) =>
+      logger.warn({ queue: name, jobId: job?.id, type: job?.name, attemptsMade: job?.attemptsMade, err: error.message }, 'job attempt failed'),
+    );
+    worker.on('completed', (job) => logger.debug({ queue: name, jobId: job.id, type: job.name }, 'job completed'));
+    worker.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled; it will be retried'));
+    deps.observe?.(worker, name);
+    return worker;
+  });
+  logger.info({ queues }, 'consuming queues');
+
+  return {
+    queues,
+    isRunning: () => workers.every((w) => w.isRunning()),
+    async stop(deadline) {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const remaining = Math.max(0, deadline - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), remaining))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn('jobs still running at the shutdown deadline; leaving them to stalled-job recovery');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}
