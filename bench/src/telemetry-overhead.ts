@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import { measureHttp, median, pinToCpu, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -16,20 +16,27 @@ const ROUNDS = 3;
 const SCRAPE_INTERVAL_MS = 1000;
 const BASE_ENV = { QUEUE_PREFIX: '{bench-telemetry}', CACHE_PREFIX: 'bench:cache:', DATA_PREFIX: 'bench:data:', LOG_LEVEL: 'warn' };
 
-/** Telemetry off (no traces, nobody scraping) or fully on (every request and job traced and exported, metrics scraped). */
+// The service under test gets a core of its own; this process (load, sink) and Redis share the other.
+const SERVICE_CPU = 1;
+const HARNESS_CPU = 0;
+
+/** Telemetry off, or on (metrics scraped, traces exported) with one sampling setting. */
 interface Mode {
   readonly name: string;
   env(sink: string): Record<string, string>;
   readonly scrape: boolean;
 }
 
-const modes: readonly [Mode, Mode] = [
+function tracesOn(sampler: Record<string, string>): (sink: string) => Record<string, string> {
+  return (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', ...sampler });
+}
+
+const modes: readonly [Mode, ...Mode[]] = [
   { name: 'telemetry off', env: () => ({ OTEL_SDK_DISABLED: 'true' }), scrape: false },
-  {
-    name: 'telemetry on (all spans exported, /metrics scraped every second)',
-    env: (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'always_on' }),
-    scrape: true,
-  },
+  { name: 'on, no trace sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }), scrape: true },
+  { name: 'on, 1% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }), scrape: true },
+  { name: 'on, 10% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }), scrape: true },
+  { name: 'on, every trace recorded', env: tracesOn({ OTEL_TRACES_SAMPLER: 'always_on' }), scrape: true },
 ];
 
 /** An OTLP/HTTP endpoint that accepts and drops everything, standing in for a collector. */
@@ -59,6 +66,7 @@ async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during:
 
 async function webRate(redis: BenchRedis, mode: Mode, sink: string): Promise<number> {
   const web = await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, ...mode.env(sink) });
+  await pinToCpu(web.pid, SERVICE_CPU);
   try {
     // A JSON read through Express, the router, Redis and the ETag logic: the common API path.
     const result = await whileScraped(web, mode.scrape, () =>
@@ -78,6 +86,7 @@ async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<
     // Paused until the worker is ready, so its start-up (longer with tracing) is not timed.
     await queue.pause();
     const worker = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink) });
+    await pinToCpu(worker.pid, SERVICE_CPU);
     const started = performance.now();
     await queue.resume();
     try {
@@ -98,16 +107,19 @@ async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<
 }
 
 /**
- * What telemetry costs: the web's requests/s on a JSON API route and the worker's jobs/s, each
- * with telemetry off and fully on, in alternating rounds of the same run.
+ * What telemetry costs: the web's requests/s on a JSON API route and the worker's jobs/s, with
+ * telemetry off and on at several sampling rates, in alternating rounds of the same run.
  */
 export async function runTelemetryOverhead(): Promise<void> {
   console.log(`\n## Telemetry overhead: ${ROUNDS} rounds; web ${CONNECTIONS} connections × ${DURATION_SECONDS} s, worker ${JOBS} jobs\n`);
   printEnvironment();
+  // Redis, started below, inherits this process's CPU.
+  const pinned = await pinToCpu(process.pid, HARNESS_CPU);
+  console.log(pinned ? `Service pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.` : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.');
   const redis = await startBenchRedis();
   const sink = await startSink();
-  const web: number[][] = [[], []];
-  const jobs: number[][] = [[], []];
+  const web: number[][] = modes.map(() => []);
+  const jobs: number[][] = modes.map(() => []);
   try {
     // Creates the sample articles the web route reads.
     await (await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url })).stop();
@@ -127,6 +139,7 @@ export async function runTelemetryOverhead(): Promise<void> {
     title: 'Telemetry on vs off',
     notes: [
       'Web: GET /api/articles/1 (Express, Redis, ETag). Worker: sleep {ms:0} jobs drained by one ready worker process (concurrency 20).',
+      'On: traces exported over OTLP/HTTP to a sink in this process (sampler parentbased_traceidratio or always_on), /metrics scraped every second.',
       `Median of ${ROUNDS} rounds. Target: telemetry costs ≤ 10% (≥ 0.90×).`,
     ],
     metrics: [

@@ -4,17 +4,11 @@ import { Histogram, type Registry } from 'prom-client';
 // Buckets around what a web request takes: sub-millisecond cache hits up to slow long polls.
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-interface ExpressRequest extends IncomingMessage {
-  readonly route?: { readonly path?: unknown };
-  readonly baseUrl?: string;
-}
-
 type Labels = 'method' | 'route' | 'status_code';
 
 /**
  * `http_request_duration_seconds{method,route,status_code}`. The route is the template
- * (`/api/jobs/:id`, never the raw path, so the label has as many values as there are routes),
- * or `unmatched` for requests no route took (404s).
+ * (`/api/jobs/:id`, never the raw path, so the label has as many values as there are routes).
  */
 export class HttpMetrics {
   private readonly duration: Histogram<Labels>;
@@ -31,13 +25,12 @@ export class HttpMetrics {
     });
   }
 
-  /** Times a request Express answers; the observation is made when its response finishes. */
-  track(req: IncomingMessage, res: ServerResponse, startedAt: bigint): void {
-    res.once('finish', () => {
-      const { route, baseUrl } = req as ExpressRequest;
-      const template = typeof route?.path === 'string' ? `${baseUrl ?? ''}${route.path}` : 'unmatched';
-      this.observe(req.method ?? 'UNKNOWN', template, res.statusCode, startedAt);
-    });
+  /**
+   * Times a request a router answers; the observation is made when its response finishes,
+   * once `routeOf` can tell which route template took it.
+   */
+  track(req: IncomingMessage, res: ServerResponse, startedAt: bigint, routeOf: () => string): void {
+    res.once('finish', () => this.observe(req.method ?? 'UNKNOWN', routeOf(), res.statusCode, startedAt));
   }
 
   /** Records a request answered outside Express (a cached page), by the route that rendered it. */

@@ -4,3 +4,4 @@ export { startTracing, type StartTracingOptions } from './start-tracing.js';
 export { type Tracing } from './tracing.js';
 export { readTracingSettings, type TracingSettings, type DiagnosticsLevel } from './tracing-settings.js';
 export { queueTelemetry, isTracing, type QueueTelemetryOption } from './queue-telemetry.js';
+export { serverRequestTracer, type ServerRequestTracer } from './server-spans.js';

@@ -5,9 +5,10 @@ import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
 import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
 import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret } from '@flotilla/queue';
 import { RedisConnections, isReachable, redactRedisUrl, waitForReady, type RedisClient, type RedisRole } from '@flotilla/redis';
-import type { Logger } from '@flotilla/telemetry';
+import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
 import { createApp } from './app.js';
 import { buildContent } from './build-content.js';
+import { expressRoute } from './express-route.js';
 
 const REDIS_BOOT_TIMEOUT_MS = 30_000;
 
@@ -93,16 +94,20 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   });
 
   const { pageCache } = content.content;
+  const traceRequest = serverRequestTracer();
   // Fresh cached pages are answered here, before Express: its router costs more than the hit.
   const server = createServer((req, res) => {
     const startedAt = process.hrtime.bigint();
-    const cachedRoute = pageCache?.serveFromMemory(req, res);
-    if (cachedRoute !== undefined) {
-      httpMetrics.observe(req.method ?? 'GET', cachedRoute, res.statusCode, startedAt);
-      return;
-    }
-    httpMetrics.track(req, res, startedAt);
-    void app(req, res);
+    let cachedRoute: string | undefined;
+    traceRequest(req, res, () => cachedRoute ?? expressRoute(req), () => {
+      cachedRoute = pageCache?.serveFromMemory(req, res);
+      if (cachedRoute !== undefined) {
+        httpMetrics.observe(req.method ?? 'GET', cachedRoute, res.statusCode, startedAt);
+        return;
+      }
+      httpMetrics.track(req, res, startedAt, () => expressRoute(req));
+      void app(req, res);
+    });
   });
   // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
   // request on a socket this process is closing at the same moment.

@@ -110,6 +110,13 @@ describe('traces', () => {
     const enqueued = receiver.trace(traceId).filter((s) => s.service === 'flotilla-web' && s.kind === PRODUCER);
     expect(enqueued.map((s) => s.name).sort()).toEqual(['addFlow default', 'addNode cpu', 'addNode cpu', 'addNode default']);
     for (const span of enqueued) expect(ancestors(span)).toContainEqual(request);
+    // Redis commands made on the way are traced too, in both processes, as children of the trace.
+    const redisSpans = (): ReceivedSpan[] => receiver.trace(traceId).filter((s) => s.attributes['db.system.name'] === 'redis');
+    await waitFor(() => new Set(redisSpans().map((s) => s.service)).size === 2, {
+      timeoutMs: 15_000,
+      description: 'Redis command spans from the web and the worker',
+    });
+    for (const span of redisSpans()) expect(span.parentSpanId).toBeTruthy();
     // …and the worker processed each job in a span that continues from where it was enqueued.
     for (const jobId of [id, ...children]) {
       const span = processing(jobId);
