@@ -1,5 +1,5 @@
+import { LuaScript } from '@flotilla/redis';
 import { ENTRY_FORMAT_LUA } from './entry-format.js';
-import { LuaScript } from './lua-script.js';
 
 // Tag generations are written by hand: no library keeps per-tag counters that a read can check
 // in the same round trip. A generation is Redis's clock in microseconds when the tag was

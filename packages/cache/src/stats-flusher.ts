@@ -1,7 +1,6 @@
-import type { RedisClient } from '@flotilla/redis';
+import { LuaScript, type RedisClient } from '@flotilla/redis';
 import type { CacheKeys } from './cache-keys.js';
 import type { CacheStats, FleetField } from './cache-stats.js';
-import { LuaScript } from './lua-script.js';
 
 /** How long a minute of fleet statistics is kept. */
 export const STATS_RETENTION_MS = 2 * 24 * 60 * 60 * 1000;

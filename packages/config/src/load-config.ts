@@ -53,6 +53,11 @@ export interface CommonConfig {
     /** Push to a Pushgateway, where nothing can scrape each instance (Heroku, Cloud Run). */
     readonly push: { readonly url: string; readonly intervalSeconds: number } | undefined;
   };
+  /** Fleet membership: how often a process says it is alive, and how long until silence means gone. */
+  readonly membership: {
+    readonly heartbeatMs: number;
+    readonly ttlMs: number;
+  };
   readonly shutdown: {
     readonly timeoutSeconds: number;
     /** Seconds /readyz reports draining before the listener closes, so load balancers stop routing first. */
@@ -90,6 +95,14 @@ export interface WorkerConfig extends CommonConfig {
     readonly stalledIntervalMs: number;
     readonly maxStalledCount: number;
   };
+  /** The partitioned URL check every worker takes its share of. */
+  readonly urlCheck: {
+    readonly intervalSeconds: number;
+    readonly concurrency: number;
+    readonly timeoutSeconds: number;
+    /** Addresses (CIDRs) and host names checks may reach besides public ones, e.g. 10.0.0.0/8. */
+    readonly allow: readonly string[];
+  };
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -122,6 +135,8 @@ const commonSchema = z.object({
   METRICS_PUSH_INTERVAL_SECONDS: secondsFromEnv(1, 3600).optional(),
   SHUTDOWN_TIMEOUT: secondsFromEnv(1, 3600).optional(),
   SHUTDOWN_DRAIN_DELAY: secondsFromEnv(0, 600).optional(),
+  MEMBERSHIP_HEARTBEAT_SECONDS: secondsFromEnv(0.1, 60).optional(),
+  MEMBERSHIP_TTL_SECONDS: secondsFromEnv(0.3, 600).optional(),
 });
 
 const webSchema = commonSchema.extend({
@@ -140,6 +155,12 @@ const workerSchema = commonSchema.extend({
   WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_STALLED_INTERVAL_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).optional(),
+  URL_CHECK_INTERVAL_SECONDS: secondsFromEnv(1, 86_400).optional(),
+  URL_CHECK_CONCURRENCY: intFromEnv(1, 1000).optional(),
+  URL_CHECK_TIMEOUT_SECONDS: secondsFromEnv(0.1, 120).optional(),
+  URL_CHECK_ALLOW: listFromEnv(
+    z.string().regex(/^([0-9a-fA-F.:]+\/\d{1,3}|\*?\.?[a-z0-9.-]+)$/, 'CIDRs or host names like 10.0.0.0/8,status.internal'),
+  ).optional(),
 });
 
 const SECRET_VARIABLES = new Set(['JOB_ID_SECRET', 'REDIS_TLS_CA', 'METRICS_BEARER_TOKEN', 'METRICS_BASIC_AUTH', 'HIREFIRE_TOKEN']);
@@ -195,11 +216,21 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
       auth: metricsAuth(e.METRICS_BEARER_TOKEN, e.METRICS_BASIC_AUTH),
       push: e.METRICS_PUSHGATEWAY_URL ? { url: e.METRICS_PUSHGATEWAY_URL, intervalSeconds: e.METRICS_PUSH_INTERVAL_SECONDS ?? 15 } : undefined,
     },
+    membership: membership(e.MEMBERSHIP_HEARTBEAT_SECONDS ?? 5, e.MEMBERSHIP_TTL_SECONDS),
     shutdown: {
       timeoutSeconds: e.SHUTDOWN_TIMEOUT ?? defaultShutdownTimeoutSeconds(platform),
       drainDelaySeconds: e.SHUTDOWN_DRAIN_DELAY ?? 0,
     },
   };
+}
+
+function membership(heartbeatSeconds: number, ttlSeconds: number | undefined): CommonConfig['membership'] {
+  // Three missed heartbeats before a member counts as gone: one late beat is not a death.
+  const ttl = ttlSeconds ?? heartbeatSeconds * 3;
+  if (ttl < heartbeatSeconds * 2) {
+    throw new ConfigError('MEMBERSHIP_TTL_SECONDS', `at least twice MEMBERSHIP_HEARTBEAT_SECONDS (${heartbeatSeconds})`, String(ttlSeconds));
+  }
+  return { heartbeatMs: Math.round(heartbeatSeconds * 1000), ttlMs: Math.round(ttl * 1000) };
 }
 
 function metricsAuth(token: string | undefined, basic: string | undefined): MetricsAuthConfig {
@@ -258,6 +289,12 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       lockDurationMs,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS ?? lockDurationMs,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT ?? 2,
+    },
+    urlCheck: {
+      intervalSeconds: e.URL_CHECK_INTERVAL_SECONDS ?? 60,
+      concurrency: e.URL_CHECK_CONCURRENCY ?? 10,
+      timeoutSeconds: e.URL_CHECK_TIMEOUT_SECONDS ?? 10,
+      allow: e.URL_CHECK_ALLOW ?? [],
     },
   });
 }

@@ -80,4 +80,18 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ ...base, WORKER_QUEUES: 'default, cpu' }).worker.queues).toEqual(['default', 'cpu']);
     expect(errorOf(() => loadWorkerConfig({ ...base, WORKER_QUEUES: 'Default' })).variable).toBe('WORKER_QUEUES');
   });
+
+  it('reads membership timing and the URL check settings, defaulting the ttl to three heartbeats', () => {
+    const config = loadWorkerConfig({ ...base, MEMBERSHIP_HEARTBEAT_SECONDS: '0.5', URL_CHECK_ALLOW: '127.0.0.0/8, status.internal' });
+    expect(config.membership).toEqual({ heartbeatMs: 500, ttlMs: 1500 });
+    expect(config.urlCheck).toEqual({ intervalSeconds: 60, concurrency: 10, timeoutSeconds: 10, allow: ['127.0.0.0/8', 'status.internal'] });
+  });
+
+  it.each([
+    [{ MEMBERSHIP_HEARTBEAT_SECONDS: '5', MEMBERSHIP_TTL_SECONDS: '6' }, 'MEMBERSHIP_TTL_SECONDS: expected at least twice MEMBERSHIP_HEARTBEAT_SECONDS (5), got "6"'],
+    [{ URL_CHECK_ALLOW: 'http://x/' }, 'URL_CHECK_ALLOW: expected CIDRs or host names like 10.0.0.0/8,status.internal, got "http://x/"'],
+    [{ URL_CHECK_INTERVAL_SECONDS: '0' }, 'URL_CHECK_INTERVAL_SECONDS: expected a number of seconds from 1 to 86400, got "0"'],
+  ])('rejects %j with one line naming the variable', (env, message) => {
+    expect(errorOf(() => loadWorkerConfig({ ...base, ...env })).message).toBe(message);
+  });
 });

@@ -15,3 +15,4 @@ export { RedisUrlError } from './redis-url-error.js';
 export { waitForReady } from './wait-for-ready.js';
 export { isReachable, isRedisUnavailableError } from './redis-availability.js';
 export { RedisConnections, type RedisConnectionsOptions } from './redis-connections.js';
+export { LuaScript } from './lua-script.js';

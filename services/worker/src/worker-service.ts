@@ -52,6 +52,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
+      ...(definition.rateLimit ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } } : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
       ...queueTelemetry(),
     };

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '@flotilla/redis';
+import type { RedisClient } from './redis-connection-options.js';
 
 type Argument = string | Buffer | number;
 
 /**
  * A Lua script run by its SHA (EVALSHA), falling back to EVAL when the server does not know it
  * (restart, failover, SCRIPT FLUSH). By hand rather than ioredis `defineCommand`, which would
- * add untyped methods to a connection the cache does not own.
+ * add untyped methods to connections the caller does not own.
  */
 export class LuaScript {
   readonly #source: string;

@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { inject } from 'vitest';
+
+const clients: RedisClient[] = [];
+const children = new Set<ChildProcess>();
+
+/** A ready connection to the run's private Redis, closed by `closeAll`. */
+export async function client(role: 'producer' | 'subscriber' = 'producer'): Promise<RedisClient> {
+  const redis = createRedis({ url: inject('redisUrl'), role });
+  clients.push(redis);
+  await waitForReady(redis, 5000);
+  return redis;
+}
+
+/** A key prefix no other test uses. */
+export function uniquePrefix(): string {
+  return `t-${randomBytes(6).toString('hex')}:`;
+}
+
+/** A fixture script as a separate Node process; lines it prints go to `onLine`. */
+export function fixture(name: string, args: readonly string[], onLine: (line: string) => void = () => {}): ChildProcess {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const child = spawn(process.execPath, [script, inject('redisUrl'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
+  return child;
+}
+
+/** Resolves with the exit code, or the signal's name, once the child has exited. */
+export function exited(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? String(child.signalCode));
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? String(signal))));
+}
+
+export async function closeAll(): Promise<void> {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+}
