@@ -20,6 +20,8 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 /** Settings every Flotilla process shares. */
 export interface CommonConfig {
   readonly platform: Platform;
+  /** The release running, as the platform names it (FLOTILLA_RELEASE, else the platform's own), or `dev`. */
+  readonly release: string;
   readonly port: number;
   readonly logLevel: LogLevel;
   readonly redis: {
@@ -190,6 +192,7 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
   const platform = detectPlatform(env);
   return {
     platform,
+    release: env['FLOTILLA_RELEASE'] ?? env['HEROKU_RELEASE_VERSION'] ?? env['K_REVISION'] ?? env['GAE_VERSION'] ?? 'dev',
     port: e.PORT ?? defaultPort,
     logLevel: e.LOG_LEVEL ?? 'info',
     redis: {

@@ -1,63 +1,143 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@flotilla/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GroupMembership, MembershipWatcher, type Member } from '../src/index.js';
+import { GroupMembership, MembershipWatcher, processCapabilities, type Capabilities, type Member } from '../src/index.js';
 import { client, closeAll, exited, fixture, uniquePrefix } from './harness.js';
 
 afterAll(closeAll);
 
-const TIMING = { heartbeatMs: 200, ttlMs: 600 };
+// Generous against a loaded machine: a member must miss more than a second of heartbeats to drop out.
+const TIMING = { heartbeatMs: 100, ttlMs: 1500 };
+const POLL_MS = 200;
+
+function capabilities(service: string, extra: Record<string, string> = {}): Capabilities {
+  return { service, version: '1.2.3', host: 'host-a', startedAt: '2026-01-01T00:00:00.000Z', ...extra };
+}
+
+const ids = (members: readonly Member[]): string[] => members.map((m) => m.id);
 
 describe('GroupMembership', () => {
-  it('lists the members that joined, with their capabilities, until they leave', async () => {
+  it('lists the members that joined, with their capabilities, and keeps them while they heartbeat', async () => {
     const membership = new GroupMembership(await client(), `${uniquePrefix()}members:`);
-    const a = await membership.join('workers', { service: 'worker', queues: 'default,cpu', concurrency: '20' }, { ...TIMING, id: 'a' });
-    const b = await membership.join('workers', { service: 'worker' }, { ...TIMING, id: 'b' });
-    await membership.join('web', { service: 'web' }, { ...TIMING, id: 'w' });
+    const full = capabilities('worker', { queues: 'default,cpu', concurrency: 'default:20,cpu:2', weight: '2', region: 'eu-west1' });
+    const a = await membership.join('workers', full, { ...TIMING, id: 'a' });
+    const b = await membership.join('workers', processCapabilities('worker', 'abc123'), { ...TIMING, id: 'b' });
+    await membership.join('web', capabilities('web'), { ...TIMING, id: 'w' });
+
     const members = await membership.members('workers');
-    expect(members.map((m) => m.id)).toEqual(['a', 'b']);
-    expect(members[0]?.capabilities).toEqual({ service: 'worker', queues: 'default,cpu', concurrency: '20' });
-    // Heartbeats keep a member in well past its ttl.
-    await new Promise((resolve) => setTimeout(resolve, 3 * TIMING.ttlMs));
-    expect((await membership.members('workers')).map((m) => m.id)).toEqual(['a', 'b']);
+    expect(ids(members)).toEqual(['a', 'b']);
+    expect(members[0]?.capabilities).toEqual(full);
+    expect(members[1]?.capabilities).toMatchObject({ service: 'worker', version: 'abc123', pid: String(process.pid) });
+    expect(members[0]?.expiresAt).toBeGreaterThan(Date.now());
+    expect(ids(await membership.members('web'))).toEqual(['w']);
+
+    // Well past two ttls, heartbeats have kept both in.
+    await sleep(2 * TIMING.ttlMs + 500);
+    expect(ids(await membership.members('workers'))).toEqual(['a', 'b']);
     await a.leave();
-    expect((await membership.members('workers')).map((m) => m.id)).toEqual(['b']);
+    expect(ids(await membership.members('workers'))).toEqual(['b']);
+    await b.leave();
     await b.leave();
     expect(await membership.members('workers')).toEqual([]);
   });
 
-  it('rejects a ttl shorter than two heartbeats and ids that cannot be keys', async () => {
-    const membership = new GroupMembership(await client(), `${uniquePrefix()}members:`);
-    await expect(membership.join('g', {}, { heartbeatMs: 500, ttlMs: 600 })).rejects.toThrow('at least twice heartbeatMs');
-    await expect(membership.join('g', {}, { ...TIMING, id: 'has space' })).rejects.toThrow('member id must be');
+  it('stays gone after leave(): no late heartbeat brings the member back', async () => {
+    const redis = await client();
+    const membership = new GroupMembership(redis, `${uniquePrefix()}members:`);
+    const member = await membership.join('g', capabilities('worker'), { heartbeatMs: 10, ttlMs: 5000 });
+    await sleep(100);
+    await member.leave();
+    await sleep(200);
+    expect(await membership.members('g')).toEqual([]);
+    const keys = membership.keys('g');
+    expect(await redis.zscore(keys.expiries, member.id)).toBeNull();
+    expect(await redis.hexists(keys.capabilities, member.id)).toBe(0);
   });
 
-  it('a watcher sees joins and leaves, and a member killed with SIGKILL is gone within ttl + poll', async () => {
+  it('leaves out members whose ttl has passed, and prunes them from Redis', async () => {
+    const redis = await client();
+    const membership = new GroupMembership(redis, `${uniquePrefix()}members:`);
+    await membership.join('g', capabilities('worker'), { ...TIMING, id: 'alive' });
+    // A member that stopped heartbeating a minute ago, as a SIGKILLed process leaves it.
+    const keys = membership.keys('g');
+    await redis.zadd(keys.expiries, Date.now() - 60_000, 'dead');
+    await redis.hset(keys.capabilities, 'dead', JSON.stringify(capabilities('worker')));
+
+    expect(ids(await membership.members('g'))).toEqual(['alive']);
+    expect(await redis.zscore(keys.expiries, 'dead')).toBeNull();
+    expect(await redis.hexists(keys.capabilities, 'dead')).toBe(0);
+  });
+
+  it('rejects bad timing, ids and capabilities with errors that name them', async () => {
+    const redis = await client();
+    const membership = new GroupMembership(redis, `${uniquePrefix()}members:`);
+    const ok = capabilities('worker');
+    await expect(membership.join('g', ok, { heartbeatMs: 500, ttlMs: 600 })).rejects.toThrow('ttlMs (600) must be at least twice heartbeatMs (500)');
+    await expect(membership.join('g', ok, { heartbeatMs: 0, ttlMs: 600 })).rejects.toThrow('heartbeatMs must be a positive integer of milliseconds');
+    await expect(membership.join('g', ok, { ...TIMING, id: 'has space' })).rejects.toThrow('member id must be');
+    await expect(membership.join('', ok, TIMING)).rejects.toThrow('group must be');
+    await expect(membership.join('g', { ...ok, host: '' }, TIMING)).rejects.toThrow('capabilities.host must be a non-empty string');
+    await expect(membership.join('g', { ...ok, concurrency: 4 } as unknown as Capabilities, TIMING)).rejects.toThrow('capabilities.concurrency must be a string');
+    await expect(membership.join('g', { ...ok, weight: '1.5' }, TIMING)).rejects.toThrow('capabilities.weight must be a positive integer');
+    const subscriber = await client('subscriber');
+    await expect(MembershipWatcher.start(membership, 'g', { subscriber, pollMs: -1 })).rejects.toThrow('pollMs must be');
+    // The watcher owned the connection, so it closed it on the way out.
+    await waitFor(() => subscriber.status === 'end', { description: 'the subscriber to be closed' });
+    expect(() => new GroupMembership(redis, 'a b')).toThrow('GroupMembership prefix must be');
+    expect(await membership.members('g')).toEqual([]);
+  });
+});
+
+describe('MembershipWatcher', () => {
+  it('sees joins and explicit leaves, and a member killed with SIGKILL is gone within ttl + poll', async () => {
     const prefix = uniquePrefix();
     const membership = new GroupMembership(await client(), `${prefix}members:`);
-    const watcher = await MembershipWatcher.start(membership, 'workers', { subscriber: await client('subscriber'), pollMs: 200 });
-    const joined: Member[] = [];
+    const watcher = await MembershipWatcher.start(membership, 'workers', { subscriber: await client('subscriber'), pollMs: POLL_MS });
+    const joined: string[] = [];
     const left: string[] = [];
-    watcher.on('join', (m) => joined.push(m));
-    watcher.on('leave', (id) => left.push(id));
+    const changes: string[][] = [];
+    watcher.on('join', (m) => joined.push(m.id));
+    watcher.on('leave', (m) => left.push(m.id));
+    watcher.on('change', (members) => changes.push(ids(members)));
 
-    const mine = await membership.join('workers', { service: 'test' }, { ...TIMING, id: 'in-test' });
+    const mine = await membership.join('workers', capabilities('test'), { ...TIMING, id: 'in-test' });
     let ready = false;
     const child = fixture('member.mjs', [prefix, 'workers', 'child', String(TIMING.heartbeatMs), String(TIMING.ttlMs)], () => (ready = true));
-    await waitFor(() => ready, { timeoutMs: 10_000, description: 'the child to join' });
-    await waitFor(() => watcher.members().length === 2, { timeoutMs: 5000, description: 'both members in the view' });
-    expect(joined.map((m) => m.id).sort()).toEqual(['child', 'in-test']);
-    expect(watcher.members().find((m) => m.id === 'child')?.capabilities['service']).toBe('fixture');
+    await waitFor(() => ready, { timeoutMs: 20_000, description: 'the child to join' });
+    await waitFor(() => watcher.members().length === 2, { timeoutMs: 10_000, description: 'both members in the view' });
+    expect(joined.sort()).toEqual(['child', 'in-test']);
+    expect(watcher.members().find((m) => m.id === 'child')?.capabilities).toMatchObject({ service: 'fixture', pid: String(child.pid) });
+    expect(changes.at(-1)).toEqual(['child', 'in-test']);
 
     child.kill('SIGKILL');
     await exited(child);
     const killedAt = Date.now();
-    await waitFor(() => left.includes('child'), { timeoutMs: 10_000, description: 'the killed member to leave the view' });
-    // Bound: ttl + poll, with room for a loaded machine; the point is "bounded", not "fast".
-    expect(Date.now() - killedAt).toBeLessThan(TIMING.ttlMs + 200 + 3000);
-    expect(watcher.members().map((m) => m.id)).toEqual(['in-test']);
+    // The bound the package promises is ttlMs + pollMs; the extra seconds are room for a loaded
+    // machine, the point being "bounded", not "fast".
+    const bound = TIMING.ttlMs + POLL_MS + 5000;
+    await waitFor(async () => !ids(await membership.members('workers')).includes('child'), { timeoutMs: bound, description: 'the killed member to leave members()' });
+    await waitFor(() => left.includes('child'), { timeoutMs: bound, description: 'the killed member to leave the view' });
+    expect(Date.now() - killedAt).toBeLessThan(bound);
+    expect(ids(watcher.members())).toEqual(['in-test']);
 
     await mine.leave();
     await waitFor(() => left.includes('in-test'), { timeoutMs: 5000, description: 'the explicit leave' });
+    expect(changes.at(-1)).toEqual([]);
+    await watcher.close();
+    await watcher.close();
+  }, 60_000);
+
+  it('hears an explicit leave at once rather than at the next poll', async () => {
+    const prefix = uniquePrefix();
+    const membership = new GroupMembership(await client(), `${prefix}members:`);
+    const member = await membership.join('g', capabilities('worker'), TIMING);
+    // A poll so slow that only the announcement can explain a prompt update.
+    const watcher = await MembershipWatcher.start(membership, 'g', { subscriber: await client('subscriber'), pollMs: 600_000 });
+    expect(ids(watcher.members())).toEqual([member.id]);
+    const left = new Promise<Member>((resolve) => watcher.once('leave', resolve));
+    await member.leave();
+    expect((await left).id).toBe(member.id);
+    expect(watcher.members()).toEqual([]);
     await watcher.close();
   });
 });

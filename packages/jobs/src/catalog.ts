@@ -1,14 +1,16 @@
 import { JobCatalog } from '@flotilla/queue';
+import { checkUrlJob } from './contracts/check-url.js';
 import { digestJob } from './contracts/digest.js';
 import { fibJob } from './contracts/fib.js';
 import { flakyJob } from './contracts/flaky.js';
 import { moderateCommentJob } from './contracts/moderate-comment.js';
 import { refreshFragmentJob } from './contracts/refresh-fragment.js';
 import { sleepJob } from './contracts/sleep.js';
-import { backgroundQueue, cpuQueue, defaultQueue } from './queues.js';
+import { urlCheckReportJob } from './contracts/url-check-report.js';
+import { backgroundQueue, cpuQueue, defaultQueue, outboundQueue } from './queues.js';
 
 /** Every queue and job type of the application; web and worker both build from this. */
 export const catalog = new JobCatalog(
-  [defaultQueue, cpuQueue, backgroundQueue],
-  [fibJob, sleepJob, flakyJob, digestJob, refreshFragmentJob, moderateCommentJob],
+  [defaultQueue, cpuQueue, backgroundQueue, outboundQueue],
+  [fibJob, sleepJob, flakyJob, digestJob, refreshFragmentJob, moderateCommentJob, checkUrlJob, urlCheckReportJob],
 );

@@ -23,3 +23,15 @@ export const backgroundQueue = defineQueue({
   concurrency: 5,
   processor: 'inline',
 });
+
+/**
+ * Calls to the outside world (URL checks), at most 10 started per second across the whole
+ * fleet however many workers run: the kind of limit an outbound API imposes.
+ */
+export const outboundQueue = defineQueue({
+  name: 'outbound',
+  description: 'Outbound HTTP calls (check-url), rate-limited to 10 per second fleet-wide',
+  concurrency: 5,
+  processor: 'inline',
+  rateLimit: { max: 10, durationMs: 1000 },
+});

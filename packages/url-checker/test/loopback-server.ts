@@ -1,40 +1,56 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
-/** A loopback HTTP server that counts what reaches it. */
+/** A node:http server on 127.0.0.1 and an ephemeral port that counts what reaches it. */
 export interface LoopbackServer {
   readonly url: string;
   readonly port: number;
-  requests: number;
-  connections: number;
-  inFlight: number;
-  maxInFlight: number;
+  /** Requests received so far. */
+  readonly requests: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
+  /** Connections still open. */
+  readonly sockets: ReadonlySet<Socket>;
   close(): Promise<void>;
 }
 
-export async function loopbackServer(handle: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<LoopbackServer> {
-  const server: Server = createServer((req, res) => {
-    state.requests++;
-    state.inFlight++;
-    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
-    res.once('close', () => state.inFlight--);
-    handle(req, res, state.requests);
+/** Handles one request; `n` counts requests from 1. */
+export type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+export async function loopbackServer(handle: Handler): Promise<LoopbackServer> {
+  let requests = 0;
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => handle(req, res, ++requests));
+  server.on('connection', (socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
-  server.on('connection', () => state.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const state: LoopbackServer = {
+  return {
     url: `http://127.0.0.1:${port}`,
     port,
-    requests: 0,
-    connections: 0,
-    inFlight: 0,
-    maxInFlight: 0,
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return connections;
+    },
+    sockets,
     close: () =>
-      new Promise((resolve) => {
+      new Promise<void>((resolve) => {
+        // Hung handlers would otherwise keep their connections, and close() waiting, forever.
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
-  return state;
+}
+
+/** A port on 127.0.0.1 that nothing listens on: one a server just gave back. */
+export async function closedPort(): Promise<number> {
+  const server = await loopbackServer(() => {});
+  await server.close();
+  return server.port;
 }

@@ -6,6 +6,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
 import { articleApiRoutes } from './routes/articles-api.js';
 import { cacheStatsRoutes, type CacheStatsDeps } from './routes/cache-stats.js';
+import { fleetRoutes, type FleetDeps } from './routes/fleet.js';
 import type { ContentDeps } from './routes/content-deps.js';
 import { healthRoutes } from './routes/health.js';
 import { jobEventRoutes } from './routes/job-events.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   /** Whether a request carries the metrics credentials (also asked by /api/queues). */
   readonly metricsAuthorized: (req: IncomingMessage) => boolean;
   readonly hirefireToken: string | undefined;
+  /** Membership of the fleet and the partitioned URL check. */
+  readonly fleet: Omit<FleetDeps, 'bodyLimitBytes'>;
 }
 
 /** Builds the Express application. Listening, signals and connections belong to main.ts. */
@@ -73,6 +76,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(siteRoutes(deps.content, deps.http.bodyLimitBytes));
   app.use(articleApiRoutes(deps.content, deps.http.bodyLimitBytes));
   app.use(cacheStatsRoutes(deps.cacheStats));
+  app.use(fleetRoutes({ ...deps.fleet, bodyLimitBytes: deps.http.bodyLimitBytes }));
   app.use(queueRoutes({ catalog: deps.catalog, producer: deps.producer, authorized: deps.metricsAuthorized, hirefireToken: deps.hirefireToken }));
   app.use((req, _res, next) => {
     next(new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`));

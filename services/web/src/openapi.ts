@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { JobCatalog } from '@flotilla/queue';
 import { z } from 'zod';
+import { registerFleetPaths } from './openapi-fleet.js';
 import { registerSitePaths } from './openapi-site.js';
 import { problems } from './openapi-problems.js';
 
@@ -140,6 +141,7 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
   });
 
   registerSitePaths(registry);
+  registerFleetPaths(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

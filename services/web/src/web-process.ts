@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { WebConfig } from '@flotilla/config';
+import { GroupMembership, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
 import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
 import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret } from '@flotilla/queue';
 import { RedisConnections, isReachable, redactRedisUrl, waitForReady, type RedisClient, type RedisRole } from '@flotilla/redis';
 import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
+import { UrlCheckStore } from '@flotilla/url-checker';
 import { createApp } from './app.js';
 import { buildContent } from './build-content.js';
 import { expressRoute } from './express-route.js';
@@ -73,6 +75,14 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
   }
 
+  const membership = new GroupMembership(queueClient, `${config.dataPrefix}fleet:`);
+  const member = await membership.join('web', processCapabilities('web', config.release, { webConcurrency: String(config.webConcurrency) }), {
+    ...config.membership,
+    onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed'),
+  });
+  // First of the shutdown steps: the fleet sees this process go as soon as it starts draining.
+  shutdown.add('leave the fleet', () => member.leave());
+
   const streams = new Set<() => void>();
   const app = createApp({
     catalog,
@@ -91,6 +101,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     metrics: metricsHandler(clusterMetricsSource(registry), config.metrics.auth),
     metricsAuthorized: (req) => metricsAuthorized(config.metrics.auth, req),
     hirefireToken: config.hirefireToken,
+    fleet: { membership, urlChecks: new UrlCheckStore(queueClient, config.dataPrefix) },
   });
 
   const { pageCache } = content.content;

@@ -1,15 +1,18 @@
 import { ArticleFragments, ArticleStore, tagInvalidator } from '@flotilla/articles';
 import { Cache } from '@flotilla/cache';
+import { GroupMembership, MembershipWatcher, Partitioner, processCapabilities } from '@flotilla/coordination';
 import type { WorkerConfig } from '@flotilla/config';
-import { catalog } from '@flotilla/jobs';
+import { catalog, urlCheckReportJob } from '@flotilla/jobs';
 import { drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
 import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
 import { checkEvictionPolicy } from '@flotilla/queue';
 import { Queue } from 'bullmq';
 import { RedisConnections, isReachable, redactRedisUrl, type RedisClient, type RedisRole } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
+import { UrlCheckStore, UrlChecker } from '@flotilla/url-checker';
 import { createHandlers } from './handlers/index.js';
 import { createHealthServer } from './health-server.js';
+import { startUrlCheckRounds } from './url-check-rounds.js';
 import { createWorkerService } from './worker-service.js';
 
 /**
@@ -39,10 +42,16 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   // Only invalidated from here (the web reads pages), so the value codec never runs.
   const pageCache = await Cache.create({ ...cacheOptions, name: 'pages' });
   const store = new ArticleStore({ redis: control, prefix: config.dataPrefix });
+  const { urlCheck } = config;
+  const checker = new UrlChecker({ allow: urlCheck.allow, timeoutMs: urlCheck.timeoutSeconds * 1000 });
+  const urlChecks = new UrlCheckStore(control, config.dataPrefix);
   const handlers = createHandlers({
     store,
     fragments: new ArticleFragments({ cache: fragmentCache, store }),
     invalidate: tagInvalidator([fragmentCache, pageCache]),
+    checker,
+    urlChecks,
+    urlCheckIntervalSeconds: urlCheck.intervalSeconds,
   });
   const registry = createMetricsRegistry('worker');
   const jobMetrics = new JobMetrics(registry);
@@ -70,13 +79,54 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     );
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
   }
+  // Registered from every worker; BullMQ keeps one scheduler per id, so one report runs per period.
+  await queues
+    .find((q) => q.name === urlCheckReportJob.queue)
+    ?.upsertJobScheduler(
+      urlCheckReportJob.name,
+      { every: urlCheck.intervalSeconds * 1000 },
+      { name: urlCheckReportJob.name, data: {}, opts: { attempts: urlCheckReportJob.retry.attempts, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } } },
+    );
+
+  const membership = new GroupMembership(control, `${config.dataPrefix}fleet:`);
+  const member = await membership.join(
+    'worker',
+    processCapabilities('worker', config.release, {
+      queues: service.queues.join(','),
+      concurrency: service.queues.map((name) => `${name}:${catalog.queue(name)?.concurrency ?? 0}`).join(','),
+    }),
+    { ...config.membership, onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed') },
+  );
+  const workers = await MembershipWatcher.start(membership, 'worker', {
+    subscriber: connect('flotilla:worker:membership', config.redis.queueUrl, 'subscriber'),
+    pollMs: config.membership.heartbeatMs,
+  });
+  const partitioner = new Partitioner(workers, member.id);
+  partitioner.on('change', (members) => logger.info({ workers: members.length }, 'URL check partitions re-balanced'));
+  const rounds = startUrlCheckRounds({
+    store: urlChecks,
+    checker,
+    partitioner,
+    memberId: member.id,
+    intervalSeconds: urlCheck.intervalSeconds,
+    concurrency: urlCheck.concurrency,
+    logger,
+  });
+
   health.listen(config.port, () =>
     logger.info({ port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform }, 'worker ready'),
   );
+  // First, so the other workers take over this one's URL check share at once.
+  shutdown.add('leave the fleet', async () => {
+    await member.leave();
+    await rounds.stop();
+    await workers.close();
+  });
   shutdown.add('stop consuming and finish in-flight jobs', (deadline) => service.stop(deadline));
   // After the jobs (their handlers write to the caches), before the connections close.
   shutdown.add('close caches', async () => {
     await Promise.all([fragmentCache.close(), pageCache.close(), ...queues.map((q) => q.close())]);
   });
   shutdown.add('close health port', (deadline) => drainHttpServer(health, deadline));
+  shutdown.add('close the URL checker', () => checker.close(), 'release');
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
@@ -46,6 +47,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     const definition = catalog.queue(name);
     if (!definition) throw new Error(`queue "${name}" is not declared`);
     const options = {
+      // Stored on every job this worker processes (processedBy), so an operator can tell which process ran it.
+      name: `${hostname()}:${process.pid}`,
       connection: deps.connect(`flotilla:worker:${name}`),
       prefix: config.queue.prefix,
       concurrency: definition.concurrency,

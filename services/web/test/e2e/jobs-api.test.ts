@@ -128,6 +128,14 @@ describe('each example job type, submitted over HTTP and run by the worker proce
     const expected = createHash('sha256').update(ns.map((n) => fib(n).toString()).join('\n')).digest('hex');
     expect(job).toMatchObject({ state: 'completed', result: { count: 3, sha256: expected } });
   });
+
+  it('check-url refuses the cloud metadata address without sending a packet', async () => {
+    const { id } = await submit('check-url', { url: 'http://169.254.169.254/latest/meta-data/' });
+    expect(id).toMatch(/^outbound\./);
+    const job = await finished(id);
+    expect(job).toMatchObject({ state: 'completed', result: { outcome: 'blocked', attempts: 0 } });
+    expect(job.result?.['error']).toContain('linkLocal');
+  });
 });
 
 describe('Server-Sent Events', () => {
@@ -260,6 +268,8 @@ describe('bad input gets problem JSON and enqueues nothing', () => {
     { name: 'wait above the maximum', method: 'GET', path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA?wait=3600', status: 422, code: 'validation-failed', pointer: 'wait' },
     { name: 'cancel of an unknown job', method: 'DELETE', path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', status: 404, code: 'job-not-found' },
     { name: 'unknown route', method: 'GET', path: '/api/nothing-here', status: 404, code: 'not-found' },
+    { name: 'check-url with a file URL', method: 'POST', path: '/api/jobs/check-url', body: '{"url":"file:///etc/passwd"}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/url' },
+    { name: 'check-url with credentials', method: 'POST', path: '/api/jobs/check-url', body: '{"url":"https://u:p@example.com/"}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/url' },
   ];
 
   it.each(cases)('$name → $status $code', async (c) => {

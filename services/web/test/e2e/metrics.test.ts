@@ -77,7 +77,7 @@ describe('metrics of a running web and worker', () => {
     const response = await fetch(`${web.url}/api/queues`);
     expect(response.status).toBe(200);
     const { queues } = (await response.json()) as { queues: { name: string; counts: Record<string, number>; oldestWaitingSeconds: number; workers: number }[] };
-    expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background']);
+    expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
     for (const queue of queues) {
       expect(queue.workers).toBe(1);
       expect(queue.oldestWaitingSeconds).toBeGreaterThanOrEqual(0);
