@@ -35,6 +35,9 @@ function buildEnv(): NodeJS.ProcessEnv {
     PATH: [dirname(process.execPath), dirname(pnpm), ...systemPath].join(delimiter),
     // The store filled by the repository's own install: no network, as in a cached build.
     PNPM_CONFIG_OFFLINE: 'true',
+    // The release-age policy reads publish times from registry metadata an offline rehearsal may
+    // not hold; the repository's own install has checked this lockfile against it already.
+    PNPM_CONFIG_MINIMUM_RELEASE_AGE: '0',
   };
 }
 
