@@ -11,6 +11,7 @@ export const checkableUrl = z
 /** The outcome of checking one URL, as the url-checker reports it. */
 export const checkResult = z.object({
   url: z.string(),
+  ok: z.boolean().describe('True when the outcome is up'),
   outcome: z.enum(['up', 'down', 'timeout', 'error', 'blocked']),
   status: z.int().optional(),
   attempts: z.int(),
