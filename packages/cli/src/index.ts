@@ -1,0 +1,1 @@
+export { runCli, EXIT, type CliIo } from './run-cli.js';
