@@ -164,8 +164,17 @@ describe('WEB_CONCURRENCY', () => {
     const web = await spawnWeb({ ...environment(), WEB_CONCURRENCY: '2' });
     try {
       for (let i = 0; i < 40; i++) await fetch(`${web.url}/healthz`).then((r) => r.arrayBuffer());
-      // Requests are spread over both processes; each alone saw about half.
-      const samples = await scrape(web);
+      // Requests are spread over both processes; each alone saw about half. While a process is
+      // still starting (or the machine is busy) the primary cannot gather it in time and the
+      // scrape answers 503, as Prometheus would see it; the next scrape must then be whole.
+      // waitFor resolves only with a truthy value.
+      const samples = (await waitFor(
+        async (): Promise<Sample[] | undefined> => {
+          const response = await fetch(`${web.url}/metrics`);
+          return response.status === 200 ? parseMetrics(await response.text()) : undefined;
+        },
+        { timeoutMs: 20_000, description: 'a scrape of the whole cluster' },
+      )) as Sample[];
       expect(total(samples, 'http_request_duration_seconds_count', { route: '/healthz' })).toBeGreaterThanOrEqual(40);
     } finally {
       await web.stop();
