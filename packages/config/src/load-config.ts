@@ -85,6 +85,11 @@ export interface WebConfig extends CommonConfig {
   readonly jobIdSecret: string | undefined;
   /** Token in the path of the HireFire endpoint (Heroku worker autoscaling); unset: no endpoint. */
   readonly hirefireToken: string | undefined;
+  /**
+   * Who may use /dashboard and its actions: holders of ADMIN_TOKEN / ADMIN_BASIC_AUTH, anyone
+   * (DASHBOARD_ALLOW_UNAUTHENTICATED=true, for a laptop), or nobody (the default: no dashboard).
+   */
+  readonly dashboard: { readonly access: 'off' | 'open' } | { readonly access: 'credentials'; readonly auth: MetricsAuthConfig };
 }
 
 /** Settings of the worker service. */
@@ -150,6 +155,9 @@ const webSchema = commonSchema.extend({
   PAGE_CACHE_TTL_SECONDS: intFromEnv(0, 86_400).optional(),
   JOB_ID_SECRET: z.string().min(32, 'a secret of at least 32 characters').optional(),
   HIREFIRE_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
+  ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{8,}$/, 'user:password with a password of at least 8 characters').optional(),
+  DASHBOARD_ALLOW_UNAUTHENTICATED: boolFromEnv.optional(),
 });
 
 const workerSchema = commonSchema.extend({
@@ -165,7 +173,7 @@ const workerSchema = commonSchema.extend({
   ).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['JOB_ID_SECRET', 'REDIS_TLS_CA', 'METRICS_BEARER_TOKEN', 'METRICS_BASIC_AUTH', 'HIREFIRE_TOKEN']);
+const SECRET_VARIABLES = new Set(['JOB_ID_SECRET', 'REDIS_TLS_CA', 'METRICS_BEARER_TOKEN', 'METRICS_BASIC_AUTH', 'HIREFIRE_TOKEN', 'ADMIN_TOKEN', 'ADMIN_BASIC_AUTH']);
 
 function parse<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
   const result = schema.safeParse(env);
@@ -236,9 +244,9 @@ function membership(heartbeatSeconds: number, ttlSeconds: number | undefined): C
   return { heartbeatMs: Math.round(heartbeatSeconds * 1000), ttlMs: Math.round(ttl * 1000) };
 }
 
-function metricsAuth(token: string | undefined, basic: string | undefined): MetricsAuthConfig {
+function metricsAuth(token: string | undefined, basic: string | undefined, names = { token: 'METRICS_BEARER_TOKEN', basic: 'METRICS_BASIC_AUTH', what: '/metrics' }): MetricsAuthConfig {
   if (token !== undefined && basic !== undefined) {
-    throw new ConfigError('METRICS_BASIC_AUTH', 'unset when METRICS_BEARER_TOKEN is set (one way to protect /metrics)', '***');
+    throw new ConfigError(names.basic, `unset when ${names.token} is set (one way to protect ${names.what})`, '***');
   }
   if (token !== undefined) return { kind: 'bearer', token };
   if (basic !== undefined) {
@@ -246,6 +254,15 @@ function metricsAuth(token: string | undefined, basic: string | undefined): Metr
     return { kind: 'basic', user: basic.slice(0, colon), password: basic.slice(colon + 1) };
   }
   return { kind: 'none' };
+}
+
+function dashboardAccess(token: string | undefined, basic: string | undefined, open: boolean): WebConfig['dashboard'] {
+  const auth = metricsAuth(token, basic, { token: 'ADMIN_TOKEN', basic: 'ADMIN_BASIC_AUTH', what: 'the dashboard' });
+  if (auth.kind !== 'none') {
+    if (open) throw new ConfigError('DASHBOARD_ALLOW_UNAUTHENTICATED', 'unset when ADMIN_TOKEN or ADMIN_BASIC_AUTH is set', 'true');
+    return { access: 'credentials', auth };
+  }
+  return { access: open ? 'open' : 'off' };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -276,6 +293,7 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
     pageCache: { ttlSeconds: e.PAGE_CACHE_TTL_SECONDS ?? 300 },
     jobIdSecret: e.JOB_ID_SECRET,
     hirefireToken: e.HIREFIRE_TOKEN,
+    dashboard: dashboardAccess(e.ADMIN_TOKEN, e.ADMIN_BASIC_AUTH, e.DASHBOARD_ALLOW_UNAUTHENTICATED ?? false),
   });
 }
 

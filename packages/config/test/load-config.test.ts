@@ -60,6 +60,17 @@ describe('loadWebConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('keeps the dashboard off unless credentials or the local flag say otherwise', () => {
+    expect(loadWebConfig(base).dashboard).toEqual({ access: 'off' });
+    expect(loadWebConfig({ ...base, DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' }).dashboard).toEqual({ access: 'open' });
+    expect(loadWebConfig({ ...base, ADMIN_BASIC_AUTH: 'ops:long-enough' }).dashboard).toEqual({
+      access: 'credentials',
+      auth: { kind: 'basic', user: 'ops', password: 'long-enough' },
+    });
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(16), DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' })).variable).toBe('DASHBOARD_ALLOW_UNAUTHENTICATED');
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'short' })).message).toBe('ADMIN_TOKEN: expected a token of at least 16 characters, got "***"');
+  });
+
   it('never echoes a password or a secret', () => {
     const url = errorOf(() => loadWebConfig({ REDIS_URL: 'http://user:hunter2@host' }));
     expect(url.message).not.toContain('hunter2');

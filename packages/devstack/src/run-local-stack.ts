@@ -4,6 +4,7 @@ import {
   startRedisServer,
   type RedisServer,
 } from '@flotilla/local-redis';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { startChild, type ChildExit, type ChildService } from './child-service.js';
 import { waitUntilReady } from './readiness.js';
@@ -155,10 +156,14 @@ async function startAndWatch(
     ...(resources.redis ? { REDIS_URL: resources.redis.url } : {}),
     PORT: String(port),
   });
+  // The dashboard can act on jobs, and the web listens on every interface: a laptop gets a
+  // password made up for this run rather than an open dashboard, unless it chose otherwise.
+  const dashboardChosen = ['ADMIN_TOKEN', 'ADMIN_BASIC_AUTH', 'DASHBOARD_ALLOW_UNAUTHENTICATED'].some((name) => env[name] !== undefined);
+  const dashboardPassword = dashboardChosen ? undefined : randomBytes(12).toString('base64url');
   const web = startChild({
     name: 'web',
     entry: settings.webEntry,
-    env: serviceEnv(webPort),
+    env: { ...serviceEnv(webPort), ...(dashboardPassword ? { ADMIN_BASIC_AUTH: `admin:${dashboardPassword}` } : {}) },
     cwd: settings.cwd,
     output: settings.output,
   });
@@ -200,6 +205,7 @@ async function startAndWatch(
   };
   const redisNote = resources.redis ? ' (private, stops with this process)' : '';
   log(`ready: web ${webUrl} | worker health ${endpoints.workerHealthUrl} | redis ${redactUrl(redisUrl)}${redisNote}`);
+  if (dashboardPassword) log(`dashboard: ${webUrl}/dashboard (user admin, password ${dashboardPassword}, made up for this run)`);
   markReady(endpoints);
 
   const end = await Promise.race([firstExit, stopped]);

@@ -68,6 +68,8 @@ describe('runLocalStack', () => {
     expect(lines).toContain(`web | {"msg":"listening","port":${options.env?.['PORT']},"redis":"+PONG"}`);
     expect(lines).toContain('worker | a line on stderr');
     expect(messages).toContainEqual(expect.stringMatching(/^ready: web http:\/\/127\.0\.0\.1:\d+ \| worker health .*\/healthz \| redis redis:\/\/127\.0\.0\.1:\d+ \(private/));
+    // No dashboard settings of the user's: a password made up for this run, never an open dashboard.
+    expect(messages).toContainEqual(expect.stringMatching(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard \(user admin, password [\w-]{16}, made up for this run\)$/));
     expect(isAlive(ready.webPid)).toBe(true);
     expect(isAlive(ready.workerPid)).toBe(true);
 

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
+import type { WebConfig } from '@flotilla/config';
 import type { JobCatalog, JobEventHub, JobProducer } from '@flotilla/queue';
 import type { Logger } from '@flotilla/telemetry';
 import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
 import { articleApiRoutes } from './routes/articles-api.js';
 import { cacheStatsRoutes, type CacheStatsDeps } from './routes/cache-stats.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { fleetRoutes, type FleetDeps } from './routes/fleet.js';
 import type { ContentDeps } from './routes/content-deps.js';
 import { healthRoutes } from './routes/health.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   readonly hirefireToken: string | undefined;
   /** Membership of the fleet and the partitioned URL check. */
   readonly fleet: Omit<FleetDeps, 'bodyLimitBytes'>;
+  /** Who may use /dashboard. */
+  readonly dashboard: WebConfig['dashboard'];
 }
 
 /** Builds the Express application. Listening, signals and connections belong to main.ts. */
@@ -77,6 +81,16 @@ export function createApp(deps: AppDeps): Express {
   app.use(articleApiRoutes(deps.content, deps.http.bodyLimitBytes));
   app.use(cacheStatsRoutes(deps.cacheStats));
   app.use(fleetRoutes({ ...deps.fleet, bodyLimitBytes: deps.http.bodyLimitBytes }));
+  app.use(
+    dashboardRoutes({
+      access: deps.dashboard,
+      catalog: deps.catalog,
+      producer: deps.producer,
+      membership: deps.fleet.membership,
+      caches: deps.cacheStats.caches,
+      trackStream: deps.trackStream,
+    }),
+  );
   app.use(queueRoutes({ catalog: deps.catalog, producer: deps.producer, authorized: deps.metricsAuthorized, hirefireToken: deps.hirefireToken }));
   app.use((req, _res, next) => {
     next(new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`));

@@ -11,6 +11,7 @@ export const PROBLEMS = {
   'malformed-json': { status: 400, title: 'Request body is not valid JSON' },
   'invalid-header': { status: 400, title: 'A request header is invalid' },
   'unauthorized': { status: 401, title: 'Credentials required' },
+  'cross-site-request': { status: 403, title: 'Cross-site requests may not change anything here' },
   'not-found': { status: 404, title: 'No such resource' },
   'unknown-job-type': { status: 404, title: 'No such job type' },
   'job-not-found': { status: 404, title: 'No such job' },

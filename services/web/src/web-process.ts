@@ -102,6 +102,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     metricsAuthorized: (req) => metricsAuthorized(config.metrics.auth, req),
     hirefireToken: config.hirefireToken,
     fleet: { membership, urlChecks: new UrlCheckStore(queueClient, config.dataPrefix) },
+    dashboard: config.dashboard,
   });
 
   const { pageCache } = content.content;

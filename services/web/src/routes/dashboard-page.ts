@@ -1,0 +1,52 @@
+// The page renders itself from the snapshot JSON, first the one embedded here and then each one
+// the event stream sends, so there is one rendering path and the page never needs a reload.
+const SCRIPT = `
+const $ = (id) => document.getElementById(id);
+const text = (value) => String(value ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
+const rows = (items, cells) => items.map((item) => '<tr>' + cells(item).map((c) => '<td>' + text(c) + '</td>').join('') + '</tr>').join('');
+const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)) + ' s';
+function render(s) {
+  const members = Object.entries(s.members).flatMap(([group, list]) => list.map((m) => ({ group, ...m })));
+  $('members').innerHTML = rows(members, (m) => [m.group, m.id, m.capabilities.host, m.capabilities.pid, m.capabilities.version,
+    m.capabilities.queues ?? '', m.capabilities.concurrency ?? '', ago(m.capabilities.startedAt), Math.max(0, Math.round((m.expiresAt - Date.now()) / 1000)) + ' s']);
+  $('member-count').textContent = members.length;
+  $('queues').innerHTML = rows(s.queues, (q) => [q.name, q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed,
+    q.oldestWaitingSeconds.toFixed(1) + ' s', q.workers]);
+  $('caches').innerHTML = rows(s.caches, (c) => [c.name, c.hits, c.misses, c.hitRatio === null ? '–' : (100 * c.hitRatio).toFixed(1) + ' %', c.l1Hits, c.invalidations]);
+  $('updated').textContent = new Date(s.at).toLocaleTimeString();
+}
+render(JSON.parse($('initial').textContent));
+const events = new EventSource('/dashboard/events');
+events.addEventListener('snapshot', (e) => { render(JSON.parse(e.data)); $('live').textContent = 'live'; });
+events.onerror = () => { $('live').textContent = 'reconnecting…'; };
+`;
+
+const STYLE = `
+body { font: 15px/1.4 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 80rem; color: #1d2330; }
+header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: baseline; }
+h1 { font-size: 1.4rem; margin: 0; } h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+.scroll { overflow-x: auto; } table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #dde1e8; white-space: nowrap; }
+th { font-weight: 600; background: #f3f5f8; } .meta { color: #5b6475; }
+`;
+
+/** The dashboard's overview page, starting from `snapshot`. */
+export function renderDashboard(snapshot: unknown): string {
+  // JSON inside <script> must not be able to close the element.
+  const json = JSON.stringify(snapshot).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Flotilla dashboard</title><style>${STYLE}</style></head>
+<body>
+<header><h1>Fleet</h1><span class="meta"><span id="member-count"></span> processes · updated <span id="updated"></span> · <span id="live">connecting…</span></span>
+<a href="/dashboard/jobs">Jobs (inspect, retry, remove, promote, pause) →</a></header>
+<h2>Processes</h2>
+<div class="scroll"><table><thead><tr><th>group</th><th>id</th><th>host</th><th>pid</th><th>version</th><th>queues</th><th>concurrency</th><th>up</th><th>lease left</th></tr></thead><tbody id="members"></tbody></table></div>
+<h2>Queues</h2>
+<div class="scroll"><table><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th><th>oldest waiting</th><th>workers</th></tr></thead><tbody id="queues"></tbody></table></div>
+<h2>Caches (this web process)</h2>
+<div class="scroll"><table><thead><tr><th>cache</th><th>hits</th><th>misses</th><th>hit ratio</th><th>from memory</th><th>invalidations</th></tr></thead><tbody id="caches"></tbody></table></div>
+<script type="application/json" id="initial">${json}</script>
+<script>${SCRIPT}</script>
+</body></html>`;
+}
