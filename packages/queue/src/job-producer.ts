@@ -59,6 +59,11 @@ export class JobProducer {
     this.flows = new FlowProducer({ connection, prefix, ...telemetry });
   }
 
+  /** Whether `name` is a declared queue. */
+  hasQueue(name: string): boolean {
+    return this.queues.has(name);
+  }
+
   /** The BullMQ queue behind a declared queue name. */
   queue(name: string): Queue {
     const queue = this.queues.get(name);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'bullmq';
+import { MetricsTime, Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
 import type { JobCatalog, BoundHandler } from '@flotilla/queue';
 import { createJobProcessor } from '@flotilla/queue';
@@ -55,6 +55,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
+      // Per-minute completed/failed counts kept in Redis: the throughput the dashboard and CLI show.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
       ...(definition.rateLimit ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } } : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
       ...queueTelemetry(),
