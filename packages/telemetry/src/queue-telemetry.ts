@@ -58,7 +58,7 @@ export function queueTelemetry(): QueueTelemetryOption {
   const contextManager: ContextManager<Context> = {
     // Entering the context that is already active changes nothing; skipping it saves an
     // AsyncLocalStorage run on every BullMQ operation of an unsampled job.
-    with: (context, fn) => (context === otel.contextManager.active() ? fn() : otel.contextManager.with(context, fn)),
+    with: (context, fn) => (context === otel.contextManager.active() ? (fn() as ReturnType<typeof fn>) : otel.contextManager.with(context, fn)),
     active: () => otel.contextManager.active(),
     // BullMQ runs its timers in this context, so they never inherit the span that started the worker.
     root: () => ROOT_CONTEXT,
