@@ -110,6 +110,29 @@ describe('/dashboard', () => {
   });
 });
 
+describe('bull-board actions under /dashboard/jobs', () => {
+  const board = (path: string): Promise<Awaited<ReturnType<typeof api>>> =>
+    api(web.url, 'PUT', `/dashboard/jobs/api/queues/${path}`, { headers: { ...auth, origin: web.url, 'sec-fetch-site': 'same-origin' } });
+
+  it('promotes a delayed job, removes another, and pauses and resumes a queue', async () => {
+    const delayed = ((await api(web.url, 'POST', '/api/jobs/sleep?delay=600000', { json: { ms: 10 } })).body as { id: string }).id;
+    const doomed = ((await api(web.url, 'POST', '/api/jobs/sleep?delay=600000', { json: { ms: 10 } })).body as { id: string }).id;
+    expect((await jobState(delayed)).state).toBe('delayed');
+
+    expect((await board(`default/${delayed}/promote`)).status).toBeLessThan(300);
+    await waitFor(async () => (await jobState(delayed)).state === 'completed', { timeoutMs: 10_000, description: 'the promoted job to run' });
+    expect((await board(`default/${doomed}/clean`)).status).toBeLessThan(300);
+    expect((await api(web.url, 'GET', `/api/jobs/${doomed}`)).status).toBe(404);
+
+    expect((await board('cpu/pause')).status).toBeLessThan(300);
+    const held = ((await api(web.url, 'POST', '/api/jobs/fib', { json: { n: 5 } })).body as { id: string }).id;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await jobState(held)).state).toBe('waiting');
+    expect((await board('cpu/resume')).status).toBeLessThan(300);
+    await waitFor(async () => (await jobState(held)).state === 'completed', { timeoutMs: 10_000, description: 'the job to run once the queue is resumed' });
+  });
+});
+
 describe('/api/admin', () => {
   it('needs the admin credentials, and is absent while the dashboard is off', async () => {
     expect((await api(web.url, 'GET', '/api/admin/queues/default/jobs')).status).toBe(401);
