@@ -52,6 +52,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     checker,
     urlChecks,
     urlCheckIntervalSeconds: urlCheck.intervalSeconds,
+    data: { redis: control, prefix: config.dataPrefix },
   });
   const registry = createMetricsRegistry('worker');
   const jobMetrics = new JobMetrics(registry);
