@@ -2,7 +2,7 @@ export { defineJob, childJob, type JobContract, type AnyJobContract, type InputO
 export { defineQueue, type QueueDefinition } from './queue-definition.js';
 export { JobCatalog } from './job-catalog.js';
 export { newJobId, idempotentJobId, childJobId, queueOfJobId } from './job-ids.js';
-export { UnknownJobTypeError, JobInputError, IdempotencyConflictError } from './errors.js';
+export { UnknownJobTypeError, JobInputError, IdempotencyConflictError, QueueFullError } from './errors.js';
 export { type RetentionPolicy } from './retention.js';
 export { isFinished, type JobView, type JobStateName } from './job-view.js';
 export { JobProducer, type JobProducerOptions, type EnqueueOptions, type EnqueueResult, type CancelOutcome } from './job-producer.js';
@@ -11,3 +11,4 @@ export { createJobProcessor, defineHandler, type JobHandler, type JobContext, ty
 export { ensureIdempotencySecret } from './idempotency-secret.js';
 export { checkEvictionPolicy } from './check-eviction-policy.js';
 export { snapshotQueue, SNAPSHOT_STATES, type QueueSnapshot } from './queue-snapshot.js';
+export { joinQueueEpoch } from './queue-epoch.js';
