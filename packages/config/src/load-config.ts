@@ -83,6 +83,16 @@ export interface WebConfig extends CommonConfig {
   };
   /** Key for deriving job ids from Idempotency-Key headers; generated and kept in Redis when unset. */
   readonly jobIdSecret: string | undefined;
+  /**
+   * Answer 202 only once the job is in Redis's append-only file on disk (DURABLE_SUBMISSIONS):
+   * WAITAOF on Redis 7.2 and later, `appendfsync always` verified on older servers.
+   */
+  readonly durableSubmissions: boolean;
+  /**
+   * Share of the queue Redis's maxmemory (0–1) from which submissions are refused with 503, so
+   * the rest stays for the workers to record finished jobs; 1 leaves it to Redis's own OOM.
+   */
+  readonly submissionMemoryLimit: number;
   /** Token in the path of the HireFire endpoint (Heroku worker autoscaling); unset: no endpoint. */
   readonly hirefireToken: string | undefined;
   /**
@@ -159,6 +169,8 @@ const webSchema = commonSchema.extend({
   JOB_WAIT_MAX_SECONDS: secondsFromEnv(0, 120).optional(),
   PAGE_CACHE_TTL_SECONDS: intFromEnv(0, 86_400).optional(),
   JOB_ID_SECRET: z.string().min(32, 'a secret of at least 32 characters').optional(),
+  DURABLE_SUBMISSIONS: boolFromEnv.optional(),
+  SUBMISSION_MEMORY_LIMIT_PERCENT: intFromEnv(1, 100).optional(),
   HIREFIRE_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _').optional(),
   ADMIN_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
   ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{8,}$/, 'user:password with a password of at least 8 characters').optional(),
@@ -299,6 +311,8 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
     },
     pageCache: { ttlSeconds: e.PAGE_CACHE_TTL_SECONDS ?? 300 },
     jobIdSecret: e.JOB_ID_SECRET,
+    durableSubmissions: e.DURABLE_SUBMISSIONS ?? false,
+    submissionMemoryLimit: (e.SUBMISSION_MEMORY_LIMIT_PERCENT ?? 90) / 100,
     hirefireToken: e.HIREFIRE_TOKEN,
     dashboard: dashboardAccess(e.ADMIN_TOKEN, e.ADMIN_BASIC_AUTH, e.DASHBOARD_ALLOW_UNAUTHENTICATED ?? false),
   });

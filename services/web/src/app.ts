@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import type { WebConfig } from '@flotilla/config';
 import { JobAdmin, type JobCatalog, type JobEventHub, type JobProducer } from '@flotilla/queue';
+import type { RedisEpochState } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
@@ -25,6 +26,7 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly isDraining: () => boolean;
   readonly redisReachable: () => Promise<boolean>;
+  readonly redisEpoch: () => Promise<RedisEpochState>;
   readonly http: {
     readonly bodyLimitBytes: number;
     readonly sseHeartbeatSeconds: number;

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { IdempotencyConflictError, JobInputError, UnknownJobTypeError } from '@flotilla/queue';
+import { IdempotencyConflictError, JobInputError, QueueFullError, UnknownJobTypeError } from '@flotilla/queue';
 import { isRedisUnavailableError } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 
@@ -97,6 +97,9 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
   }
   if (error instanceof IdempotencyConflictError) {
     return new HttpProblem('idempotency-key-reused', 'this Idempotency-Key was already used with another job type or input; use a new key');
+  }
+  if (error instanceof QueueFullError) {
+    return new HttpProblem('service-unavailable', 'the job store is full; retry once the workers have drained it', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
   }
   if (isRedisUnavailableError(error)) {
     return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
