@@ -9,7 +9,8 @@ import type { GroupMembership } from '@flotilla/coordination';
 import { metricsAuthorized } from '@flotilla/metrics';
 import { snapshotQueue, type JobCatalog, type JobProducer } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
-import { renderDashboard } from './dashboard-page.js';
+import { inlineScriptPolicy } from '../security-headers.js';
+import { DASHBOARD_SCRIPT_HASH, renderDashboard } from './dashboard-page.js';
 import { FLEET_GROUPS } from './fleet.js';
 
 /** What the dashboard shows and drives. */
@@ -82,7 +83,7 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   createBullBoard({ queues: deps.catalog.queues.map((q) => new BullMQAdapter(deps.producer.queue(q.name))), serverAdapter: board });
   router.use('/dashboard/jobs', board.getRouter() as RequestHandler);
 
-  router.get('/dashboard', async (_req, res) => {
+  router.get('/dashboard', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (_req, res) => {
     res.set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps)));
   });
 
