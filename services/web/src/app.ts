@@ -15,6 +15,7 @@ import type { ContentDeps } from './routes/content-deps.js';
 import { healthRoutes } from './routes/health.js';
 import { jobEventRoutes } from './routes/job-events.js';
 import { jobRoutes } from './routes/jobs.js';
+import { declaredLengthWithin, requireHost } from './routes/request-checks.js';
 import { queueRoutes } from './routes/queues.js';
 import { siteRoutes } from './routes/site.js';
 import { securityHeaders } from './security-headers.js';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', typeof trustProxy === 'object' ? [...trustProxy] : trustProxy);
   // First, so every response carries them, errors included; cached pages replay them.
   app.use(securityHeaders());
+  app.use(requireHost);
 
   const openapi = JSON.stringify(buildOpenApiDocument(deps.catalog));
   app.get('/openapi.json', (_req, res) => {
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   // Before the limit, so a browser can read a 429 (and its Retry-After) too.
   if (cors) app.use('/api', cors);
   if (deps.rateLimiter) app.use('/api', deps.rateLimiter.middleware());
+  app.use(declaredLengthWithin(deps.http.bodyLimitBytes));
   app.get(['/api/jobs/:id/events', '/dashboard/events'], new StreamLimiter(deps.security.maxStreamsPerClient).middleware());
   app.use(
     jobRoutes(

@@ -9,6 +9,7 @@ import type { Logger } from '@flotilla/telemetry';
  */
 export const PROBLEMS = {
   'malformed-json': { status: 400, title: 'Request body is not valid JSON' },
+  'malformed-body': { status: 400, title: 'Request body cannot be decoded' },
   'invalid-header': { status: 400, title: 'A request header is invalid' },
   'bad-request': { status: 400, title: 'The request is not valid HTTP' },
   'unauthorized': { status: 401, title: 'Credentials required' },
@@ -89,6 +90,8 @@ export function sendProblem(res: Response, problem: HttpProblem, instance: strin
 interface BodyParserError {
   readonly type?: string;
   readonly status?: number;
+  /** zlib's code when a compressed body does not inflate, e.g. Z_DATA_ERROR. */
+  readonly code?: string;
 }
 
 /** Turns any thrown error into the right problem; only errors nobody anticipated are 500s. */
@@ -108,12 +111,21 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
   if (isRedisUnavailableError(error)) {
     return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
   }
-  const type = (error as BodyParserError | undefined)?.type;
+  // The router decodes path parameters; a bad escape such as %zz is the client's mistake.
+  if (error instanceof URIError && (error as BodyParserError).status === 400) {
+    return new HttpProblem('bad-request', 'the path contains an invalid percent-encoding');
+  }
+  const { type, code } = (error ?? {}) as BodyParserError;
+  if (type === undefined && code?.startsWith('Z_')) {
+    return new HttpProblem('malformed-body', 'the request body does not decompress as its Content-Encoding says');
+  }
   switch (type) {
     case 'entity.parse.failed':
       return new HttpProblem('malformed-json', 'the request body could not be parsed as JSON');
     case 'entity.too.large':
       return new HttpProblem('payload-too-large', `the request body exceeds ${bodyLimitBytes} bytes`);
+    case 'parameters.too.many':
+      return new HttpProblem('payload-too-large', 'the form has more fields than this server reads');
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem('unsupported-media-type', 'the request body must be UTF-8 JSON');

@@ -125,6 +125,8 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       // How often Node looks for requests past those deadlines (default 30 s, which would let
       // a slow-loris connection live half a minute longer than its deadline).
       connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeoutMs / 4)),
+      // Checked by the app instead, which answers problem JSON (see requireHost).
+      requireHostHeader: false,
     },
     (req, res) => {
     const startedAt = process.hrtime.bigint();
