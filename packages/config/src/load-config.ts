@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
-import { boolFromEnv, intFromEnv, listFromEnv, redisUrlFromEnv, secondsFromEnv } from './env-parsers.js';
+import { boolFromEnv, intFromEnv, listFromEnv, originsFromEnv, redisUrlFromEnv, secondsFromEnv, trustProxyFromEnv } from './env-parsers.js';
 import { defaultShutdownTimeoutSeconds, detectPlatform, type Platform } from './platform.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -73,9 +73,25 @@ export interface WebConfig extends CommonConfig {
   readonly webConcurrency: number;
   readonly http: {
     readonly keepAliveTimeoutSeconds: number;
+    /** Time a client has to send a request's headers; slower connections are cut (slow-loris). */
+    readonly headersTimeoutSeconds: number;
+    /** Time a client has to send a whole request, headers and body. */
+    readonly requestTimeoutSeconds: number;
+    readonly maxHeaderBytes: number;
     readonly bodyLimitBytes: number;
     readonly sseHeartbeatSeconds: number;
     readonly maxWaitSeconds: number;
+  };
+  /** Defences of the HTTP API against other sites, floods and greedy clients. */
+  readonly security: {
+    /** Origins whose pages may call the API (`*`: any); empty: CORS off, the browser default. */
+    readonly corsOrigins: '*' | readonly string[];
+    /** Express `trust proxy`: which peers may name the client in X-Forwarded-For. */
+    readonly trustProxy: false | number | readonly string[];
+    /** Requests per client and window on /api; undefined: no limit. */
+    readonly rateLimit: { readonly requests: number; readonly windowSeconds: number } | undefined;
+    /** Event streams one client may hold open at once on one web process. */
+    readonly maxStreamsPerClient: number;
   };
   readonly pageCache: {
     /** Fresh period of a cached page; 0 switches the full-page cache off. */
@@ -164,6 +180,14 @@ const commonSchema = z.object({
 const webSchema = commonSchema.extend({
   WEB_CONCURRENCY: intFromEnv(1, 256).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT: secondsFromEnv(1, 3600).optional(),
+  HTTP_HEADERS_TIMEOUT: secondsFromEnv(1, 600).optional(),
+  HTTP_REQUEST_TIMEOUT: secondsFromEnv(1, 3600).optional(),
+  HTTP_MAX_HEADER_BYTES: intFromEnv(1024, 1024 * 1024).optional(),
+  CORS_ORIGINS: originsFromEnv.optional(),
+  TRUST_PROXY: trustProxyFromEnv.optional(),
+  RATE_LIMIT_REQUESTS: intFromEnv(0, 10_000_000).optional(),
+  RATE_LIMIT_WINDOW_SECONDS: intFromEnv(1, 86_400).optional(),
+  SSE_MAX_STREAMS_PER_CLIENT: intFromEnv(1, 100_000).optional(),
   REQUEST_BODY_LIMIT_BYTES: intFromEnv(64, 100 * 1024 * 1024).optional(),
   SSE_HEARTBEAT_SECONDS: secondsFromEnv(1, 50).optional(),
   JOB_WAIT_MAX_SECONDS: secondsFromEnv(0, 120).optional(),
@@ -299,15 +323,33 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
   const keepAlive = e.HTTP_KEEP_ALIVE_TIMEOUT ?? 95;
   const heartbeat = e.SSE_HEARTBEAT_SECONDS ?? 15;
   const maxWait = e.JOB_WAIT_MAX_SECONDS ?? 25;
+  const headersTimeout = e.HTTP_HEADERS_TIMEOUT ?? 20;
+  const requestTimeout = e.HTTP_REQUEST_TIMEOUT ?? 60;
+  // Node refuses to start a server whose header deadline is later than its request deadline.
+  if (headersTimeout > requestTimeout) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT', `at most HTTP_REQUEST_TIMEOUT (${requestTimeout})`, String(headersTimeout));
+  }
+  const rateLimitRequests = e.RATE_LIMIT_REQUESTS ?? 6000;
   return deepFreeze({
     ...common,
     service: 'web' as const,
     webConcurrency: e.WEB_CONCURRENCY ?? 1,
     http: {
       keepAliveTimeoutSeconds: keepAlive,
+      headersTimeoutSeconds: headersTimeout,
+      requestTimeoutSeconds: requestTimeout,
+      maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES ?? 16 * 1024,
       bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES ?? 100 * 1024,
       sseHeartbeatSeconds: heartbeat,
       maxWaitSeconds: maxWait,
+    },
+    security: {
+      corsOrigins: e.CORS_ORIGINS ?? [],
+      // Platform routers and ingresses reach the process from internal addresses and append the
+      // client's address; a client connecting directly (a public peer) cannot name another.
+      trustProxy: e.TRUST_PROXY ?? ['loopback', 'linklocal', 'uniquelocal'],
+      rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
+      maxStreamsPerClient: e.SSE_MAX_STREAMS_PER_CLIENT ?? 20,
     },
     pageCache: { ttlSeconds: e.PAGE_CACHE_TTL_SECONDS ?? 300 },
     jobIdSecret: e.JOB_ID_SECRET,

@@ -85,6 +85,57 @@ describe('loadWebConfig', () => {
     );
   });
 
+  it('has safe security defaults: no CORS, internal proxies trusted, a generous rate limit, timeouts set', () => {
+    const config = loadWebConfig(base);
+    expect(config.security).toEqual({
+      corsOrigins: [],
+      trustProxy: ['loopback', 'linklocal', 'uniquelocal'],
+      rateLimit: { requests: 6000, windowSeconds: 60 },
+      maxStreamsPerClient: 20,
+    });
+    expect(config.http).toMatchObject({ headersTimeoutSeconds: 20, requestTimeoutSeconds: 60, maxHeaderBytes: 16_384 });
+  });
+
+  it('reads CORS origins, trust proxy, the rate limit, the stream cap and the HTTP timeouts', () => {
+    const config = loadWebConfig({
+      ...base,
+      CORS_ORIGINS: 'https://App.example.com, http://localhost:5173',
+      TRUST_PROXY: '10.0.0.0/8,loopback,::1',
+      RATE_LIMIT_REQUESTS: '100',
+      RATE_LIMIT_WINDOW_SECONDS: '10',
+      SSE_MAX_STREAMS_PER_CLIENT: '3',
+      HTTP_HEADERS_TIMEOUT: '2',
+      HTTP_REQUEST_TIMEOUT: '5',
+      HTTP_MAX_HEADER_BYTES: '8192',
+    });
+    expect(config.security).toEqual({
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      trustProxy: ['10.0.0.0/8', 'loopback', '::1'],
+      rateLimit: { requests: 100, windowSeconds: 10 },
+      maxStreamsPerClient: 3,
+    });
+    expect(config.http).toMatchObject({ headersTimeoutSeconds: 2, requestTimeoutSeconds: 5, maxHeaderBytes: 8192 });
+    expect(loadWebConfig({ ...base, CORS_ORIGINS: '*' }).security.corsOrigins).toBe('*');
+    expect(loadWebConfig({ ...base, TRUST_PROXY: '2' }).security.trustProxy).toBe(2);
+    expect(loadWebConfig({ ...base, TRUST_PROXY: 'false' }).security.trustProxy).toBe(false);
+    expect(loadWebConfig({ ...base, RATE_LIMIT_REQUESTS: '0' }).security.rateLimit).toBeUndefined();
+  });
+
+  it.each([
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS: expected * or origins like https://app.example.com,http://localhost:5173, got "https://app.example.com/path"'],
+    [{ CORS_ORIGINS: 'null' }, 'CORS_ORIGINS: expected * or origins like'],
+    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY: expected false, a hop count from 1 to 9, or addresses, CIDRs, loopback, linklocal, uniquelocal, got "true"'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY: expected false, a hop count'],
+    [{ RATE_LIMIT_REQUESTS: '-5' }, 'RATE_LIMIT_REQUESTS: expected an integer from 0 to 10000000, got "-5"'],
+    [{ SSE_MAX_STREAMS_PER_CLIENT: '0' }, 'SSE_MAX_STREAMS_PER_CLIENT: expected an integer from 1 to 100000, got "0"'],
+    [{ HTTP_HEADERS_TIMEOUT: '30', HTTP_REQUEST_TIMEOUT: '10' }, 'HTTP_HEADERS_TIMEOUT: expected at most HTTP_REQUEST_TIMEOUT (10), got "30"'],
+    [{ HTTP_MAX_HEADER_BYTES: '100' }, 'HTTP_MAX_HEADER_BYTES: expected an integer from 1024 to 1048576, got "100"'],
+  ])('rejects the security setting %j with one line naming it', (env, message) => {
+    const error = errorOf(() => loadWebConfig({ ...base, ...env }));
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain('\n');
+  });
+
   it('never echoes a password or a secret', () => {
     const url = errorOf(() => loadWebConfig({ REDIS_URL: 'http://user:hunter2@host' }));
     expect(url.message).not.toContain('hunter2');

@@ -111,17 +111,20 @@ export class JobProducer {
     }
     const jobOptions = this.jobOptions(contract, id, options.delayMs);
     const deduplicationId = contract.deduplicationKey ? `${type}:${contract.deduplicationKey(data)}` : undefined;
+    let added: Job;
     if (contract.children) {
-      await this.flows.add(this.flow(contract, data, jobOptions));
+      added = (await this.flows.add(this.flow(contract, data, jobOptions))).job;
     } else {
-      const job = await this.queue(contract.queue).add(type, data, deduplicationId ? { ...jobOptions, deduplication: { id: deduplicationId } } : jobOptions);
+      added = await this.queue(contract.queue).add(type, data, deduplicationId ? { ...jobOptions, deduplication: { id: deduplicationId } } : jobOptions);
       // With deduplication BullMQ answers with the job that already holds the key.
-      if (job.id !== undefined && job.id !== id) return { id: job.id, state: await job.getState(), created: false };
+      if (added.id !== undefined && added.id !== id) return { id: added.id, state: await added.getState(), created: false };
     }
     if (key !== undefined) {
-      // A concurrent request with the same key may have won the race; BullMQ kept its job.
-      const winner = await this.sameRequest(id, type, data);
-      if (winner) return { ...winner, created: false };
+      // A concurrent request with the same key may have won the race: BullMQ then kept that
+      // job and ignored this add. The stored job's creation time tells whose it is (the job
+      // just added is found here too, and is no replay).
+      const stored = await this.storedRequest(id, type, data);
+      if (stored && stored.timestamp !== added.timestamp) return { id, state: await stored.getState(), created: false };
     }
     return { id, state: initialState(contract, options.delayMs), created: true };
   }
@@ -167,10 +170,15 @@ export class JobProducer {
   }
 
   private async sameRequest(id: string, type: string, data: unknown): Promise<EnqueueResult | undefined> {
+    const job = await this.storedRequest(id, type, data);
+    return job ? { id, state: await job.getState(), created: false } : undefined;
+  }
+
+  /** The stored job with this id; IdempotencyConflictError when it holds another type or input. */
+  private async storedRequest(id: string, type: string, data: unknown): Promise<Job | undefined> {
     const job = await this.job(id);
-    if (!job) return undefined;
-    if (job.name !== type || !isDeepStrictEqual(job.data, data)) throw new IdempotencyConflictError(id);
-    return { id, state: await job.getState(), created: false };
+    if (job && (job.name !== type || !isDeepStrictEqual(job.data, data))) throw new IdempotencyConflictError(id);
+    return job;
   }
 
   private jobOptions(contract: AnyJobContract, jobId: string, delayMs: number | undefined): JobsOptions {

@@ -4,9 +4,11 @@ import type { WebConfig } from '@flotilla/config';
 import { JobAdmin, type JobCatalog, type JobEventHub, type JobProducer } from '@flotilla/queue';
 import type { RedisEpochState } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
+import { corsPolicy } from './cors-policy.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
 import { adminJobRoutes } from './routes/admin-jobs.js';
+import type { ApiRateLimiter } from './rate-limiter.js';
 import { articleApiRoutes } from './routes/articles-api.js';
 import { cacheStatsRoutes, type CacheStatsDeps } from './routes/cache-stats.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -15,8 +17,11 @@ import type { ContentDeps } from './routes/content-deps.js';
 import { healthRoutes } from './routes/health.js';
 import { jobEventRoutes } from './routes/job-events.js';
 import { jobRoutes } from './routes/jobs.js';
+import { declaredLengthWithin, requireHost } from './routes/request-checks.js';
 import { queueRoutes } from './routes/queues.js';
 import { siteRoutes } from './routes/site.js';
+import { securityHeaders } from './security-headers.js';
+import { StreamLimiter } from './stream-limiter.js';
 
 /** What the web app is built from; it opens no connections itself. */
 export interface AppDeps {
@@ -46,6 +51,10 @@ export interface AppDeps {
   readonly fleet: Omit<FleetDeps, 'bodyLimitBytes'>;
   /** Who may use /dashboard. */
   readonly dashboard: WebConfig['dashboard'];
+  /** CORS origins, whose X-Forwarded-For to believe, and the per-client stream cap. */
+  readonly security: Pick<WebConfig['security'], 'corsOrigins' | 'trustProxy' | 'maxStreamsPerClient'>;
+  /** The per-client request limit of /api; undefined when switched off. */
+  readonly rateLimiter: ApiRateLimiter | undefined;
 }
 
 /** Builds the Express application. Listening, signals and connections belong to main.ts. */
@@ -54,6 +63,11 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('etag', false);
+  const { trustProxy } = deps.security;
+  app.set('trust proxy', typeof trustProxy === 'object' ? [...trustProxy] : trustProxy);
+  // First, so every response carries them, errors included; cached pages replay them.
+  app.use(securityHeaders());
+  app.use(requireHost);
 
   const openapi = JSON.stringify(buildOpenApiDocument(deps.catalog));
   app.get('/openapi.json', (_req, res) => {
@@ -66,6 +80,12 @@ export function createApp(deps: AppDeps): Express {
     if (deps.isDraining()) res.set('connection', 'close');
     next();
   });
+  const cors = corsPolicy(deps.security.corsOrigins);
+  // Before the limit, so a browser can read a 429 (and its Retry-After) too.
+  if (cors) app.use('/api', cors);
+  if (deps.rateLimiter) app.use('/api', deps.rateLimiter.middleware());
+  app.use(declaredLengthWithin(deps.http.bodyLimitBytes));
+  app.get(['/api/jobs/:id/events', '/dashboard/events'], new StreamLimiter(deps.security.maxStreamsPerClient).middleware());
   app.use(
     jobRoutes(
       { producer: deps.producer, events: deps.events, bodyLimitBytes: deps.http.bodyLimitBytes, maxWaitSeconds: deps.http.maxWaitSeconds },

@@ -8,7 +8,7 @@ const Problem = z
     title: z.string(),
     status: z.int(),
     detail: z.string(),
-    instance: z.string(),
+    instance: z.string().optional().describe('The request URL, when the request could be read'),
     errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional().describe('The fields that are wrong'),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });

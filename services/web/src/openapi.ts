@@ -1,4 +1,4 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { JobCatalog } from '@flotilla/queue';
 import { z } from 'zod';
 import { registerAdminPaths } from './openapi-admin.js';
@@ -49,9 +49,22 @@ const Health = z
 
 const jobIdParam = z.object({ id: z.string().describe('Job id as returned in Location') });
 
+// Every /api operation may meet the per-client request limit, and event streams the stream cap:
+// added here once rather than in each route's list.
+class ApiRegistry extends OpenAPIRegistry {
+  override registerPath(route: RouteConfig): void {
+    if (!route.path.startsWith('/api/')) {
+      super.registerPath(route);
+      return;
+    }
+    const limits = route.path.endsWith('/events') ? problems('rate-limited', 'too-many-streams') : problems('rate-limited');
+    super.registerPath({ ...route, responses: { ...route.responses, ...limits } });
+  }
+}
+
 /** The OpenAPI 3.1 document of the HTTP API, generated from the job contracts' zod schemas. */
 export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGeneratorV31['generateDocument']> {
-  const registry = new OpenAPIRegistry();
+  const registry = new ApiRegistry();
   const title = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
   // `.meta({ id })` makes each schema a named component wherever it is used.
   const JobView = jobView(catalog.publicContracts.map((c) => c.result.meta({ id: `${title(c.name)}Result` })));

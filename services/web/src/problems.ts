@@ -9,13 +9,16 @@ import type { Logger } from '@flotilla/telemetry';
  */
 export const PROBLEMS = {
   'malformed-json': { status: 400, title: 'Request body is not valid JSON' },
+  'malformed-body': { status: 400, title: 'Request body cannot be decoded' },
   'invalid-header': { status: 400, title: 'A request header is invalid' },
+  'bad-request': { status: 400, title: 'The request is not valid HTTP' },
   'unauthorized': { status: 401, title: 'Credentials required' },
   'cross-site-request': { status: 403, title: 'Cross-site requests may not change anything here' },
   'not-found': { status: 404, title: 'No such resource' },
   'unknown-job-type': { status: 404, title: 'No such job type' },
   'job-not-found': { status: 404, title: 'No such job' },
   'article-not-found': { status: 404, title: 'No such article' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
   'job-active': { status: 409, title: 'Job is already running' },
   'job-finished': { status: 409, title: 'Job has already finished' },
   'job-not-failed': { status: 409, title: 'Job has not failed' },
@@ -25,6 +28,9 @@ export const PROBLEMS = {
   'validation-failed': { status: 422, title: 'Request is invalid' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key was used for a different request' },
   'precondition-required': { status: 428, title: 'This write needs If-Match' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'too-many-streams': { status: 429, title: 'Too many open event streams' },
+  'headers-too-large': { status: 431, title: 'Request headers are too large' },
   'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
   'internal-error': { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -59,29 +65,34 @@ export class HttpProblem extends Error {
 /** Seconds a client should wait before retrying while Redis is unreachable. */
 const RETRY_AFTER_SECONDS = '5';
 
+/** The RFC 9457 body of a problem, as JSON text; `instance` is the request's URL when it is known. */
+export function problemJson(problem: HttpProblem, instance: string | undefined): string {
+  const { status, title } = PROBLEMS[problem.code];
+  return JSON.stringify({
+    type: problemType(problem.code),
+    title,
+    status,
+    detail: problem.detail,
+    ...(instance !== undefined ? { instance } : {}),
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  });
+}
+
 /** Writes a problem+json response. */
 export function sendProblem(res: Response, problem: HttpProblem, instance: string): void {
-  const { status, title } = PROBLEMS[problem.code];
   if (problem.headers) res.set(problem.headers);
   res
-    .status(status)
+    .status(PROBLEMS[problem.code].status)
     .type('application/problem+json')
     .set('cache-control', 'no-store')
-    .send(
-      JSON.stringify({
-        type: problemType(problem.code),
-        title,
-        status,
-        detail: problem.detail,
-        instance,
-        ...(problem.errors ? { errors: problem.errors } : {}),
-      }),
-    );
+    .send(problemJson(problem, instance));
 }
 
 interface BodyParserError {
   readonly type?: string;
   readonly status?: number;
+  /** zlib's code when a compressed body does not inflate, e.g. Z_DATA_ERROR. */
+  readonly code?: string;
 }
 
 /** Turns any thrown error into the right problem; only errors nobody anticipated are 500s. */
@@ -104,12 +115,21 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
   if (isRedisUnavailableError(error)) {
     return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
   }
-  const type = (error as BodyParserError | undefined)?.type;
+  // The router decodes path parameters; a bad escape such as %zz is the client's mistake.
+  if (error instanceof URIError && (error as BodyParserError).status === 400) {
+    return new HttpProblem('bad-request', 'the path contains an invalid percent-encoding');
+  }
+  const { type, code } = (error ?? {}) as BodyParserError;
+  if (type === undefined && code?.startsWith('Z_')) {
+    return new HttpProblem('malformed-body', 'the request body does not decompress as its Content-Encoding says');
+  }
   switch (type) {
     case 'entity.parse.failed':
       return new HttpProblem('malformed-json', 'the request body could not be parsed as JSON');
     case 'entity.too.large':
       return new HttpProblem('payload-too-large', `the request body exceeds ${bodyLimitBytes} bytes`);
+    case 'parameters.too.many':
+      return new HttpProblem('payload-too-large', 'the form has more fields than this server reads');
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem('unsupported-media-type', 'the request body must be UTF-8 JSON');

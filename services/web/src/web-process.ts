@@ -10,7 +10,9 @@ import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
 import { UrlCheckStore } from '@flotilla/url-checker';
 import { createApp } from './app.js';
 import { buildContent } from './build-content.js';
+import { answerClientError } from './client-error.js';
 import { expressRoute } from './express-route.js';
+import { ApiRateLimiter } from './rate-limiter.js';
 
 const REDIS_BOOT_TIMEOUT_MS = 30_000;
 
@@ -112,12 +114,30 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     hirefireToken: config.hirefireToken,
     fleet: { membership, urlChecks: new UrlCheckStore(queueClient, config.dataPrefix) },
     dashboard: config.dashboard,
+    security: config.security,
+    // Counters live in the cache Redis: they are disposable, and it may evict them under memory
+    // pressure, which the queue Redis (noeviction) must never have to choose between.
+    rateLimiter: config.security.rateLimit
+      ? new ApiRateLimiter({ redis: cacheRedis, keyPrefix: `${config.cache.prefix}rate-limit`, ...config.security.rateLimit, logger })
+      : undefined,
   });
 
   const { pageCache } = content.content;
   const traceRequest = serverRequestTracer();
   // Fresh cached pages are answered here, before Express: its router costs more than the hit.
-  const server = createServer((req, res) => {
+  const headersTimeoutMs = config.http.headersTimeoutSeconds * 1000;
+  const server = createServer(
+    {
+      maxHeaderSize: config.http.maxHeaderBytes,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutSeconds * 1000,
+      // How often Node looks for requests past those deadlines (default 30 s, which would let
+      // a slow-loris connection live half a minute longer than its deadline).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeoutMs / 4)),
+      // Checked by the app instead, which answers problem JSON (see requireHost).
+      requireHostHeader: false,
+    },
+    (req, res) => {
     const startedAt = process.hrtime.bigint();
     let cachedRoute: string | undefined;
     traceRequest(req, res, () => cachedRoute ?? expressRoute(req), () => {
@@ -129,11 +149,13 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       httpMetrics.track(req, res, startedAt, () => expressRoute(req));
       void app(req, res);
     });
-  });
+    },
+  );
   // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
-  // request on a socket this process is closing at the same moment.
+  // request on a socket this process is closing at the same moment. (Node counts the headers
+  // deadline from a request's first byte, not from the idle time before it, so it may be shorter.)
   server.keepAliveTimeout = config.http.keepAliveTimeoutSeconds * 1000;
-  server.headersTimeout = server.keepAliveTimeout + 5000;
+  server.on('clientError', answerClientError);
 
   shutdown.add('drain delay', () => delay(config.shutdown.drainDelaySeconds * 1000));
   shutdown.add('end event streams and finish in-flight requests', async (deadline) => {

@@ -6,6 +6,9 @@ import { outboundQueue } from '../queues.js';
 export const checkableUrl = z
   .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
   .max(2048)
+  // The WHATWG parser drops tabs and line breaks, so "https://a/\r\nHost: b" would pass as a
+  // URL yet be stored, logged and shown with the line break in it.
+  .refine((url) => !/\s/.test(url) && [...url].every((c) => c >= '!' && c !== '\u007f'), 'a URL without spaces or control characters')
   .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'a URL without user name or password');
 
 /** The outcome of checking one URL, as the url-checker reports it. */

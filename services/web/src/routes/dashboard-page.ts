@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import escapeHtml from 'escape-html';
 
 // The page renders itself from the snapshot JSON, first the one embedded here and then each one
@@ -29,6 +30,9 @@ const events = new EventSource('/dashboard/events');
 events.addEventListener('snapshot', (e) => { render(JSON.parse(e.data)); $('live').textContent = 'live'; });
 events.onerror = () => { $('live').textContent = 'reconnecting…'; };
 `;
+
+/** The Content Security Policy source that lets the page's one inline script run, and no other. */
+export const DASHBOARD_SCRIPT_HASH = `'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'`;
 
 const STYLE = `
 body { font: 15px/1.4 system-ui, sans-serif; margin: 0 auto; padding: 1rem; max-width: 80rem; color: #1d2330; }

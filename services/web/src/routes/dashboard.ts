@@ -5,9 +5,10 @@ import { ExpressAdapter } from '@bull-board/express';
 import { readCacheStats } from '@flotilla/cache';
 import type { GroupMembership } from '@flotilla/coordination';
 import { queueOfJobId, readQueueThroughput, snapshotQueue, type JobCatalog, type JobProducer } from '@flotilla/queue';
+import { inlineScriptPolicy } from '../security-headers.js';
 import { requireAdmin, sameOriginChanges, type AdminAccess } from './admin-access.js';
 import type { CacheStatsDeps } from './cache-stats.js';
-import { renderDashboard } from './dashboard-page.js';
+import { DASHBOARD_SCRIPT_HASH, renderDashboard } from './dashboard-page.js';
 import { FLEET_GROUPS } from './fleet.js';
 
 /** What the dashboard shows and drives. */
@@ -73,12 +74,12 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   createBullBoard({ queues: deps.catalog.queues.map((q) => new BullMQAdapter(deps.producer.queue(q.name))), serverAdapter: board });
   router.use('/dashboard/jobs', board.getRouter() as RequestHandler);
 
-  router.get('/dashboard', async (_req, res) => {
+  router.get('/dashboard', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (_req, res) => {
     res.set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps)));
   });
 
   // Search by id: a job id names its queue, so the job's page in bull-board is one redirect away.
-  router.get('/dashboard/find', async (req, res) => {
+  router.get('/dashboard/find', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (req, res) => {
     const id = typeof req.query['id'] === 'string' ? req.query['id'].trim() : '';
     const queue = queueOfJobId(id);
     if (queue && deps.producer.hasQueue(queue) && (await deps.producer.find(id))) {

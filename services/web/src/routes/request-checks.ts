@@ -43,3 +43,29 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/**
+ * 400 for an HTTP/1.1 request without Host (RFC 9112 §3.2). Node would refuse it itself with a
+ * bare 400; the server leaves it to this check so the answer is problem JSON like every other.
+ */
+export const requireHost: RequestHandler = (req, _res, next) => {
+  if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+    throw new HttpProblem('bad-request', 'an HTTP/1.1 request needs a Host header');
+  }
+  next();
+};
+
+/**
+ * 413 before a byte of the body is read when Content-Length already exceeds `limitBytes`, and
+ * the connection is closed rather than kept: the body parser would first read the whole
+ * declared body (to keep the connection reusable), which a client may say is a terabyte.
+ */
+export function declaredLengthWithin(limitBytes: number): RequestHandler {
+  return (req, _res, next) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limitBytes) {
+      throw new HttpProblem('payload-too-large', `the request body exceeds ${limitBytes} bytes`, undefined, { connection: 'close' });
+    }
+    next();
+  };
+}

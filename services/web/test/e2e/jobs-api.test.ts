@@ -190,7 +190,11 @@ describe('idempotency', () => {
   it('returns the same job for the same key and never enqueues a second one', async () => {
     const before = await jobIds();
     const headers = { 'idempotency-key': `order-${Date.now()}` };
-    const first = await submit('fib', { n: 12 }, headers);
+    const created = await api(web.url, 'POST', '/api/jobs/fib', { json: { n: 12 }, headers });
+    expect(created.status).toBe(202);
+    // The first request with a key created the job: it is no replay.
+    expect(created.headers.get('idempotent-replayed')).toBeNull();
+    const first = created.body as Accepted;
     const second = await api(web.url, 'POST', '/api/jobs/fib', { json: { n: 12 }, headers });
     expect(second.status).toBe(202);
     expect((second.body as Accepted).id).toBe(first.id);

@@ -14,7 +14,7 @@ export async function api(
   base: string,
   method: string,
   path: string,
-  options: { body?: string; json?: unknown; headers?: Record<string, string>; redirect?: 'follow' | 'manual' } = {},
+  options: { body?: string | Uint8Array; json?: unknown; headers?: Record<string, string>; redirect?: 'follow' | 'manual' } = {},
 ): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   let body = options.body;
