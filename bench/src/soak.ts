@@ -2,13 +2,13 @@ import { setTimeout as wait } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { printEnvironment, processRssMiB, startBenchRedis } from './harness/index.js';
+import { LOAD_TEST_ENV, printEnvironment, processRssMiB, startBenchRedis } from './harness/index.js';
 
 // A fixed duration of mixed traffic; SOAK_SECONDS makes it longer (e.g. 1800 for half an hour).
 const SOAK_SECONDS = Number(process.env['SOAK_SECONDS'] ?? 60);
 const WARMUP_SECONDS = 10;
 const SSE_CLIENTS = 8;
-const ENV = { QUEUE_PREFIX: '{bench-soak}', CACHE_PREFIX: 'bench-soak:cache:', DATA_PREFIX: 'bench-soak:data:', LOG_LEVEL: 'warn' };
+const ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-soak}', CACHE_PREFIX: 'bench-soak:cache:', DATA_PREFIX: 'bench-soak:data:', LOG_LEVEL: 'warn' };
 
 /** One kind of traffic of the mix: autocannon over its own keep-alive connections. */
 interface Workload {
