@@ -70,7 +70,10 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   // Every declared queue, also those another worker group consumes: the gauges are fleet-wide.
   const queues = catalog.queues.map((q) => new Queue(q.name, { connection: control, prefix: config.queue.prefix }));
   new QueueMetrics(registry, queues);
+  // Its own connection, used for nothing else, so a PING never waits behind other commands.
+  const healthProbe = connect('flotilla:worker:health');
   const health = createHealthServer({
+    problems: async () => ((await isReachable(healthProbe)) ? service.stalls() : []),
     ready: async () => !shutdown.isDraining && service.isRunning() && (await isReachable(control)),
     metrics: metricsHandler(registrySource(registry), config.metrics.auth),
   });
