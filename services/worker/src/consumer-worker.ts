@@ -22,9 +22,9 @@ export class ConsumerWorker extends Worker {
   readonly #timeoutOf: (jobName: string) => number;
   #lastAnswerAt = Date.now();
 
-  constructor(name: string, processor: string | Processor, options: ConsumerWorkerOptions) {
+  constructor(name: string, processor: string | Processor, { timeoutOf, ...options }: ConsumerWorkerOptions) {
     super(name, processor, options);
-    this.#timeoutOf = options.timeoutOf;
+    this.#timeoutOf = timeoutOf;
   }
 
   /** When the fetch loop last heard from Redis (epoch ms). */

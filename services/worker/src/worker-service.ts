@@ -67,10 +67,6 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
-      // BullMQ waits 15 s by default before retrying a fetch that failed on a lost connection,
-      // which alone would keep a worker idle that long after Redis is back; reconnects are
-      // already paced by the connection's own backoff.
-      runRetryDelay: 1000,
       timeoutOf,
       ...(definition.rateLimit ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } } : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.

@@ -76,8 +76,9 @@ describe.each([
     const tally = fault === 'SIGKILL' ? 'after-kill' : 'after-shutdown';
     const trickle = new Trickle(harness, tally);
     await resumedAfter(trickle, Date.now());
+    // Long enough for the clients' reconnect backoff to reach its 2 s ceiling.
     await stop();
-    await sleep(2000);
+    await sleep(5000);
     await redis.restart();
     const back = Date.now();
     const resumeMs = await resumedAfter(trickle, back);
@@ -103,7 +104,7 @@ describe('liveness of the consumer loops', () => {
       await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
       const paused = Date.now();
       await waitFor(async () => (await httpStatus(`${worker.url}/healthz`, 2000)) === 503, { timeoutMs: 40_000, intervalMs: 500, description: '/healthz 503' });
-      console.log(`[figure] /healthz answered 503 ${Date.now() - paused} ms after the consumer loops stopped hearing from Redis (timeout 15 s)`);
+      console.log(`[figure] /healthz answered 503 ${Date.now() - paused} ms after Redis stopped answering the consumer loops (WORKER_LIVENESS_TIMEOUT_SECONDS=15)`);
       const body = await (await fetch(`${worker.url}/healthz`)).json();
       expect(body).toMatchObject({ status: 'consumer stopped', problems: [expect.stringMatching(/queue "default" has had no answer from Redis/)] });
       await admin.call('CLIENT', 'UNPAUSE');
