@@ -13,7 +13,8 @@ export interface HealthChecks {
 /**
  * The worker's small HTTP port: platforms such as Cloud Run need a listener, orchestrators
  * probe /healthz (the process is alive: 503 when a consumer loop has stopped, so the platform
- * restarts it) and /readyz (it can do work), and Prometheus scrapes /metrics. A bare node:http server, because three fixed routes do not need a framework.
+ * restarts it) and /readyz (it can do work), and Prometheus scrapes /metrics. A bare node:http
+ * server, because three fixed routes do not need a framework.
  */
 export function createHealthServer(checks: HealthChecks): Server {
   return createServer((req, res) => {

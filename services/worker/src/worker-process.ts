@@ -73,7 +73,12 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   // Its own connection, used for nothing else, so a PING never waits behind other commands.
   const healthProbe = connect('flotilla:worker:health');
   const health = createHealthServer({
-    problems: async () => ((await isReachable(healthProbe)) ? service.stalls() : []),
+    problems: async () => {
+      const stalls = (await isReachable(healthProbe)) ? service.stalls() : [];
+      // Says why the platform is about to restart this process.
+      if (stalls.length > 0) logger.error({ problems: stalls }, 'liveness check failed');
+      return stalls;
+    },
     ready: async () => !shutdown.isDraining && service.isRunning() && (await isReachable(control)),
     metrics: metricsHandler(registrySource(registry), config.metrics.auth),
   });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
-import { createJobProcessor, jobTimeoutMs, type BoundHandler, type JobCatalog } from '@flotilla/queue';
+import { DEFAULT_JOB_TIMEOUT_MS, createJobProcessor, jobTimeoutMs, type BoundHandler, type JobCatalog } from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
 import { consumerStall } from './consumer-liveness.js';
@@ -50,7 +50,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const inline = createJobProcessor(catalog, queues, deps.handlers);
   const timeoutOf = (type: string): number => {
     const contract = catalog.contract(type);
-    return contract ? jobTimeoutMs(contract) : 0;
+    return contract ? jobTimeoutMs(contract) : DEFAULT_JOB_TIMEOUT_MS;
   };
   let stopping = false;
 

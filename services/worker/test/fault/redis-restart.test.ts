@@ -110,6 +110,7 @@ describe('liveness of the consumer loops', () => {
       console.log(`[figure] /healthz answered 503 ${Date.now() - paused} ms after Redis stopped answering the consumer loops (WORKER_LIVENESS_TIMEOUT_SECONDS=15)`);
       const body = await (await fetch(`${worker.url}/healthz`)).json();
       expect(body).toMatchObject({ status: 'consumer stopped', problems: [expect.stringMatching(/queue "default" has had no answer from Redis/)] });
+      expect(worker.logs()).toContain('liveness check failed');
       await admin.call('CLIENT', 'UNPAUSE');
       await waitFor(async () => (await httpStatus(`${worker.url}/healthz`, 2000)) === 200, { timeoutMs: 20_000, intervalMs: 250, description: '/healthz 200 again' });
       const id = await harness.enqueue('after-pause');
