@@ -42,6 +42,13 @@ describe('consumer liveness', () => {
     expect(await stallWithin(worker, 10_000, 12_000)).toBeUndefined();
   }, 30_000);
 
+  it('a consumer of a queue an operator paused (the dashboard can) still hears from Redis, so the pause never restarts workers', async () => {
+    const { worker, queue } = await consumer(() => Promise.resolve({}));
+    await queue.pause();
+    await queue.add('held', {});
+    expect(await stallWithin(worker, 10_000, 12_000)).toBeUndefined();
+  }, 30_000);
+
   it('a consumer waiting for a delayed job due much later still hears from Redis within 15 s, every blocking wait (10 s at most)', async () => {
     const { worker, queue } = await consumer(() => Promise.resolve({}));
     await queue.add('later', {}, { delay: 120_000 });
