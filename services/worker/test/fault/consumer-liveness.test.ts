@@ -42,6 +42,27 @@ describe('consumer liveness', () => {
     expect(await stallWithin(worker, 10_000, 12_000)).toBeUndefined();
   }, 30_000);
 
+  it('a consumer of a queue an operator paused (the dashboard can) still hears from Redis, so the pause never restarts workers', async () => {
+    const { worker, queue } = await consumer(() => Promise.resolve({}));
+    await queue.pause();
+    await queue.add('held', {});
+    expect(await stallWithin(worker, 10_000, 12_000)).toBeUndefined();
+  }, 30_000);
+
+  it('a consumer waiting for a delayed job due much later still hears from Redis within 15 s, every blocking wait (10 s at most)', async () => {
+    const { worker, queue } = await consumer(() => Promise.resolve({}));
+    await queue.add('later', {}, { delay: 120_000 });
+    let longest = 0;
+    let last = worker.lastAnswerAt;
+    for (const end = Date.now() + 25_000; Date.now() < end; await sleep(250)) {
+      longest = Math.max(longest, Date.now() - last);
+      if (worker.lastAnswerAt !== last) last = worker.lastAnswerAt;
+    }
+    console.log(`[figure] longest silence of a loop waiting for a delayed job: ${longest} ms`);
+    // Below the smallest WORKER_LIVENESS_TIMEOUT_SECONDS allowed (15), or /healthz could flap.
+    expect(longest).toBeLessThan(15_000);
+  }, 40_000);
+
   it('a consumer busy with as many jobs as its concurrency is not reported however long they run', async () => {
     let release = (): void => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));

@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobView } from '@flotilla/queue';
-import { isolatedServiceEnv, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { JobCatalog, createJobProcessor, defineHandler, defineJob, defineQueue, type JobView } from '@flotilla/queue';
+import { createRedis } from '@flotilla/redis';
+import { isolatedServiceEnv, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { ConsumerWorker } from '../../src/consumer-worker.js';
 import { openTallyHarness, type TallyHarness } from './tally-harness.js';
 
 const started: ServiceHandle[] = [];
@@ -68,5 +72,39 @@ describe('per-type job timeouts', () => {
     // The pool replaces terminated threads: the queue still works.
     const fib = await harness.producer.enqueue('fib', { n: 10 });
     expect(await finished(fib.id, 15_000)).toMatchObject({ state: 'completed' });
+  });
+});
+
+describe('per-type job timeouts, in process', () => {
+  it('an inline handler that ignores its signal and never settles still has its attempts failed at the timeout; the job ends failed', async () => {
+    const queue = defineQueue({ name: 'stuck', description: 'a handler that never settles', concurrency: 1, processor: 'inline' });
+    const stuckJob = defineJob({
+      name: 'stuck',
+      queue: queue.name,
+      description: 'never settles and ignores its signal',
+      input: z.strictObject({}),
+      result: z.object({}),
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 50, jitter: 0 } },
+      timeoutMs: 500,
+    });
+    const catalog = new JobCatalog([queue], [stuckJob]);
+    const processor = createJobProcessor(catalog, [queue.name], [defineHandler(stuckJob, () => new Promise<never>(() => undefined))]);
+    const prefix = uniqueQueuePrefix();
+    const workerConnection = createRedis({ url: inject('redisUrl'), role: 'consumer' });
+    const queueConnection = createRedis({ url: inject('redisUrl'), role: 'consumer' });
+    const worker = new ConsumerWorker(queue.name, processor, { connection: workerConnection, prefix, timeoutOf: () => 500 });
+    const jobs = new Queue(queue.name, { connection: queueConnection, prefix });
+    try {
+      const job = await jobs.add(stuckJob.name, {}, { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
+      await waitFor(async () => (await jobs.getJobState(job.id ?? '')) === 'failed', { timeoutMs: 15_000, description: 'stuck job failed' });
+      const failed = await jobs.getJob(job.id ?? '');
+      expect(failed?.attemptsMade).toBe(2);
+      expect(failed?.failedReason).toMatch(/ran longer than its 500 ms timeout/);
+      expect(await jobs.getJobCounts('active')).toEqual({ active: 0 });
+    } finally {
+      await worker.close(true);
+      await jobs.close();
+      await Promise.all([workerConnection.quit(), queueConnection.quit()]);
+    }
   });
 });
