@@ -58,6 +58,9 @@ export async function run(command: string, args: readonly string[], options: Run
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
+    // A command that exits without reading its input closes the pipe under us (EPIPE); its exit
+    // code and output say what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
