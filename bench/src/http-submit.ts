@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, printEnvironment, printTable, startBenchRedis, type BenchRedis, type HttpLoadResult } from './harness/index.js';
+import { LOAD_TEST_ENV, measureHttp, median, printEnvironment, printTable, startBenchRedis, type BenchRedis, type HttpLoadResult } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the server and the load generator.
 const CONNECTIONS = 32;
@@ -24,8 +24,7 @@ const variants: readonly [Variant, Variant] = [
   },
   {
     name: 'Flotilla web (Express 5, JobProducer)',
-    // One load generator is one client: the per-client rate limit would refuse most of its requests.
-    start: (redis) => spawnWeb({ REDIS_URL: redis.url, QUEUE_PREFIX: '{bench-web}', LOG_LEVEL: 'warn', WEB_CONCURRENCY: '1', RATE_LIMIT_REQUESTS: '0' }),
+    start: (redis) => spawnWeb({ ...LOAD_TEST_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: '{bench-web}', LOG_LEVEL: 'warn', WEB_CONCURRENCY: '1' }),
   },
 ];
 

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, pinToCpu, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import { LOAD_TEST_ENV, measureHttp, median, pinToCpu, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -14,8 +14,7 @@ const JOBS = 10_000;
 // Rounds alternate the variants, so a burst of other work on the machine hits both alike.
 const ROUNDS = 3;
 const SCRAPE_INTERVAL_MS = 1000;
-// RATE_LIMIT_REQUESTS=0: one load generator is one client, which the per-client limit would refuse.
-const BASE_ENV = { QUEUE_PREFIX: '{bench-telemetry}', CACHE_PREFIX: 'bench:cache:', DATA_PREFIX: 'bench:data:', LOG_LEVEL: 'warn', RATE_LIMIT_REQUESTS: '0' };
+const BASE_ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-telemetry}', CACHE_PREFIX: 'bench:cache:', DATA_PREFIX: 'bench:data:', LOG_LEVEL: 'warn' };
 
 // The service under test gets a core of its own; this process (load, sink) and Redis share the other.
 const SERVICE_CPU = 1;

@@ -99,6 +99,16 @@ export interface WebConfig extends CommonConfig {
   };
   /** Key for deriving job ids from Idempotency-Key headers; generated and kept in Redis when unset. */
   readonly jobIdSecret: string | undefined;
+  /**
+   * Answer 202 only once the job is in Redis's append-only file on disk (DURABLE_SUBMISSIONS):
+   * WAITAOF on Redis 7.2 and later, `appendfsync always` verified on older servers.
+   */
+  readonly durableSubmissions: boolean;
+  /**
+   * Share of the queue Redis's maxmemory (0–1) from which submissions are refused with 503, so
+   * the rest stays for the workers to record finished jobs; 1 leaves it to Redis's own OOM.
+   */
+  readonly submissionMemoryLimit: number;
   /** Token in the path of the HireFire endpoint (Heroku worker autoscaling); unset: no endpoint. */
   readonly hirefireToken: string | undefined;
   /**
@@ -117,6 +127,11 @@ export interface WorkerConfig extends CommonConfig {
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
     readonly maxStalledCount: number;
+    /**
+     * How long a consumer loop may go without an answer from Redis, while Redis is reachable,
+     * before /healthz reports the process dead so the platform restarts it.
+     */
+    readonly livenessTimeoutMs: number;
   };
   /** The partitioned URL check every worker takes its share of. */
   readonly urlCheck: {
@@ -178,6 +193,8 @@ const webSchema = commonSchema.extend({
   JOB_WAIT_MAX_SECONDS: secondsFromEnv(0, 120).optional(),
   PAGE_CACHE_TTL_SECONDS: intFromEnv(0, 86_400).optional(),
   JOB_ID_SECRET: z.string().min(32, 'a secret of at least 32 characters').optional(),
+  DURABLE_SUBMISSIONS: boolFromEnv.optional(),
+  SUBMISSION_MEMORY_LIMIT_PERCENT: intFromEnv(1, 100).optional(),
   HIREFIRE_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _').optional(),
   ADMIN_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
   ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{8,}$/, 'user:password with a password of at least 8 characters').optional(),
@@ -189,6 +206,8 @@ const workerSchema = commonSchema.extend({
   WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_STALLED_INTERVAL_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).optional(),
+  // An idle loop hears from Redis at least every 10 s (BullMQ's longest block), so less would flap.
+  WORKER_LIVENESS_TIMEOUT_SECONDS: secondsFromEnv(15, 3600).optional(),
   URL_CHECK_INTERVAL_SECONDS: secondsFromEnv(1, 86_400).optional(),
   URL_CHECK_CONCURRENCY: intFromEnv(1, 1000).optional(),
   URL_CHECK_TIMEOUT_SECONDS: secondsFromEnv(0.1, 120).optional(),
@@ -334,6 +353,8 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
     },
     pageCache: { ttlSeconds: e.PAGE_CACHE_TTL_SECONDS ?? 300 },
     jobIdSecret: e.JOB_ID_SECRET,
+    durableSubmissions: e.DURABLE_SUBMISSIONS ?? false,
+    submissionMemoryLimit: (e.SUBMISSION_MEMORY_LIMIT_PERCENT ?? 90) / 100,
     hirefireToken: e.HIREFIRE_TOKEN,
     dashboard: dashboardAccess(e.ADMIN_TOKEN, e.ADMIN_BASIC_AUTH, e.DASHBOARD_ALLOW_UNAUTHENTICATED ?? false),
   });
@@ -352,6 +373,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       lockDurationMs,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS ?? lockDurationMs,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT ?? 2,
+      livenessTimeoutMs: (e.WORKER_LIVENESS_TIMEOUT_SECONDS ?? 60) * 1000,
     },
     urlCheck: {
       intervalSeconds: e.URL_CHECK_INTERVAL_SECONDS ?? 60,

@@ -71,6 +71,20 @@ describe('loadWebConfig', () => {
     expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'short' })).message).toBe('ADMIN_TOKEN: expected a token of at least 16 characters, got "***"');
   });
 
+  it('answers submissions before fsync unless DURABLE_SUBMISSIONS asks for durability', () => {
+    expect(loadWebConfig(base).durableSubmissions).toBe(false);
+    expect(loadWebConfig({ ...base, DURABLE_SUBMISSIONS: 'true' }).durableSubmissions).toBe(true);
+    expect(errorOf(() => loadWebConfig({ ...base, DURABLE_SUBMISSIONS: 'always' })).variable).toBe('DURABLE_SUBMISSIONS');
+  });
+
+  it('refuses submissions from 90% of the queue Redis maxmemory unless SUBMISSION_MEMORY_LIMIT_PERCENT says otherwise', () => {
+    expect(loadWebConfig(base).submissionMemoryLimit).toBe(0.9);
+    expect(loadWebConfig({ ...base, SUBMISSION_MEMORY_LIMIT_PERCENT: '100' }).submissionMemoryLimit).toBe(1);
+    expect(errorOf(() => loadWebConfig({ ...base, SUBMISSION_MEMORY_LIMIT_PERCENT: '0' })).message).toBe(
+      'SUBMISSION_MEMORY_LIMIT_PERCENT: expected an integer from 1 to 100, got "0"',
+    );
+  });
+
   it('has safe security defaults: no CORS, internal proxies trusted, a generous rate limit, timeouts set', () => {
     const config = loadWebConfig(base);
     expect(config.security).toEqual({

@@ -7,3 +7,4 @@ export {
   type RedisServerOptions,
 } from './redis-server.js';
 export { findExecutable } from './find-executable.js';
+export { startRedisSentinel, type RedisSentinel, type RedisSentinelOptions } from './redis-sentinel.js';

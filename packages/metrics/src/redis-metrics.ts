@@ -1,4 +1,4 @@
-import type { RedisClient } from '@flotilla/redis';
+import type { RedisClient, RedisEpoch } from '@flotilla/redis';
 import { Gauge, type Registry } from 'prom-client';
 
 const PING_TIMEOUT_MS = 1000;
@@ -26,4 +26,21 @@ async function answers(client: RedisClient): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `flotilla_redis_epoch_intact{redis}`: 0 once Redis has been found without the epoch this
+ * process started with (flushed, or restarted without its data), else 1. An outage alone
+ * leaves it at 1: `flotilla_redis_up` reports that.
+ */
+export function registerRedisEpoch(registry: Registry, epochs: Readonly<Record<string, RedisEpoch>>): void {
+  new Gauge({
+    name: 'flotilla_redis_epoch_intact',
+    help: 'Whether Redis still holds the epoch key this process started with (1) or lost its data since (0), per role',
+    labelNames: ['redis'],
+    registers: [registry],
+    async collect() {
+      await Promise.all(Object.entries(epochs).map(async ([name, epoch]) => this.set({ redis: name }, (await epoch.check()) === 'lost' ? 0 : 1)));
+    },
+  });
 }

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { FlowProducer, Job, Queue, type FlowJob, type JobsOptions } from 'bullmq';
-import type { RedisClient } from '@flotilla/redis';
+import type { RedisClient, RedisMemoryGauge } from '@flotilla/redis';
 import { queueTelemetry } from '@flotilla/telemetry';
-import { IdempotencyConflictError, JobInputError, UnknownJobTypeError } from './errors.js';
+import { IdempotencyConflictError, JobInputError, QueueFullError, UnknownJobTypeError } from './errors.js';
 import type { JobCatalog } from './job-catalog.js';
 import type { AnyJobContract } from './job-contract.js';
 import { childJobId, idempotentJobId, newJobId, queueOfJobId } from './job-ids.js';
@@ -18,6 +18,17 @@ export interface JobProducerOptions {
   readonly retention: RetentionPolicy;
   /** Key for deriving job ids from idempotency keys. */
   readonly idempotencySecret: string;
+  /**
+   * When set, `enqueue` resolves only once its writes are on disk (DURABLE_SUBMISSIONS); it
+   * confirms on the same connection the job was written on, which is what WAITAOF covers.
+   */
+  readonly durability?: { confirm(): Promise<void> } | undefined;
+  /**
+   * Refuse new jobs once Redis uses this share of its maxmemory. Under noeviction a Redis at
+   * its limit refuses every write, also the ones a worker needs to record a finished job, so
+   * submissions stop first and leave the headroom to the workers that drain the queue.
+   */
+  readonly memoryLimit?: { readonly gauge: RedisMemoryGauge; readonly maxRatio: number } | undefined;
 }
 
 /** Per-request options of `enqueue`. */
@@ -59,6 +70,11 @@ export class JobProducer {
     this.flows = new FlowProducer({ connection, prefix, ...telemetry });
   }
 
+  /** Whether `name` is a declared queue. */
+  hasQueue(name: string): boolean {
+    return this.queues.has(name);
+  }
+
   /** The BullMQ queue behind a declared queue name. */
   queue(name: string): Queue {
     const queue = this.queues.get(name);
@@ -71,10 +87,20 @@ export class JobProducer {
    * Redis when the type is unknown or the input invalid, so a bad request enqueues nothing.
    */
   async enqueue(type: string, input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const result = await this.write(type, input, options);
+    // Also for a replayed idempotency key: the first answer may have been lost with the write.
+    await this.options.durability?.confirm();
+    return result;
+  }
+
+  private async write(type: string, input: unknown, options: EnqueueOptions): Promise<EnqueueResult> {
     const contract = this.options.catalog.contract(type);
     if (!contract) throw new UnknownJobTypeError(type);
     const parsed = contract.input.safeParse(input);
     if (!parsed.success) throw new JobInputError(type, parsed.error.issues);
+    const { memoryLimit } = this.options;
+    const used = memoryLimit?.gauge.ratio;
+    if (memoryLimit && used !== undefined && used >= memoryLimit.maxRatio) throw new QueueFullError(used);
     const data: unknown = parsed.data;
     const key = options.idempotencyKey;
     const id = key === undefined ? newJobId(contract.queue) : idempotentJobId(contract.queue, type, key, this.options.idempotencySecret);
@@ -105,9 +131,13 @@ export class JobProducer {
 
   /** The public view of a job, or undefined when the id is malformed, unknown or expired. */
   async find(id: string): Promise<JobView | undefined> {
-    const job = await this.job(id);
-    if (!job) return undefined;
-    return toJobView(job, await job.getState());
+    const queue = queueOfJobId(id);
+    if (!queue || !this.queues.has(queue)) return undefined;
+    // State first: a job that finishes between the two reads then shows its older state with its
+    // newer data, never "completed" without its result.
+    const state = await this.queue(queue).getJobState(id);
+    const job = await Job.fromId(this.queue(queue), id);
+    return job ? toJobView(job, state) : undefined;
   }
 
   /** Removes a job that has not started; active and finished jobs are left alone. */

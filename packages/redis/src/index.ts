@@ -16,3 +16,7 @@ export { waitForReady } from './wait-for-ready.js';
 export { isReachable, isRedisUnavailableError } from './redis-availability.js';
 export { RedisConnections, type RedisConnectionsOptions } from './redis-connections.js';
 export { LuaScript } from './lua-script.js';
+export { RedisEpoch, type RedisEpochState } from './redis-epoch.js';
+export { AofDurability, type AofDurabilityMode } from './aof-durability.js';
+export { WriteNotDurableError } from './write-not-durable-error.js';
+export { RedisMemoryGauge } from './redis-memory-gauge.js';

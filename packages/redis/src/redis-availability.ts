@@ -1,9 +1,10 @@
 import type { RedisClient } from './redis-connection-options.js';
+import { WriteNotDurableError } from './write-not-durable-error.js';
 
 // What ioredis and Redis say when the server cannot take a command right now: the connection
 // is down or refused (fail-fast producers), the command timed out, the server is loading,
-// full (noeviction and maxmemory reached), mid-failover or its cluster is down. Matched by
-// text because ioredis raises plain Errors for most of these.
+// full (noeviction and maxmemory reached), mid-failover or its cluster is down, or cannot
+// confirm a durable write. Matched by text because ioredis raises plain Errors for most of these.
 const UNAVAILABLE_MESSAGES = [
   /^Stream isn't writeable/,
   /^Connection is closed/,
@@ -26,7 +27,7 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
  */
 export function isRedisUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error.name === 'MaxRetriesPerRequestError') return true;
+  if (error.name === 'MaxRetriesPerRequestError' || error instanceof WriteNotDurableError) return true;
   const code = (error as NodeJS.ErrnoException).code;
   if (code !== undefined && UNAVAILABLE_CODES.has(code)) return true;
   return UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message));

@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { JobCatalog } from '@flotilla/queue';
 import { z } from 'zod';
+import { registerAdminPaths } from './openapi-admin.js';
 import { registerFleetPaths } from './openapi-fleet.js';
 import { registerSitePaths } from './openapi-site.js';
 import { problems } from './openapi-problems.js';
@@ -37,7 +38,14 @@ function jobView(results: readonly z.ZodType[]): z.ZodType {
   .meta({ id: 'Job' });
 }
 
-const Health = z.object({ status: z.string(), draining: z.boolean().optional(), redis: z.boolean().optional() }).meta({ id: 'Health' });
+const Health = z
+  .object({
+    status: z.string(),
+    draining: z.boolean().optional(),
+    redis: z.boolean().optional(),
+    redisData: z.enum(['intact', 'lost', 'unknown']).optional().describe('whether Redis still holds the epoch this process started with; lost after a flush or a restart without data'),
+  })
+  .meta({ id: 'Health' });
 
 const jobIdParam = z.object({ id: z.string().describe('Job id as returned in Location') });
 
@@ -142,7 +150,7 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
     tags: ['operations'],
     responses: {
       200: { description: 'Ready for traffic', content: { 'application/json': { schema: Health } } },
-      503: { description: 'Draining or Redis unreachable', content: { 'application/json': { schema: Health } } },
+      503: { description: 'Draining, Redis unreachable, or Redis lost its data since this process started', content: { 'application/json': { schema: Health } } },
     },
   });
   registry.registerPath({
@@ -155,6 +163,8 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
 
   registerSitePaths(registry);
   registerFleetPaths(registry);
+  registry.registerComponent('securitySchemes', 'admin', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or HTTP basic with ADMIN_BASIC_AUTH' });
+  registerAdminPaths(registry, JobView);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { IdempotencyConflictError, JobInputError, UnknownJobTypeError } from '@flotilla/queue';
+import { IdempotencyConflictError, JobInputError, QueueFullError, UnknownJobTypeError } from '@flotilla/queue';
 import { isRedisUnavailableError } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 
@@ -21,6 +21,7 @@ export const PROBLEMS = {
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },
   'job-active': { status: 409, title: 'Job is already running' },
   'job-finished': { status: 409, title: 'Job has already finished' },
+  'job-not-failed': { status: 409, title: 'Job has not failed' },
   'precondition-failed': { status: 412, title: 'The resource has changed since you read it' },
   'payload-too-large': { status: 413, title: 'Request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported request body type' },
@@ -107,6 +108,9 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
   }
   if (error instanceof IdempotencyConflictError) {
     return new HttpProblem('idempotency-key-reused', 'this Idempotency-Key was already used with another job type or input; use a new key');
+  }
+  if (error instanceof QueueFullError) {
+    return new HttpProblem('service-unavailable', 'the job store is full; retry once the workers have drained it', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
   }
   if (isRedisUnavailableError(error)) {
     return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, { 'retry-after': RETRY_AFTER_SECONDS });

@@ -3,9 +3,9 @@ import type { WebConfig } from '@flotilla/config';
 import { GroupMembership, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
-import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret } from '@flotilla/queue';
-import { RedisConnections, isReachable, redactRedisUrl, waitForReady, type RedisClient, type RedisRole } from '@flotilla/redis';
+import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
+import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret, joinQueueEpoch } from '@flotilla/queue';
+import { AofDurability, RedisConnections, RedisMemoryGauge, isReachable, redactRedisUrl, waitForReady, type RedisClient, type RedisRole } from '@flotilla/redis';
 import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
 import { UrlCheckStore } from '@flotilla/url-checker';
 import { createApp } from './app.js';
@@ -32,18 +32,25 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const queueClient = connect('producer', 'flotilla:web:queue');
   await waitForReady(queueClient, REDIS_BOOT_TIMEOUT_MS);
   await checkEvictionPolicy(queueClient, config.queue.evictionPolicyCheck, logger);
+  const epoch = await joinQueueEpoch(queueClient, config.queue.prefix);
   const retention = {
     completedSeconds: config.queue.completedRetentionSeconds,
     failedSeconds: config.queue.failedRetentionSeconds,
     count: config.queue.retentionCount,
     eventsMaxLen: config.queue.eventsMaxLen,
   };
+  const durability = config.durableSubmissions ? await AofDurability.detect(queueClient) : undefined;
+  if (durability) logger.info({ mode: await durability.mode() }, 'durable submissions: 202 only once the job is on disk');
+  const memoryLimit = config.submissionMemoryLimit < 1 ? { gauge: await RedisMemoryGauge.start(queueClient), maxRatio: config.submissionMemoryLimit } : undefined;
+  if (memoryLimit) shutdown.add('stop reading Redis memory', () => memoryLimit.gauge.stop(), 'release');
   const producer = new JobProducer({
     catalog,
     connection: queueClient,
     prefix: config.queue.prefix,
     retention,
     idempotencySecret: await ensureIdempotencySecret(queueClient, config.queue.prefix, config.jobIdSecret),
+    durability,
+    memoryLimit,
   });
   const events = new JobEventHub({
     queues: catalog.queues.map((q) => q.name),
@@ -70,6 +77,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const cacheMetrics = new CacheMetrics(registry);
   for (const cache of content.caches) cacheMetrics.observe(cache);
   registerRedisUp(registry, { queue: queueClient, cache: cacheRedis });
+  registerRedisEpoch(registry, { queue: epoch });
   if (config.metrics.push) {
     const pusher = startMetricsPush(registry, { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' }, (error) =>
       logger.warn({ err: error.message }, 'pushing metrics failed'),
@@ -93,6 +101,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     logger,
     isDraining: () => shutdown.isDraining,
     redisReachable: () => isReachable(queueClient),
+    redisEpoch: () => epoch.check(),
     http: config.http,
     trackStream: (close) => {
       streams.add(close);

@@ -4,8 +4,8 @@ import { GroupMembership, MembershipWatcher, Partitioner, processCapabilities } 
 import type { WorkerConfig } from '@flotilla/config';
 import { catalog, urlCheckReportJob } from '@flotilla/jobs';
 import { drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
-import { checkEvictionPolicy } from '@flotilla/queue';
+import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisEpoch, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
+import { checkEvictionPolicy, joinQueueEpoch } from '@flotilla/queue';
 import { Queue } from 'bullmq';
 import { RedisConnections, isReachable, redactRedisUrl, type RedisClient, type RedisRole } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
@@ -30,6 +30,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
 
   const control = connect('flotilla:worker:control');
   await checkEvictionPolicy(control, config.queue.evictionPolicyCheck, logger);
+  const epoch = await joinQueueEpoch(control, config.queue.prefix);
   const cacheClient = connect('flotilla:worker:cache', config.redis.cacheUrl);
   const cacheOptions = {
     redis: cacheClient,
@@ -52,12 +53,14 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     checker,
     urlChecks,
     urlCheckIntervalSeconds: urlCheck.intervalSeconds,
+    data: { redis: control, prefix: config.dataPrefix },
   });
   const registry = createMetricsRegistry('worker');
   const jobMetrics = new JobMetrics(registry);
   const cacheMetrics = new CacheMetrics(registry);
   for (const cache of [fragmentCache, pageCache]) cacheMetrics.observe(cache);
   registerRedisUp(registry, { queue: control, cache: cacheClient });
+  registerRedisEpoch(registry, { queue: epoch });
   const service = createWorkerService({
     config,
     catalog,
@@ -69,8 +72,16 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   // Every declared queue, also those another worker group consumes: the gauges are fleet-wide.
   const queues = catalog.queues.map((q) => new Queue(q.name, { connection: control, prefix: config.queue.prefix }));
   new QueueMetrics(registry, queues);
+  // Its own connection, used for nothing else, so a PING never waits behind other commands.
+  const healthProbe = connect('flotilla:worker:health');
   const health = createHealthServer({
-    ready: async () => !shutdown.isDraining && service.isRunning() && (await isReachable(control)),
+    problems: async () => {
+      const stalls = (await isReachable(healthProbe)) ? service.stalls() : [];
+      // Says why the platform is about to restart this process.
+      if (stalls.length > 0) logger.error({ problems: stalls }, 'liveness check failed');
+      return stalls;
+    },
+    ready: async () => !shutdown.isDraining && service.isRunning() && (await isReachable(control)) && (await epoch.check()) !== 'lost',
     metrics: metricsHandler(registrySource(registry), config.metrics.auth),
   });
   if (config.metrics.push) {

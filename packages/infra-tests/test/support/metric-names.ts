@@ -22,6 +22,7 @@ export const FLOTILLA_SERIES = [
   'flotilla_cache_requests_total',
   'flotilla_cache_invalidations_total',
   'flotilla_redis_up',
+  'flotilla_redis_epoch_intact',
 ] as const;
 
 /** prom-client's default metrics (collectDefaultMetrics), minus the histogram above. */

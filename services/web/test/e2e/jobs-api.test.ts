@@ -293,7 +293,7 @@ describe('bad input gets problem JSON and enqueues nothing', () => {
 describe('health and the API document', () => {
   it('reports liveness and readiness', async () => {
     expect((await api(web.url, 'GET', '/healthz')).status).toBe(200);
-    expect((await api(web.url, 'GET', '/readyz')).body).toEqual({ status: 'ready', draining: false, redis: true });
+    expect((await api(web.url, 'GET', '/readyz')).body).toEqual({ status: 'ready', draining: false, redis: true, redisData: 'intact' });
     const workerReady = await fetch(`${worker.url}/readyz`);
     expect(workerReady.status).toBe(200);
   });

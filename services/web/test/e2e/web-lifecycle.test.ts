@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { readSse } from '../support/sse.js';
+import { SubmissionLoad } from '../support/submission-load.js';
 
 const started: ServiceHandle[] = [];
 
@@ -55,6 +56,24 @@ describe('web lifecycle', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as { state: string }).state).toBe('completed');
     expect(await web.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM under steady load: every request sent before the signal is answered, none fails', async () => {
+    const env = baseEnv();
+    const web = await start('web', env);
+    await start('worker', env);
+    // Keep-alive connections from several clients, as a router keeps them.
+    const load = new SubmissionLoad(web.url, { concurrency: 8, pauseMs: 2 });
+    load.start();
+    await load.next((s) => s.status === 202);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const signalledAt = Date.now();
+    web.signal('SIGTERM');
+    expect(await web.exited).toEqual({ code: 0, signal: null });
+    await load.stop();
+    const before = load.submissions.filter((s) => s.sentAt < signalledAt);
+    expect(before.length).toBeGreaterThan(100);
+    expect(before.filter((s) => s.status !== 202)).toEqual([]);
   });
 
   it('SIGTERM ends open event streams politely so clients can resume elsewhere', async () => {
