@@ -18,7 +18,7 @@ export function registerFleetPaths(registry: OpenAPIRegistry): void {
   const Check = checkResult.extend({ checkedBy: z.string(), checkedAt: z.string(), period: z.int() });
   const Report = z.object({ period: z.int(), targets: z.int(), checked: z.int(), up: z.int(), unchecked: z.int(), reportedAt: z.string() });
   const body = { body: { required: true, content: json(Targets) } };
-  const bodyProblems = problems('malformed-json', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable');
+  const bodyProblems = problems('malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable');
 
   registry.registerPath({
     method: 'get',

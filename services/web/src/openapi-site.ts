@@ -32,7 +32,7 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     request: { body: { required: true, content: json(ArticleInput) } },
     responses: {
       201: { description: 'Created', headers: etagHeader, content: json(article) },
-      ...problems('malformed-json', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
+      ...problems('malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
     },
   });
   registry.registerPath({
@@ -57,7 +57,7 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     request: { params: idParam, headers: z.object({ 'If-Match': z.string() }), body: { required: true, content: json(ArticleInput) } },
     responses: {
       200: { description: 'Updated', headers: etagHeader, content: json(article) },
-      ...problems('article-not-found', 'precondition-failed', 'precondition-required', 'malformed-json', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
+      ...problems('article-not-found', 'precondition-failed', 'precondition-required', 'malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
     },
   });
   registry.registerPath({
@@ -77,7 +77,7 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     request: { params: idParam, body: { required: true, content: json(CommentInput) } },
     responses: {
       201: { description: 'Published', content: json(comment) },
-      ...problems('article-not-found', 'malformed-json', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
+      ...problems('article-not-found', 'malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
     },
   });
   registry.registerPath({

@@ -90,7 +90,7 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
           headers: z.object({ Location: z.string(), 'Idempotent-Replayed': z.literal('true').optional() }),
           content: { 'application/json': { schema: JobAccepted } },
         },
-        ...problems('malformed-json', 'invalid-header', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'idempotency-key-reused', 'service-unavailable'),
+        ...problems('malformed-json', 'malformed-body', 'invalid-header', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'idempotency-key-reused', 'service-unavailable'),
       },
     });
   }
