@@ -15,7 +15,7 @@ export interface ContainerSpec {
   image: string;
   command?: string[];
   args?: string[];
-  ports?: { name?: string; containerPort: number; hostPort?: number }[];
+  ports?: { name?: string; containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[];
   env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: KeyRef; secretKeyRef?: KeyRef } }[];
   envFrom?: { configMapRef?: { name: string; optional?: boolean }; secretRef?: { name: string; optional?: boolean } }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
