@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { defaultShutdownTimeoutSeconds, loadWebConfig, loadWorkerConfig } from '@flotilla/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { objectId, ofKind, type K8sObject, kustomizeRenderers, type KustomizeRenderer } from './support/kustomize.js';
 import { schemaProblems } from './support/k8s-schema.js';
+import { labelSelectorMatches, type NetworkPolicyObject } from './support/network-policies.js';
 import { OVERLAY_CASES, renderCase } from './support/overlays.js';
 import { readRepoYaml, repoPath } from './support/paths.js';
 import { restrictedViolations } from './support/pod-security.js';
@@ -58,7 +61,7 @@ interface ServiceObject extends K8sObject {
   spec: { selector: Record<string, string>; ports: { name?: string; port: number; targetPort: number | string }[] };
 }
 interface SelectorObject extends K8sObject {
-  spec: { selector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> } };
+  spec: { selector?: { matchLabels?: Record<string, string> } };
 }
 
 const SERVICES = ['web', 'worker'] as const;
@@ -87,7 +90,7 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
   });
 
   it('runs every pod within the restricted Pod Security Standard', () => {
-    const violations = podTemplates(rendered(name)).flatMap(({ owner, template }) => restrictedViolations(template.spec, owner));
+    const violations = podTemplates(rendered(name)).flatMap(({ owner, template }) => restrictedViolations(template, owner));
     expect(violations).toEqual([]);
   });
 
@@ -206,8 +209,9 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
     for (const pdb of ofKind<SelectorObject>(objects, 'PodDisruptionBudget')) {
       expect(podsMatching(pdb.spec.selector?.matchLabels).length, objectId(pdb)).toBeGreaterThan(0);
     }
-    for (const policy of ofKind<SelectorObject & { spec: { ingress?: { ports?: { port: number | string }[] }[] } }>(objects, 'NetworkPolicy')) {
-      const matching = podsMatching(policy.spec.podSelector?.matchLabels);
+    // Named ports of ingress rules are the selected pods' own (kubernetes-network.test.ts checks what the policies allow).
+    for (const policy of ofKind<NetworkPolicyObject>(objects, 'NetworkPolicy')) {
+      const matching = pods.filter((p) => labelSelectorMatches(policy.spec.podSelector, p.template.metadata.labels ?? {}));
       expect(matching.length, objectId(policy)).toBeGreaterThan(0);
       for (const rule of policy.spec.ingress ?? []) {
         for (const port of rule.ports ?? []) if (typeof port.port === 'string') expect(portNames(matching), objectId(policy)).toContain(port.port);
@@ -215,9 +219,8 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
     }
     for (const service of SERVICES) {
       const labels = serviceDeployment(objects, service).spec.template.metadata.labels;
-      const covered = (kind: string): boolean => ofKind<SelectorObject>(objects, kind).some((o) => selects(o.spec.selector?.matchLabels ?? o.spec.podSelector?.matchLabels, labels));
-      expect(covered('PodDisruptionBudget'), `${service} has a PodDisruptionBudget`).toBe(true);
-      expect(covered('NetworkPolicy'), `${service} has a NetworkPolicy`).toBe(true);
+      const covered = ofKind<SelectorObject>(objects, 'PodDisruptionBudget').some((o) => selects(o.spec.selector?.matchLabels, labels));
+      expect(covered, `${service} has a PodDisruptionBudget`).toBe(true);
     }
   });
 
@@ -325,20 +328,49 @@ describe.skipIf(skip)('k8s openshift', () => {
   });
 });
 
+describe('k8s cases', () => {
+  // The checks above run on OVERLAY_CASES only: an overlay or component that none renders would
+  // ship pods no check ever saw.
+  it('render every overlay and every component at least once', async () => {
+    const folders = async (...parts: string[]): Promise<string[]> =>
+      (await readdir(repoPath(...parts), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    expect(OVERLAY_CASES.flatMap((c) => (c.overlay ? [c.overlay] : [])).sort()).toEqual(await folders('k8s', 'overlays'));
+    const used = new Set<string>();
+    for (const { overlay, compose } of OVERLAY_CASES) {
+      type Kustomization = { components?: string[] };
+      const components = overlay ? ((await readRepoYaml('k8s', 'overlays', overlay, 'kustomization.yaml')) as Kustomization).components ?? [] : (compose?.components ?? []);
+      for (const component of components) used.add(basename(component));
+    }
+    expect([...used].sort()).toEqual(await folders('k8s', 'components'));
+  });
+});
+
 describe('pod security checker', () => {
   // The checker itself, on a pod that breaks the rules: a checker that finds nothing proves nothing.
   it('reports each violated control', () => {
     const violations = restrictedViolations(
       {
-        hostNetwork: true,
-        volumes: [{ name: 'host', hostPath: { path: '/' } }],
-        containers: [{ name: 'bad', ports: [{ hostPort: 80 }], securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } } }],
+        metadata: { annotations: { 'container.apparmor.security.beta.kubernetes.io/bad': 'unconfined' } },
+        spec: {
+          hostNetwork: true,
+          volumes: [{ name: 'host', hostPath: { path: '/' } }],
+          containers: [
+            {
+              name: 'bad',
+              ports: [{ hostPort: 80 }],
+              securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } },
+              livenessProbe: { httpGet: { host: '169.254.169.254' } },
+            },
+          ],
+        },
       },
       'pod',
     ).join('\n');
-    for (const control of ['Host Namespaces', 'Volume Types', 'Host Ports', 'Privileged', 'Privilege Escalation', 'Non-root', 'Seccomp', 'Capabilities']) {
-      expect(violations).toContain(control);
-    }
+    const controls = ['Host Namespaces', 'Volume Types', 'Host Ports', 'Privileged', 'Privilege Escalation', 'Non-root', 'Seccomp', 'Capabilities', 'AppArmor', 'Host Probes'];
+    for (const control of controls) expect(violations).toContain(control);
+    const loopbackProbe = { name: 'ok', livenessProbe: { tcpSocket: { host: '127.0.0.1' } }, securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } };
+    const pod = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+    expect(restrictedViolations({ spec: { securityContext: pod, containers: [loopbackProbe] } }, 'pod')).toEqual([]);
   });
 
   it('the schema check reports unknown and mistyped fields', () => {

@@ -19,8 +19,9 @@ export const OVERLAY_CASES: readonly OverlayCase[] = [
   { name: 'dev', overlay: 'dev' },
   { name: 'prod', overlay: 'prod' },
   { name: 'openshift', overlay: 'openshift' },
-  // KEDA reading Redis instead of Prometheus: a component no overlay uses by default.
-  { name: 'base+keda-redis', compose: { namespace: 'flotilla', components: ['keda-redis'] } },
+  // KEDA reading Redis instead of Prometheus: a component no overlay uses by default, composed
+  // the way an overlay would be (in a namespace of its own, which denies by default).
+  { name: 'base+keda-redis', compose: { namespace: 'flotilla', components: ['namespace-default-deny', 'keda-redis'] } },
 ];
 
 /** Renders a case; composed cases get a temporary kustomization outside the repository. */

@@ -2,11 +2,21 @@
 // PodSecurity admission controller does, so a violation shows up here instead of as a
 // "forbidden: violates PodSecurity" event on the cluster. Each rule names its control.
 
+/** A probe or lifecycle hook, as far as the standard looks at it: the host it targets. */
+interface HostTarget {
+  httpGet?: { host?: string };
+  tcpSocket?: { host?: string };
+}
+
 /** Container fields the standard looks at. */
 export interface SecuredContainer {
   name: string;
   ports?: { name?: string; hostPort?: number }[];
   securityContext?: ContainerSecurityContext;
+  livenessProbe?: HostTarget;
+  readinessProbe?: HostTarget;
+  startupProbe?: HostTarget;
+  lifecycle?: { postStart?: HostTarget; preStop?: HostTarget };
 }
 
 interface SeccompProfile {
@@ -67,6 +77,10 @@ const SAFE_SYSCTLS = new Set([
   'net.ipv4.tcp_keepalive_probes',
 ]);
 const ALLOWED_SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+// The kubelet runs probes and hooks from the node; a host other than the pod's own (unset) or
+// loopback would let a pod aim it anywhere (baseline since v1.34).
+const ALLOWED_PROBE_HOSTS = new Set(['', '127.0.0.1', '::1']);
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
 function seccompAllowed(profile: SeccompProfile | undefined): boolean | undefined {
   if (profile?.type === undefined) return undefined;
@@ -86,10 +100,32 @@ function appArmorProblems(profile: { type?: string } | undefined, where: string)
   return [];
 }
 
-/** Every violation of the restricted standard in a pod spec; empty when it complies. */
-export function restrictedViolations(spec: PodSpecForSecurity, where: string): string[] {
+// The annotations older manifests still use instead of appArmorProfile.
+function appArmorAnnotationProblems(annotations: Readonly<Record<string, string>>, where: string): string[] {
+  return Object.entries(annotations)
+    .filter(([key, value]) => key.startsWith(APPARMOR_ANNOTATION) && value !== '' && value !== 'runtime/default' && !value.startsWith('localhost/'))
+    .map(([key, value]) => `${where}: annotation ${key}: ${value} is not allowed (AppArmor)`);
+}
+
+function probeHostProblems(container: SecuredContainer, where: string): string[] {
+  const targets = [container.livenessProbe, container.readinessProbe, container.startupProbe, container.lifecycle?.postStart, container.lifecycle?.preStop];
+  return targets
+    .flatMap((target) => [target?.httpGet?.host, target?.tcpSocket?.host])
+    .filter((host): host is string => host !== undefined && !ALLOWED_PROBE_HOSTS.has(host))
+    .map((host) => `${where}: a probe or lifecycle hook targets host ${host} (Host Probes / Lifecycle Hooks)`);
+}
+
+/** A pod (or pod template) as far as the standard looks at it. */
+export interface PodForSecurity {
+  metadata?: { annotations?: Record<string, string> };
+  spec: PodSpecForSecurity;
+}
+
+/** Every violation of the restricted standard in a pod; empty when it complies. */
+export function restrictedViolations({ metadata, spec }: PodForSecurity, where: string): string[] {
   const problems: string[] = [];
   const pod = spec.securityContext ?? {};
+  problems.push(...appArmorAnnotationProblems(metadata?.annotations ?? {}, where));
   if (spec.hostNetwork || spec.hostPID || spec.hostIPC) problems.push(`${where}: host namespaces must not be shared (Host Namespaces)`);
   if (pod.windowsOptions?.hostProcess) problems.push(`${where}: hostProcess is not allowed (HostProcess)`);
   for (const volume of spec.volumes ?? []) {
@@ -114,7 +150,7 @@ export function restrictedViolations(spec: PodSpecForSecurity, where: string): s
     if (sc.windowsOptions?.hostProcess) problems.push(`${at}: hostProcess (HostProcess)`);
     if ((container.ports ?? []).some((port) => (port.hostPort ?? 0) !== 0)) problems.push(`${at}: hostPort (Host Ports)`);
     if (sc.procMount !== undefined && sc.procMount !== 'Default') problems.push(`${at}: procMount ${sc.procMount} (/proc Mount Type)`);
-    problems.push(...seLinuxProblems(sc.seLinuxOptions, at), ...appArmorProblems(sc.appArmorProfile, at));
+    problems.push(...seLinuxProblems(sc.seLinuxOptions, at), ...appArmorProblems(sc.appArmorProfile, at), ...probeHostProblems(container, at));
     if (sc.allowPrivilegeEscalation !== false) problems.push(`${at}: allowPrivilegeEscalation must be false (Privilege Escalation)`);
     if (sc.runAsNonRoot === false || (sc.runAsNonRoot !== true && pod.runAsNonRoot !== true)) {
       problems.push(`${at}: runAsNonRoot must be true on the pod or the container (Running as Non-root)`);

@@ -1,9 +1,16 @@
 import type { ContainerSecurityContext, PodSpecForSecurity } from './pod-security.js';
 import { findObject, type K8sObject } from './kustomize.js';
 
+/** The HTTP GET of a probe or lifecycle hook. */
+interface HttpGetAction {
+  path: string;
+  port: number | string;
+  host?: string;
+}
+
 /** An HTTP probe as the manifests write it. */
 export interface HttpProbe {
-  httpGet?: { path: string; port: number | string };
+  httpGet?: HttpGetAction;
   periodSeconds?: number;
   failureThreshold?: number;
   timeoutSeconds?: number;
@@ -15,14 +22,14 @@ export interface ContainerSpec {
   image: string;
   command?: string[];
   args?: string[];
-  ports?: { name?: string; containerPort: number; hostPort?: number }[];
+  ports?: { name?: string; containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[];
   env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: KeyRef; secretKeyRef?: KeyRef } }[];
   envFrom?: { configMapRef?: { name: string; optional?: boolean }; secretRef?: { name: string; optional?: boolean } }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   startupProbe?: HttpProbe;
   livenessProbe?: HttpProbe;
   readinessProbe?: HttpProbe;
-  lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: { command: string[] } } };
+  lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: { command: string[] }; httpGet?: HttpGetAction } };
   securityContext?: ContainerSecurityContext;
 }
 
