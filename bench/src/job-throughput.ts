@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
-import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import { MetricsTime, Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import { loadWorkerConfig } from '@flotilla/config';
 import { catalog, defaultQueue, sleepJob } from '@flotilla/jobs';
 import { JobProducer, createJobProcessor, defineHandler, type BoundHandler } from '@flotilla/queue';
@@ -102,6 +102,8 @@ function flotilla(name: string, handler: BoundHandler): Variant {
           lockDuration: config.worker.lockDurationMs,
           stalledInterval: config.worker.stalledIntervalMs,
           maxStalledCount: config.worker.maxStalledCount,
+          // As services/worker records them: per-minute completed/failed counts for the dashboard.
+          metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
         },
         async close() {
           await producer.close();

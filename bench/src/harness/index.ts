@@ -4,3 +4,4 @@ export { measureHttp, type HttpLoadOptions, type HttpLoadResult } from './http-l
 export { printEnvironment, printTable, type Metric, type ResultTable, type VariantResult } from './print-results.js';
 export { runConcurrently } from './run-concurrently.js';
 export { pinToCpu } from './cpu-pinning.js';
+export { processRssMiB } from './process-rss.js';

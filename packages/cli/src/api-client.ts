@@ -16,10 +16,10 @@ export class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
 }
 
-/** Where the web API is and how to authenticate (the /metrics credentials protect /api/queues). */
+/** Where the web API is and the Authorization header to send, if any. */
 export interface ApiTarget {
   readonly baseUrl: string;
-  readonly token?: string | undefined;
+  readonly authorization?: string | undefined;
 }
 
 /** Calls the web API and returns the parsed JSON; throws ApiError or UnreachableError. */
@@ -38,7 +38,7 @@ export async function callApi<T>(target: ApiTarget, method: string, path: string
 /** Opens a request to the API (for streams); throws UnreachableError when nothing answers. */
 export async function open(target: ApiTarget, path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
-  if (target.token) headers.set('authorization', `Bearer ${target.token}`);
+  if (target.authorization) headers.set('authorization', target.authorization);
   try {
     return await fetch(new URL(path, target.baseUrl), { ...init, headers });
   } catch (error) {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ApiError, UnreachableError, callApi, type ApiTarget } from './api-client.js';
+import { benchJobs } from './bench-jobs.js';
 import { followJob } from './follow-job.js';
 import { table } from './format.js';
 import { ProgressBar, type ProgressOutput } from './progress-bar.js';
@@ -18,12 +19,18 @@ const USAGE = `usage: flotilla <command> [options]
 
   enqueue <type> <json> [--wait] [--idempotency-key K]   submit a job; --wait follows it to the end
   job <id>                                               a job's state, progress, result or error
-  queues                                                 counts and oldest waiting job per queue
+  jobs <queue> [--state S] [--limit N]                   a queue's jobs in one state (default failed)  [admin]
+  retry <id> | retry --all <queue>                       retry a failed job, or every failed job       [admin]
+  queues                                                 counts, jobs done per minute, oldest waiting job
   workers                                                live web and worker processes
   cache stats [--minutes N]                              hit ratios per cache
+  bench [--type T] [--input JSON] [--count N] [--concurrency C]
+                                                         submit N jobs, wait for them, report rates and latencies
 
-options: --url URL (FLOTILLA_URL, default http://127.0.0.1:3000), --token T (FLOTILLA_TOKEN), --json
-exit codes: 0 done, 1 the job failed, 2 usage, 3 request refused (4xx), 4 web unreachable or unavailable (5xx)`;
+options: --url URL (FLOTILLA_URL, default http://127.0.0.1:3000), --token T (FLOTILLA_TOKEN: the /metrics
+         bearer token), --json; admin commands: --admin-token T (FLOTILLA_ADMIN_TOKEN) or
+         --admin-user USER:PASSWORD (FLOTILLA_ADMIN_USER)
+exit codes: 0 done, 1 a job failed, 2 usage, 3 request refused (4xx), 4 web unreachable or unavailable (5xx)`;
 
 class UsageError extends Error {}
 
@@ -32,7 +39,46 @@ interface Queue {
   counts: Record<string, number>;
   oldestWaitingSeconds: number;
   workers: number;
+  throughput: { completed: number[]; failed: number[] };
 }
+interface JobView {
+  id: string;
+  type: string;
+  state: string;
+  progress: unknown;
+  attemptsMade: number;
+  result?: unknown;
+  error?: string;
+  createdAt: string;
+}
+
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
+/** A whole-number option within bounds, or its default. */
+function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+function parseJson(what: string, json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new UsageError(`${what} is not valid JSON: ${json}`);
+  }
+}
+
+const jobRow = (job: JobView): (string | number)[] => [
+  job.id,
+  job.type,
+  job.state,
+  JSON.stringify(job.progress),
+  job.attemptsMade,
+  job.error ?? (job.result === undefined ? '' : JSON.stringify(job.result)),
+];
+const JOB_COLUMNS = ['id', 'type', 'state', 'progress', 'attempts', 'outcome'];
 interface Member {
   id: string;
   capabilities: Record<string, string>;
@@ -57,6 +103,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         wait: { type: 'boolean', default: false },
         'idempotency-key': { type: 'string' },
         minutes: { type: 'string' },
+        state: { type: 'string' },
+        limit: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        type: { type: 'string' },
+        input: { type: 'string' },
+        count: { type: 'string' },
+        concurrency: { type: 'string' },
+        'admin-token': { type: 'string' },
+        'admin-user': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -64,8 +119,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
     }
-    const target: ApiTarget = { baseUrl: values.url ?? io.env['FLOTILLA_URL'] ?? 'http://127.0.0.1:3000', token: values.token ?? io.env['FLOTILLA_TOKEN'] };
-    if (!URL.canParse(target.baseUrl)) throw new UsageError(`--url: "${target.baseUrl}" is not a URL`);
+    const baseUrl = values.url ?? io.env['FLOTILLA_URL'] ?? 'http://127.0.0.1:3000';
+    if (!URL.canParse(baseUrl)) throw new UsageError(`--url: "${baseUrl}" is not a URL`);
+    const token = values.token ?? io.env['FLOTILLA_TOKEN'];
+    const target: ApiTarget = { baseUrl, authorization: token ? `Bearer ${token}` : undefined };
+    const adminToken = values['admin-token'] ?? io.env['FLOTILLA_ADMIN_TOKEN'];
+    const adminUser = values['admin-user'] ?? io.env['FLOTILLA_ADMIN_USER'];
+    if (adminUser !== undefined && !adminUser.includes(':')) throw new UsageError('--admin-user: expected USER:PASSWORD');
+    const admin: ApiTarget = {
+      baseUrl,
+      authorization: adminToken ? `Bearer ${adminToken}` : adminUser ? `Basic ${Buffer.from(adminUser).toString('base64')}` : undefined,
+    };
     const print = (data: unknown, text: () => string): void => {
       io.stdout.write(`${values.json ? JSON.stringify(data, null, 2) : text()}\n`);
     };
@@ -75,12 +139,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'enqueue': {
         const [type, json] = rest;
         if (!type || json === undefined || rest.length > 2) throw new UsageError('enqueue needs a job type and its input as JSON');
-        let input: unknown;
-        try {
-          input = JSON.parse(json);
-        } catch {
-          throw new UsageError(`the job input is not valid JSON: ${json}`);
-        }
+        const input = parseJson('the job input', json);
         const key = values['idempotency-key'];
         const accepted = await callApi<Accepted>(target, 'POST', `/api/jobs/${encodeURIComponent(type)}`, input, key ? { 'idempotency-key': key } : {});
         if (!values.wait) {
@@ -103,25 +162,74 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'job': {
         const [id] = rest;
         if (!id || rest.length > 1) throw new UsageError('job needs one job id');
-        const job = await callApi<{ id: string; type: string; state: string; progress: unknown; attemptsMade: number; result?: unknown; error?: string }>(
-          target,
-          'GET',
-          `/api/jobs/${encodeURIComponent(id)}`,
-        );
-        print(job, () =>
+        const job = await callApi<JobView>(target, 'GET', `/api/jobs/${encodeURIComponent(id)}`);
+        print(job, () => table(JOB_COLUMNS, [jobRow(job)]));
+        return EXIT.ok;
+      }
+      case 'jobs': {
+        const [queue] = rest;
+        if (!queue || rest.length > 1) throw new UsageError('jobs needs one queue name');
+        const limit = wholeNumber('limit', values.limit, 20, 1, 500);
+        const query = new URLSearchParams({ state: values.state ?? 'failed', limit: String(limit) });
+        const page = await callApi<{ state: string; total: number; jobs: JobView[] }>(admin, 'GET', `/api/admin/queues/${encodeURIComponent(queue)}/jobs?${query.toString()}`);
+        print(page, () => `${table(JOB_COLUMNS, page.jobs.map(jobRow))}\n${page.jobs.length} of ${page.total} ${page.state}`);
+        return EXIT.ok;
+      }
+      case 'retry': {
+        const [subject] = rest;
+        if (!subject || rest.length > 1) throw new UsageError('retry needs a job id, or --all and a queue name');
+        if (values.all) {
+          const done = await callApi<{ queue: string; retried: number }>(admin, 'POST', `/api/admin/queues/${encodeURIComponent(subject)}/retry-failed`);
+          print(done, () => `${done.retried} failed jobs of ${done.queue} moved back to waiting`);
+          return EXIT.ok;
+        }
+        const job = await callApi<JobView>(admin, 'POST', `/api/admin/jobs/${encodeURIComponent(subject)}/retry`);
+        print(job, () => `${job.id} ${job.state}`);
+        return EXIT.ok;
+      }
+      case 'bench': {
+        if (rest.length > 0) throw new UsageError('bench takes only options');
+        const report = await benchJobs(target, {
+          type: values.type ?? 'sleep',
+          input: values.input === undefined ? { ms: 0, steps: 1 } : parseJson('--input', values.input),
+          count: wholeNumber('count', values.count, 200, 1, 100_000),
+          concurrency: wholeNumber('concurrency', values.concurrency, 16, 1, 1000),
+          // The API caps a long poll at MAX_WAIT_SECONDS (25 by default).
+          waitSeconds: 20,
+        });
+        const ms = (n: number): string => `${n.toFixed(1)} ms`;
+        print(report, () =>
           table(
-            ['id', 'type', 'state', 'progress', 'attempts', 'outcome'],
-            [[job.id, job.type, job.state, JSON.stringify(job.progress), job.attemptsMade, job.error ?? (job.result === undefined ? '' : JSON.stringify(job.result))]],
+            ['', 'rate', 'p50', 'p99'],
+            [
+              [`submitted ${report.count} ${report.type} (${report.concurrency} at a time)`, `${report.submitsPerSecond.toFixed(0)}/s`, ms(report.submitLatencyMs.p50), ms(report.submitLatencyMs.p99)],
+              [`completed ${report.completed}, failed ${report.failed}, unfinished ${report.unfinished}`, `${report.jobsPerSecond.toFixed(0)}/s`, ms(report.endToEndMs.p50), ms(report.endToEndMs.p99)],
+            ],
           ),
         );
-        return EXIT.ok;
+        return report.completed === report.count ? EXIT.ok : EXIT.jobFailed;
       }
       case 'queues': {
         const { queues } = await callApi<{ queues: Queue[] }>(target, 'GET', '/api/queues');
+        // Over the five whole minutes before this one plus the part of this one gone by, so a
+        // burst shows at once rather than a minute later.
+        const minutes = 5 + (Date.now() % 60_000) / 60_000;
+        const perMinute = (series: readonly number[]): string => (sum(series.slice(-6)) / minutes).toFixed(1);
         print(queues, () =>
           table(
-            ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'oldest waiting s', 'workers'],
-            queues.map((q) => [q.name, q.counts['waiting'] ?? 0, q.counts['active'] ?? 0, q.counts['delayed'] ?? 0, q.counts['failed'] ?? 0, q.counts['completed'] ?? 0, q.oldestWaitingSeconds.toFixed(1), q.workers]),
+            ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'done/min', 'failed/min', 'oldest waiting s', 'workers'],
+            queues.map((q) => [
+              q.name,
+              q.counts['waiting'] ?? 0,
+              q.counts['active'] ?? 0,
+              q.counts['delayed'] ?? 0,
+              q.counts['failed'] ?? 0,
+              q.counts['completed'] ?? 0,
+              perMinute(q.throughput.completed),
+              perMinute(q.throughput.failed),
+              q.oldestWaitingSeconds.toFixed(1),
+              q.workers,
+            ]),
           ),
         );
         return EXIT.ok;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The command line as a user runs it: a separate node process talking to real web and worker processes.
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
 let web: ServiceHandle;
 let worker: ServiceHandle;
 
@@ -32,7 +33,7 @@ function flotilla(args: readonly string[], env: Record<string, string> = {}): Pr
 
 beforeAll(async () => {
   const env = isolatedServiceEnv(inject('redisUrl'));
-  [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
+  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_TOKEN }), spawnWorker(env)]);
 });
 
 afterAll(async () => {
@@ -79,12 +80,26 @@ describe('flotilla enqueue', () => {
   });
 });
 
+async function finalState(id: string): Promise<{ state: string; attemptsMade: number }> {
+  for (;;) {
+    const job = JSON.parse((await flotilla(['job', id, '--json'])).stdout) as { state: string; attemptsMade: number };
+    if (job.state === 'completed' || job.state === 'failed') return job;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 describe('flotilla read commands', () => {
-  it('queues lists every queue with its counts', async () => {
+  it('queues lists every queue with its counts and the jobs finished per minute', async () => {
     const run = await flotilla(['queues', '--json']);
     expect(run.code).toBe(0);
-    expect((JSON.parse(run.stdout) as { name: string }[]).map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
-    expect((await flotilla(['queues'])).stdout).toMatch(/^queue\s+waiting\s+active/);
+    const queues = JSON.parse(run.stdout) as { name: string; throughput: { completed: number[]; failed: number[] } }[];
+    expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
+    // The earlier tests' jobs finished in this minute or the one before: they are on the last entries.
+    const recent = (name: string): number => queues.find((q) => q.name === name)?.throughput.completed.slice(-2).reduce((a, b) => a + b, 0) ?? 0;
+    expect(recent('default')).toBeGreaterThanOrEqual(1);
+    expect(recent('cpu')).toBeGreaterThanOrEqual(1);
+    expect(queues[0]?.throughput.completed).toHaveLength(15);
+    expect((await flotilla(['queues'])).stdout).toMatch(/^queue\s+waiting\s+active\s+delayed\s+failed\s+completed\s+done\/min/);
   });
 
   it('workers lists the live processes from the membership', async () => {
@@ -101,6 +116,60 @@ describe('flotilla read commands', () => {
   });
 });
 
+describe('flotilla admin commands', () => {
+  const admin = { FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN };
+
+  it('jobs lists failed jobs, retry brings one back, retry --all the rest', async () => {
+    const ids = await Promise.all(
+      [0, 1].map(async () => (JSON.parse((await flotilla(['enqueue', 'flaky', '{"failTimes":4}', '--json'])).stdout) as { id: string }).id),
+    );
+    for (const id of ids) expect(await finalState(id)).toMatchObject({ state: 'failed', attemptsMade: 4 });
+
+    const listed = await flotilla(['jobs', 'default', '--state', 'failed', '--json'], admin);
+    expect(listed.code, listed.stderr).toBe(0);
+    const page = JSON.parse(listed.stdout) as { total: number; jobs: { id: string }[] };
+    expect(page.jobs.map((j) => j.id)).toEqual(expect.arrayContaining(ids));
+    expect((await flotilla(['jobs', 'default'], admin)).stdout.trim()).toMatch(/^id\s+type\s+state[\s\S]*of \d+ failed$/);
+
+    // The fifth attempt is past failTimes, so a retried flaky job succeeds.
+    const retried = await flotilla(['retry', ids[0] ?? '', '--json'], admin);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(await finalState(ids[0] ?? '')).toMatchObject({ state: 'completed' });
+
+    const again = await flotilla(['retry', ids[0] ?? ''], admin);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('409');
+
+    const all = await flotilla(['retry', '--all', 'default', '--json'], admin);
+    expect(all.code, all.stderr).toBe(0);
+    expect((JSON.parse(all.stdout) as { retried: number }).retried).toBeGreaterThanOrEqual(1);
+    expect(await finalState(ids[1] ?? '')).toMatchObject({ state: 'completed' });
+  });
+
+  it('refuses without the admin credentials (exit 3) and names a bad state', async () => {
+    const anonymous = await flotilla(['jobs', 'default']);
+    expect(anonymous.code).toBe(3);
+    expect(anonymous.stderr).toContain('401');
+    const wrong = await flotilla(['jobs', 'default', '--state', 'lost'], admin);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('state: expected one of');
+    expect((await flotilla(['jobs', 'nope'], admin)).stderr).toContain('404');
+  });
+});
+
+describe('flotilla bench', () => {
+  it('submits N jobs, waits for all of them and reports rates and latencies', async () => {
+    const run = await flotilla(['bench', '--count', '60', '--concurrency', '6', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { count: number; completed: number; failed: number; submitsPerSecond: number; jobsPerSecond: number; endToEndMs: { p50: number; p99: number } };
+    expect(report).toMatchObject({ count: 60, completed: 60, failed: 0 });
+    expect(report.submitsPerSecond).toBeGreaterThan(0);
+    expect(report.jobsPerSecond).toBeGreaterThan(0);
+    expect(report.endToEndMs.p99).toBeGreaterThanOrEqual(report.endToEndMs.p50);
+    expect((await flotilla(['bench', '--count', '5', '--type', 'fib', '--input', '{"n":20}'])).stdout).toMatch(/submitted 5 fib[\s\S]*completed 5, failed 0/);
+  });
+});
+
 describe('flotilla errors', () => {
   it.each([
     [[], 'a command is needed'],
@@ -109,6 +178,11 @@ describe('flotilla errors', () => {
     [['enqueue', 'fib', '{n:1}'], 'the job input is not valid JSON'],
     [['cache', 'clear'], 'the cache command is "cache stats"'],
     [['queues', '--colour'], "Unknown option '--colour'"],
+    [['jobs'], 'jobs needs one queue name'],
+    [['retry'], 'retry needs a job id'],
+    [['bench', '--count', '0'], '--count: expected a whole number from 1'],
+    [['bench', '--input', '{'], '--input is not valid JSON'],
+    [['jobs', 'default', '--admin-user', 'nobody'], '--admin-user: expected USER:PASSWORD'],
   ])('%j exits 2 with usage', async (args, message) => {
     const run = await flotilla(args);
     expect(run.code).toBe(2);

@@ -111,6 +111,11 @@ export interface WorkerConfig extends CommonConfig {
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
     readonly maxStalledCount: number;
+    /**
+     * How long a consumer loop may go without an answer from Redis, while Redis is reachable,
+     * before /healthz reports the process dead so the platform restarts it.
+     */
+    readonly livenessTimeoutMs: number;
   };
   /** The partitioned URL check every worker takes its share of. */
   readonly urlCheck: {
@@ -177,6 +182,8 @@ const workerSchema = commonSchema.extend({
   WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_STALLED_INTERVAL_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).optional(),
+  // An idle loop hears from Redis at least every 10 s (BullMQ's longest block), so less would flap.
+  WORKER_LIVENESS_TIMEOUT_SECONDS: secondsFromEnv(15, 3600).optional(),
   URL_CHECK_INTERVAL_SECONDS: secondsFromEnv(1, 86_400).optional(),
   URL_CHECK_CONCURRENCY: intFromEnv(1, 1000).optional(),
   URL_CHECK_TIMEOUT_SECONDS: secondsFromEnv(0.1, 120).optional(),
@@ -324,6 +331,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       lockDurationMs,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS ?? lockDurationMs,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT ?? 2,
+      livenessTimeoutMs: (e.WORKER_LIVENESS_TIMEOUT_SECONDS ?? 60) * 1000,
     },
     urlCheck: {
       intervalSeconds: e.URL_CHECK_INTERVAL_SECONDS ?? 60,

@@ -8,3 +8,5 @@ export { refreshFragmentJob } from './contracts/refresh-fragment.js';
 export { moderateCommentJob } from './contracts/moderate-comment.js';
 export { checkUrlJob, checkableUrl, checkResult } from './contracts/check-url.js';
 export { urlCheckReportJob } from './contracts/url-check-report.js';
+export { tallyJob } from './contracts/tally.js';
+export { spinJob } from './contracts/spin.js';

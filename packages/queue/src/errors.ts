@@ -27,6 +27,17 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/** An attempt ran past its job type's timeout; like any failure it is retried while attempts remain. */
+export class JobTimeoutError extends Error {
+  constructor(
+    readonly type: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`job type "${type}" ran longer than its ${timeoutMs} ms timeout`);
+    this.name = 'JobTimeoutError';
+  }
+}
+
 /** One line describing schema issues, each as `path: message`. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

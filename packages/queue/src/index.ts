@@ -1,8 +1,8 @@
-export { defineJob, childJob, type JobContract, type AnyJobContract, type InputOf, type ResultOf, type RetryPolicy, type ChildJob } from './job-contract.js';
+export { defineJob, childJob, jobTimeoutMs, DEFAULT_JOB_TIMEOUT_MS, type JobContract, type AnyJobContract, type InputOf, type ResultOf, type RetryPolicy, type ChildJob } from './job-contract.js';
 export { defineQueue, type QueueDefinition } from './queue-definition.js';
 export { JobCatalog } from './job-catalog.js';
 export { newJobId, idempotentJobId, childJobId, queueOfJobId } from './job-ids.js';
-export { UnknownJobTypeError, JobInputError, IdempotencyConflictError, QueueFullError } from './errors.js';
+export { UnknownJobTypeError, JobInputError, IdempotencyConflictError, JobTimeoutError, QueueFullError } from './errors.js';
 export { type RetentionPolicy } from './retention.js';
 export { isFinished, type JobView, type JobStateName } from './job-view.js';
 export { JobProducer, type JobProducerOptions, type EnqueueOptions, type EnqueueResult, type CancelOutcome } from './job-producer.js';
@@ -11,4 +11,6 @@ export { createJobProcessor, defineHandler, type JobHandler, type JobContext, ty
 export { ensureIdempotencySecret } from './idempotency-secret.js';
 export { checkEvictionPolicy } from './check-eviction-policy.js';
 export { snapshotQueue, SNAPSHOT_STATES, type QueueSnapshot } from './queue-snapshot.js';
+export { readQueueThroughput, type QueueThroughput } from './queue-throughput.js';
+export { JobAdmin, LISTABLE_STATES, type ListableState, type JobPage, type RetryOutcome } from './job-admin.js';
 export { joinQueueEpoch } from './queue-epoch.js';

@@ -25,6 +25,12 @@ export interface JobContract<Name extends string = string, Input extends z.ZodTy
   readonly input: Input;
   readonly result: Result;
   readonly retry: RetryPolicy;
+  /**
+   * How long one attempt may run, in milliseconds (default {@link DEFAULT_JOB_TIMEOUT_MS}). A
+   * longer attempt fails with a JobTimeoutError and is retried like any failure, so a stuck
+   * handler never holds its job active forever.
+   */
+  readonly timeoutMs?: number;
   /** BullMQ priority (1 is the highest); omitted means plain FIFO, which is cheaper. */
   readonly priority?: number;
   /** Enqueued only by the application itself: the HTTP API neither accepts nor documents it. */
@@ -48,6 +54,14 @@ export type ResultOf<C extends AnyJobContract> = z.output<C['result']>;
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
+/** The attempt timeout of a contract that declares none: above the longest example job (sleep, 10 min). */
+export const DEFAULT_JOB_TIMEOUT_MS = 15 * 60_000;
+
+/** How long one attempt of a job type may run. */
+export function jobTimeoutMs(contract: AnyJobContract): number {
+  return contract.timeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+}
+
 /** Declares a job type; checks the declaration so a typo fails at start-up, not at run time. */
 export function defineJob<Name extends string, Input extends z.ZodType, Result extends z.ZodType>(
   contract: JobContract<Name, Input, Result>,
@@ -59,6 +73,10 @@ export function defineJob<Name extends string, Input extends z.ZodType, Result e
   const { jitter, delayMs } = contract.retry.backoff;
   if (jitter < 0 || jitter > 1) throw new Error(`job "${contract.name}": retry.backoff.jitter must be within 0..1`);
   if (delayMs < 0) throw new Error(`job "${contract.name}": retry.backoff.delayMs must not be negative`);
+  // setTimeout's ceiling; a larger value would fire at once.
+  if (contract.timeoutMs !== undefined && !(Number.isInteger(contract.timeoutMs) && contract.timeoutMs >= 1 && contract.timeoutMs <= 2 ** 31 - 1)) {
+    throw new Error(`job "${contract.name}": timeoutMs must be a positive integer of at most 2^31-1`);
+  }
   if (contract.priority !== undefined && (!Number.isInteger(contract.priority) || contract.priority < 1)) {
     throw new Error(`job "${contract.name}": priority must be a positive integer`);
   }

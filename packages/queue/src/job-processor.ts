@@ -1,7 +1,7 @@
 import { UnrecoverableError, type JobProgress } from 'bullmq';
-import { describeIssues } from './errors.js';
+import { JobTimeoutError, describeIssues } from './errors.js';
 import type { JobCatalog } from './job-catalog.js';
-import type { AnyJobContract, InputOf, ResultOf } from './job-contract.js';
+import { jobTimeoutMs, type AnyJobContract, type InputOf, type ResultOf } from './job-contract.js';
 
 /** What a handler may do besides computing its result. */
 export interface JobContext {
@@ -9,6 +9,11 @@ export interface JobContext {
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
+  /**
+   * Aborted when the attempt passes its job type's timeout or the worker cancels it; pass it to
+   * I/O calls so abandoned work stops instead of running on in the background.
+   */
+  readonly signal: AbortSignal;
   reportProgress(progress: JobProgress): Promise<void>;
   log(line: string): Promise<void>;
   /** Results of a flow's children, keyed by child job key. */
@@ -45,7 +50,9 @@ export interface ProcessableJob {
  * Builds the function BullMQ calls for each job of the given queues: it finds the handler for
  * the job's type and checks the data read back from Redis against the contract's schema
  * before the handler sees it. Data that does not match (an old producer, a hand-edited job)
- * fails the job at once without retries: retrying cannot make it valid.
+ * fails the job at once without retries: retrying cannot make it valid. An attempt that runs
+ * past the type's timeout fails with JobTimeoutError whether or not the handler heeds its
+ * signal, so a stuck handler never keeps its job active (and its lock renewed) forever.
  */
 export function createJobProcessor(catalog: JobCatalog, queues: readonly string[], handlers: readonly BoundHandler[]) {
   const byName = new Map(handlers.map((h) => [h.contract.name, h]));
@@ -54,17 +61,24 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       if (!byName.has(contract.name)) throw new Error(`no handler registered for job type "${contract.name}" on queue "${queue}"`);
     }
   }
-  return async (job: ProcessableJob): Promise<unknown> => {
+  // Three parameters: BullMQ passes its cancellation signal only to a processor that declares it.
+  return async (job: ProcessableJob, _token?: string, cancel?: AbortSignal): Promise<unknown> => {
     const handler = byName.get(job.name);
     if (!handler) throw new UnrecoverableError(`no handler for job type "${job.name}"`);
     const parsed = handler.contract.input.safeParse(job.data);
     if (!parsed.success) {
       throw new UnrecoverableError(`job data does not match the "${job.name}" schema: ${describeIssues(parsed.error.issues)}`);
     }
+    const timeoutMs = jobTimeoutMs(handler.contract);
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(new JobTimeoutError(job.name, timeoutMs)), timeoutMs);
+    const onCancel = (): void => attempt.abort(cancel?.reason);
+    cancel?.addEventListener('abort', onCancel, { once: true });
     const context: JobContext = {
       id: job.id ?? '',
       attempt: job.attemptsMade + 1,
       maxAttempts: job.opts.attempts ?? 1,
+      signal: attempt.signal,
       reportProgress: async (progress) => {
         await job.updateProgress(progress);
       },
@@ -73,6 +87,22 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       },
       childResults: () => job.getChildrenValues(),
     };
-    return await handler.handle(parsed.data, context);
+    try {
+      return await new Promise<unknown>((resolve, reject) => {
+        attempt.signal.addEventListener('abort', () => reject(asError(attempt.signal.reason)), { once: true });
+        // A handler that throws synchronously rejects like one that returns a rejected promise.
+        Promise.resolve()
+          .then(() => handler.handle(parsed.data, context))
+          .then(resolve, reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
+    }
   };
+}
+
+// BullMQ records error.message as the failed reason; an abort reason may be anything.
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(`job cancelled: ${String(reason)}`);
 }

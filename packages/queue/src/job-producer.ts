@@ -70,6 +70,11 @@ export class JobProducer {
     this.flows = new FlowProducer({ connection, prefix, ...telemetry });
   }
 
+  /** Whether `name` is a declared queue. */
+  hasQueue(name: string): boolean {
+    return this.queues.has(name);
+  }
+
   /** The BullMQ queue behind a declared queue name. */
   queue(name: string): Queue {
     const queue = this.queues.get(name);
@@ -123,9 +128,13 @@ export class JobProducer {
 
   /** The public view of a job, or undefined when the id is malformed, unknown or expired. */
   async find(id: string): Promise<JobView | undefined> {
-    const job = await this.job(id);
-    if (!job) return undefined;
-    return toJobView(job, await job.getState());
+    const queue = queueOfJobId(id);
+    if (!queue || !this.queues.has(queue)) return undefined;
+    // State first: a job that finishes between the two reads then shows its older state with its
+    // newer data, never "completed" without its result.
+    const state = await this.queue(queue).getJobState(id);
+    const job = await Job.fromId(this.queue(queue), id);
+    return job ? toJobView(job, state) : undefined;
   }
 
   /** Removes a job that has not started; active and finished jobs are left alone. */

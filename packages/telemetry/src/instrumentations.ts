@@ -1,14 +1,32 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { IORedisInstrumentation, type IORedisInstrumentationConfig } from '@opentelemetry/instrumentation-ioredis';
 import { insideRecordedSpan, recordedTracesOnly } from './recorded-traces-only.js';
 import { redisStatement } from './redis-statement.js';
+
+type Wrap = IORedisInstrumentation['_wrap'];
 
 /** Redis commands are traced only as children of a sampled trace (see `recordedTracesOnly`). */
 class SampledRedisInstrumentation extends IORedisInstrumentation {
   override setTracerProvider(provider: TracerProvider): void {
     super.setTracerProvider(recordedTracesOnly(provider));
+  }
+
+  // The instrumentation's per-command work (attributes, statement, a span, wrapped callbacks)
+  // runs whenever any span is active, recorded or not; a command outside a recorded span goes
+  // straight to ioredis instead, which is what almost every command of a sampled-down service is.
+  constructor(config: IORedisInstrumentationConfig) {
+    super(config);
+    const wrap: Wrap = this._wrap;
+    this._wrap = (nodule, name, wrapper) =>
+      wrap(nodule, name, (original, field) => {
+        const traced = wrapper(original, field);
+        if (field !== 'sendCommand' || typeof original !== 'function' || typeof traced !== 'function') return traced;
+        return function (this: unknown, ...args: unknown[]): unknown {
+          return insideRecordedSpan() ? traced.apply(this, args) : original.apply(this, args);
+        } as typeof traced;
+      });
   }
 }
 
@@ -32,8 +50,7 @@ export function createInstrumentations(): Instrumentation[] {
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
     new SampledRedisInstrumentation({
       requireParentSpan: true,
-      // The instrumentation builds the statement before asking for a span; skip it when none will be recorded.
-      dbStatementSerializer: (command, args) => (insideRecordedSpan() ? redisStatement(command, args) : ''),
+      dbStatementSerializer: redisStatement,
     }),
   ];
 }

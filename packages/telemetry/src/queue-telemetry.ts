@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ProxyTracer, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
+import { ProxyTracer, ROOT_CONTEXT, TraceFlags, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
 import type { ContextManager, Span, Telemetry } from 'bullmq';
 import type * as BullMQOtelModule from 'bullmq-otel';
 
@@ -13,9 +13,19 @@ export interface QueueTelemetryOption {
 
 const TRACER_NAME = 'flotilla-queue';
 
-// Timers every worker runs on its own every stalledInterval: a trace each would outnumber
-// the traces of real work in the backend (and in its bill).
-const HOUSEKEEPING = /^(startStalledCheckTimer|moveStalledJobsToWait)\b/;
+// What every worker does on its own, between jobs: the stalled-job timers and each fetch of the
+// next job. A trace each would outnumber the traces of real work in the backend (and its bill).
+const HOUSEKEEPING = /^(startStalledCheckTimer|moveStalledJobsToWait|getNextJob)\b/;
+
+/**
+ * Whether `context` carries a span of a trace that was not sampled. Under the parent-based
+ * samplers a child of such a span is never recorded either, so BullMQ's span for it (a job's
+ * processing, its completion, a child job's enqueue) is skipped before any work is done for it.
+ */
+function insideUnsampledTrace(context: Context): boolean {
+  const parent = trace.getSpanContext(context);
+  return parent !== undefined && isSpanContextValid(parent) && (parent.traceFlags & TraceFlags.SAMPLED) === 0;
+}
 
 // Leaves the context as it was, so the Redis calls made inside start no trace either.
 const UNTRACED: Span<Context> = {
@@ -46,7 +56,9 @@ export function queueTelemetry(): QueueTelemetryOption {
   const { BullMQOtel } = require('bullmq-otel') as typeof BullMQOtelModule;
   const otel = new BullMQOtel({ tracerName: TRACER_NAME });
   const contextManager: ContextManager<Context> = {
-    with: (context, fn) => otel.contextManager.with(context, fn),
+    // Entering the context that is already active changes nothing; skipping it saves an
+    // AsyncLocalStorage run on every BullMQ operation of an unsampled job.
+    with: (context, fn) => (context === otel.contextManager.active() ? (fn() as ReturnType<typeof fn>) : otel.contextManager.with(context, fn)),
     active: () => otel.contextManager.active(),
     // BullMQ runs its timers in this context, so they never inherit the span that started the worker.
     root: () => ROOT_CONTEXT,
@@ -56,7 +68,8 @@ export function queueTelemetry(): QueueTelemetryOption {
   return {
     telemetry: {
       tracer: {
-        startSpan: (name, options, context?: Context) => (HOUSEKEEPING.test(name) ? UNTRACED : otel.tracer.startSpan(name, options, context)),
+        startSpan: (name, options, context?: Context) =>
+          HOUSEKEEPING.test(name) || insideUnsampledTrace(context ?? otel.contextManager.active()) ? UNTRACED : otel.tracer.startSpan(name, options, context),
       },
       contextManager,
     },

@@ -1,7 +1,7 @@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -79,12 +79,36 @@ describe('queueTelemetry with an SDK registered', () => {
     expect(JSON.stringify(stored?.opts)).toContain('traceparent');
   });
 
-  it("records no spans for the worker's own timers", () => {
+  it("records no spans for the worker's own timers and fetches", () => {
     const names = exporter.getFinishedSpans().map((s) => s.name);
-    expect(names.filter((name) => /stalled/i.test(name))).toEqual([]);
+    expect(names.filter((name) => /stalled|getNextJob/i.test(name))).toEqual([]);
     const { telemetry } = queueTelemetry();
     const span = telemetry?.tracer.startSpan('moveStalledJobsToWait q');
     const before = context.active();
     expect(span?.setSpanOnContext(before)).toBe(before);
+  });
+
+  it('skips every span of a job whose enqueuing trace was not sampled, and still carries that trace on', async () => {
+    const queue = new Queue('unsampled', { connection: connection(), prefix, ...queueTelemetry() });
+    let processedIn: ReturnType<typeof traceLogFields> | undefined;
+    const worker = new Worker(
+      'unsampled',
+      async () => {
+        processedIn = traceLogFields();
+        return await Promise.resolve(null);
+      },
+      { connection: connection(), prefix, ...queueTelemetry() },
+    );
+    closers.push(queue, worker);
+    exporter.reset();
+
+    // What the web puts in context for a request the sampler dropped.
+    const unsampled = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+    const job = await context.with(trace.setSpan(ROOT_CONTEXT, unsampled), () => queue.add('dropped', { n: 1 }));
+    await waitFor(async () => (await job.getState()) === 'completed', { timeoutMs: 10_000, description: 'the job to complete' });
+
+    expect(exporter.getFinishedSpans().filter((s) => s.name.endsWith(' unsampled'))).toEqual([]);
+    expect(JSON.stringify((await Job.fromId(queue, job.id ?? ''))?.opts)).toContain('0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00');
+    expect(processedIn?.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
   });
 });

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import type { WebConfig } from '@flotilla/config';
-import type { JobCatalog, JobEventHub, JobProducer } from '@flotilla/queue';
+import { JobAdmin, type JobCatalog, type JobEventHub, type JobProducer } from '@flotilla/queue';
 import type { RedisEpochState } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
+import { adminJobRoutes } from './routes/admin-jobs.js';
 import { articleApiRoutes } from './routes/articles-api.js';
 import { cacheStatsRoutes, type CacheStatsDeps } from './routes/cache-stats.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -89,10 +90,11 @@ export function createApp(deps: AppDeps): Express {
       catalog: deps.catalog,
       producer: deps.producer,
       membership: deps.fleet.membership,
-      caches: deps.cacheStats.caches,
+      cacheStats: deps.cacheStats,
       trackStream: deps.trackStream,
     }),
   );
+  app.use(adminJobRoutes({ access: deps.dashboard, admin: new JobAdmin(deps.producer) }));
   app.use(queueRoutes({ catalog: deps.catalog, producer: deps.producer, authorized: deps.metricsAuthorized, hirefireToken: deps.hirefireToken }));
   app.use((req, _res, next) => {
     next(new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`));

@@ -120,14 +120,17 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
       counts: z.record(z.string(), z.int()),
       oldestWaitingSeconds: z.number().describe('Age of the job that has waited longest; 0 when none waits'),
       workers: z.int().describe('BullMQ workers connected, fleet-wide'),
+      throughput: z
+        .object({ completed: z.array(z.int()), failed: z.array(z.int()) })
+        .describe('Jobs finished per minute, fleet-wide, oldest first; the last entry is the current minute'),
     })
     .meta({ id: 'QueueSnapshot' });
   registry.registerPath({
     method: 'get',
     path: '/api/queues',
-    summary: 'Every queue: counts, oldest waiting job, workers (for autoscalers)',
+    summary: 'Every queue: counts, oldest waiting job, workers, throughput (for autoscalers and the CLI)',
     tags: ['operations'],
-    responses: { 200: { description: 'Queues', content: json(z.object({ queues: z.array(QueueSnapshot) })) }, ...problems('unauthorized', 'service-unavailable') },
+    responses: { 200: { description: 'Queues', content: json(z.object({ throughputMinutes: z.int(), queues: z.array(QueueSnapshot) })) }, ...problems('unauthorized', 'service-unavailable') },
   });
   registry.registerPath({
     method: 'get',

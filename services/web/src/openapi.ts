@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { JobCatalog } from '@flotilla/queue';
 import { z } from 'zod';
+import { registerAdminPaths } from './openapi-admin.js';
 import { registerFleetPaths } from './openapi-fleet.js';
 import { registerSitePaths } from './openapi-site.js';
 import { problems } from './openapi-problems.js';
@@ -149,6 +150,8 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
 
   registerSitePaths(registry);
   registerFleetPaths(registry);
+  registry.registerComponent('securitySchemes', 'admin', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or HTTP basic with ADMIN_BASIC_AUTH' });
+  registerAdminPaths(registry, JobView);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

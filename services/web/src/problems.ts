@@ -18,6 +18,7 @@ export const PROBLEMS = {
   'article-not-found': { status: 404, title: 'No such article' },
   'job-active': { status: 409, title: 'Job is already running' },
   'job-finished': { status: 409, title: 'Job has already finished' },
+  'job-not-failed': { status: 409, title: 'Job has not failed' },
   'precondition-failed': { status: 412, title: 'The resource has changed since you read it' },
   'payload-too-large': { status: 413, title: 'Request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported request body type' },

@@ -53,6 +53,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     checker,
     urlChecks,
     urlCheckIntervalSeconds: urlCheck.intervalSeconds,
+    data: { redis: control, prefix: config.dataPrefix },
   });
   const registry = createMetricsRegistry('worker');
   const jobMetrics = new JobMetrics(registry);
@@ -71,7 +72,15 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   // Every declared queue, also those another worker group consumes: the gauges are fleet-wide.
   const queues = catalog.queues.map((q) => new Queue(q.name, { connection: control, prefix: config.queue.prefix }));
   new QueueMetrics(registry, queues);
+  // Its own connection, used for nothing else, so a PING never waits behind other commands.
+  const healthProbe = connect('flotilla:worker:health');
   const health = createHealthServer({
+    problems: async () => {
+      const stalls = (await isReachable(healthProbe)) ? service.stalls() : [];
+      // Says why the platform is about to restart this process.
+      if (stalls.length > 0) logger.error({ problems: stalls }, 'liveness check failed');
+      return stalls;
+    },
     ready: async () => !shutdown.isDraining && service.isRunning() && (await isReachable(control)) && (await epoch.check()) !== 'lost',
     metrics: metricsHandler(registrySource(registry), config.metrics.auth),
   });

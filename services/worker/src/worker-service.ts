@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'bullmq';
+import { MetricsTime, type Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
-import type { JobCatalog, BoundHandler } from '@flotilla/queue';
-import { createJobProcessor } from '@flotilla/queue';
+import { DEFAULT_JOB_TIMEOUT_MS, createJobProcessor, jobTimeoutMs, type BoundHandler, type JobCatalog } from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
+import { consumerStall } from './consumer-liveness.js';
+import { ConsumerWorker } from './consumer-worker.js';
 
 /** What the worker service is built from; connections are created by the caller's factory. */
 export interface WorkerServiceDeps {
@@ -25,6 +26,11 @@ export interface WorkerService {
   /** True while every queue's worker is consuming. */
   isRunning(): boolean;
   /**
+   * Why consumer loops count as stopped (empty while all work); ask only while Redis is
+   * reachable. Nothing is reported once `stop` has begun.
+   */
+  stalls(): string[];
+  /**
    * Stops taking jobs and lets in-flight ones finish until `deadline`; jobs still running then
    * are abandoned to BullMQ's stalled-job recovery, which hands them to another worker.
    */
@@ -42,27 +48,39 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   }
   // Fails at start-up when a consumed job type has no handler.
   const inline = createJobProcessor(catalog, queues, deps.handlers);
+  const timeoutOf = (type: string): number => {
+    const contract = catalog.contract(type);
+    return contract ? jobTimeoutMs(contract) : DEFAULT_JOB_TIMEOUT_MS;
+  };
+  let stopping = false;
 
   const workers = queues.map((name) => {
     const definition = catalog.queue(name);
     if (!definition) throw new Error(`queue "${name}" is not declared`);
+    const connection = deps.connect(`flotilla:worker:${name}`);
     const options = {
       // Stored on every job this worker processes (processedBy), so an operator can tell which process ran it.
       name: `${hostname()}:${process.pid}`,
-      connection: deps.connect(`flotilla:worker:${name}`),
+      connection,
       prefix: config.queue.prefix,
       concurrency: definition.concurrency,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
+      // Per-minute completed/failed counts kept in Redis: the throughput the dashboard and CLI show.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
+      timeoutOf,
       ...(definition.rateLimit ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } } : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
       ...queueTelemetry(),
     };
     const worker =
       definition.processor === 'sandboxed'
-        ? new Worker(name, SANDBOXED_PROCESSOR, { ...options, useWorkerThreads: true })
-        : new Worker(name, inline, options);
+        ? new ConsumerWorker(name, SANDBOXED_PROCESSOR, { ...options, useWorkerThreads: true })
+        : new ConsumerWorker(name, inline, options);
+    // Silence while Redis is away says nothing about the loop: every reconnection attempt, and
+    // the connection becoming ready again, restarts its clock.
+    for (const event of ['reconnecting', 'ready']) connection.on(event, () => worker.noteConnectionChange());
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker error'));
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, type: job?.name, attemptsMade: job?.attemptsMade, err: error.message }, 'job attempt failed'),
@@ -77,7 +95,13 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   return {
     queues,
     isRunning: () => workers.every((w) => w.isRunning()),
+    stalls: () => {
+      if (stopping) return [];
+      const now = Date.now();
+      return workers.flatMap((w) => consumerStall(w, config.worker.livenessTimeoutMs, now) ?? []);
+    },
     async stop(deadline) {
+      stopping = true;
       const graceful = Promise.all(workers.map((w) => w.close()));
       const remaining = Math.max(0, deadline - Date.now());
       let timer: NodeJS.Timeout | undefined;

@@ -1,18 +1,27 @@
+import escapeHtml from 'escape-html';
+
 // The page renders itself from the snapshot JSON, first the one embedded here and then each one
 // the event stream sends, so there is one rendering path and the page never needs a reload.
 const SCRIPT = `
 const $ = (id) => document.getElementById(id);
 const text = (value) => String(value ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 const rows = (items, cells) => items.map((item) => '<tr>' + cells(item).map((c) => '<td>' + text(c) + '</td>').join('') + '</tr>').join('');
+const BARS = '▁▂▃▄▅▆▇█';
+const spark = (series) => { const top = Math.max(1, ...series); return series.map((n) => n === 0 ? '·' : BARS[Math.min(7, Math.floor((n / top) * 7.999))]).join(''); };
+const total = (series) => series.reduce((a, b) => a + b, 0);
+const link = (href, label) => '<a href="' + text(href) + '">' + text(label) + '</a>';
 const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)) + ' s';
 function render(s) {
   const members = Object.entries(s.members).flatMap(([group, list]) => list.map((m) => ({ group, ...m })));
   $('members').innerHTML = rows(members, (m) => [m.group, m.id, m.capabilities.host, m.capabilities.pid, m.capabilities.version,
     m.capabilities.queues ?? '', m.capabilities.concurrency ?? '', ago(m.capabilities.startedAt), Math.max(0, Math.round((m.expiresAt - Date.now()) / 1000)) + ' s']);
   $('member-count').textContent = members.length;
-  $('queues').innerHTML = rows(s.queues, (q) => [q.name, q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed,
-    q.oldestWaitingSeconds.toFixed(1) + ' s', q.workers]);
-  $('caches').innerHTML = rows(s.caches, (c) => [c.name, c.hits, c.misses, c.hitRatio === null ? '–' : (100 * c.hitRatio).toFixed(1) + ' %', c.l1Hits, c.invalidations]);
+  $('queues').innerHTML = s.queues.map((q) => '<tr><td>' + link('/dashboard/jobs/queue/' + encodeURIComponent(q.name), q.name) + '</td>' +
+    [q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed, q.oldestWaitingSeconds.toFixed(1) + ' s', q.workers,
+     total(q.throughput.completed), total(q.throughput.failed)].map((c) => '<td>' + text(c) + '</td>').join('') +
+    '<td class="spark" title="completed per minute, oldest first: ' + q.throughput.completed.join(' ') + '">' + spark(q.throughput.completed) + '</td></tr>').join('');
+  $('caches').innerHTML = rows(s.caches, (c) => [c.name, c.hits, c.misses, c.hitRatio === null ? '–' : (100 * c.hitRatio).toFixed(1) + ' %', c.invalidations, c.l1Hits, c.l1Entries]);
+  document.querySelectorAll('.window').forEach((e) => { e.textContent = s.windowMinutes + ' min'; });
   $('updated').textContent = new Date(s.at).toLocaleTimeString();
 }
 render(JSON.parse($('initial').textContent));
@@ -28,10 +37,13 @@ h1 { font-size: 1.4rem; margin: 0; } h2 { font-size: 1.1rem; margin: 1.5rem 0 .5
 .scroll { overflow-x: auto; } table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #dde1e8; white-space: nowrap; }
 th { font-weight: 600; background: #f3f5f8; } .meta { color: #5b6475; }
+.spark { font-family: ui-monospace, monospace; letter-spacing: 1px; color: #2f6fdb; }
+form { display: flex; gap: .5rem; margin: 1rem 0 0; } input[type=search] { flex: 1; max-width: 28rem; padding: .35rem .5rem; font: inherit; }
+.notice { background: #fff4d6; border: 1px solid #e8c66a; padding: .5rem .75rem; margin: 1rem 0 0; }
 `;
 
-/** The dashboard's overview page, starting from `snapshot`. */
-export function renderDashboard(snapshot: unknown): string {
+/** The dashboard's overview page, starting from `snapshot`, with an optional notice on top. */
+export function renderDashboard(snapshot: unknown, notice?: string): string {
   // JSON inside <script> must not be able to close the element.
   const json = JSON.stringify(snapshot).replace(/</g, '\\u003c');
   return `<!doctype html>
@@ -40,12 +52,14 @@ export function renderDashboard(snapshot: unknown): string {
 <body>
 <header><h1>Fleet</h1><span class="meta"><span id="member-count"></span> processes · updated <span id="updated"></span> · <span id="live">connecting…</span></span>
 <a href="/dashboard/jobs">Jobs (inspect, retry, remove, promote, pause) →</a></header>
+${notice ? `<p class="notice" role="alert">${escapeHtml(notice)}</p>` : ''}
+<form action="/dashboard/find" method="get" role="search"><input type="search" name="id" placeholder="Find a job by id, e.g. default.AbC…" aria-label="job id" required><button>Find</button></form>
 <h2>Processes</h2>
 <div class="scroll"><table><thead><tr><th>group</th><th>id</th><th>host</th><th>pid</th><th>version</th><th>queues</th><th>concurrency</th><th>up</th><th>lease left</th></tr></thead><tbody id="members"></tbody></table></div>
 <h2>Queues</h2>
-<div class="scroll"><table><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th><th>oldest waiting</th><th>workers</th></tr></thead><tbody id="queues"></tbody></table></div>
-<h2>Caches (this web process)</h2>
-<div class="scroll"><table><thead><tr><th>cache</th><th>hits</th><th>misses</th><th>hit ratio</th><th>from memory</th><th>invalidations</th></tr></thead><tbody id="caches"></tbody></table></div>
+<div class="scroll"><table><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th><th>oldest waiting</th><th>workers</th><th>done (<span class="window"></span>)</th><th>failed (<span class="window"></span>)</th><th>per minute</th></tr></thead><tbody id="queues"></tbody></table></div>
+<h2>Caches (whole fleet, last <span class="window"></span>)</h2>
+<div class="scroll"><table><thead><tr><th>cache</th><th>hits</th><th>misses</th><th>hit ratio</th><th>invalidations</th><th>memory hits (this process)</th><th>in memory (this process)</th></tr></thead><tbody id="caches"></tbody></table></div>
 <script type="application/json" id="initial">${json}</script>
 <script>${SCRIPT}</script>
 </body></html>`;

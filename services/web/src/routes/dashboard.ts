@@ -1,71 +1,62 @@
-import type { IncomingMessage } from 'node:http';
 import { Router, type RequestHandler } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Cache } from '@flotilla/cache';
-import type { WebConfig } from '@flotilla/config';
+import { readCacheStats } from '@flotilla/cache';
 import type { GroupMembership } from '@flotilla/coordination';
-import { metricsAuthorized } from '@flotilla/metrics';
-import { snapshotQueue, type JobCatalog, type JobProducer } from '@flotilla/queue';
-import { HttpProblem } from '../problems.js';
+import { queueOfJobId, readQueueThroughput, snapshotQueue, type JobCatalog, type JobProducer } from '@flotilla/queue';
+import { requireAdmin, sameOriginChanges, type AdminAccess } from './admin-access.js';
+import type { CacheStatsDeps } from './cache-stats.js';
 import { renderDashboard } from './dashboard-page.js';
 import { FLEET_GROUPS } from './fleet.js';
 
 /** What the dashboard shows and drives. */
 export interface DashboardDeps {
-  readonly access: WebConfig['dashboard'];
+  readonly access: AdminAccess;
   readonly catalog: JobCatalog;
   readonly producer: JobProducer;
   readonly membership: GroupMembership;
-  readonly caches: readonly Pick<Cache<never>, 'stats'>[];
+  /** Where the fleet's cache counters are. */
+  readonly cacheStats: CacheStatsDeps;
   /** Registers a long-lived stream to be closed at shutdown. */
   readonly trackStream: (close: () => void) => () => void;
 }
 
 const UPDATE_EVERY_MS = 2000;
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** How far back the throughput and cache figures reach. */
+const WINDOW_MINUTES = 15;
 
-/** The fleet at a glance: live members, queue counts and cache hit ratios, as the page and its stream send it. */
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
+/**
+ * The fleet at a glance, as the page and its stream send it: live members; per queue its counts
+ * and jobs finished per minute; per cache the fleet's hit ratio over the window.
+ */
 async function snapshot(deps: DashboardDeps): Promise<unknown> {
   const now = Date.now();
-  const [members, queues] = await Promise.all([
+  const { caches, redis, prefix } = deps.cacheStats;
+  const [members, queues, cacheReports] = await Promise.all([
     Promise.all(FLEET_GROUPS.map(async (group) => [group, await deps.membership.members(group)] as const)),
-    Promise.all(deps.catalog.queues.map((q) => snapshotQueue(deps.producer.queue(q.name), now))),
+    Promise.all(
+      deps.catalog.queues.map(async (q) => {
+        const queue = deps.producer.queue(q.name);
+        const [state, throughput] = await Promise.all([snapshotQueue(queue, now), readQueueThroughput(queue, WINDOW_MINUTES, now)]);
+        return { ...state, throughput };
+      }),
+    ),
+    Promise.all(
+      caches.map(async (cache) => {
+        const { name, l1Hits, l1Entries } = cache.stats();
+        const points = await readCacheStats(redis, prefix, name, WINDOW_MINUTES);
+        const hits = sum(points.map((p) => p.hits));
+        const misses = sum(points.map((p) => p.misses));
+        const invalidations = sum(points.map((p) => p.invalidations));
+        return { name, hits, misses, invalidations, hitRatio: hits + misses === 0 ? null : hits / (hits + misses), l1Hits, l1Entries };
+      }),
+    ),
   ]);
-  const caches = deps.caches.map((cache) => {
-    const { name, hits, misses, l1Hits, invalidations } = cache.stats();
-    return { name, hits, misses, l1Hits, invalidations, hitRatio: hits + misses === 0 ? null : hits / (hits + misses) };
-  });
-  return { at: new Date(now).toISOString(), members: Object.fromEntries(members), queues, caches };
+  return { at: new Date(now).toISOString(), windowMinutes: WINDOW_MINUTES, members: Object.fromEntries(members), queues, caches: cacheReports };
 }
-
-function requireAdmin(access: DashboardDeps['access']): RequestHandler {
-  return (req, _res, next) => {
-    if (access.access === 'credentials' && !metricsAuthorized(access.auth, req)) {
-      const challenge = access.auth.kind === 'basic' ? 'Basic realm="flotilla dashboard", charset="UTF-8"' : 'Bearer realm="flotilla dashboard"';
-      throw new HttpProblem('unauthorized', 'the dashboard needs the admin credentials', undefined, { 'www-authenticate': challenge });
-    }
-    next();
-  };
-}
-
-// CSRF: browsers label every request with where it came from (Sec-Fetch-Site, Origin); a change
-// that another site's page makes a logged-in browser send is refused. Clients that are not
-// browsers send neither header and cannot be tricked into sending credentials.
-function crossSite(req: IncomingMessage): boolean {
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
-  const origin = req.headers.origin;
-  return origin !== undefined && (!URL.canParse(origin) || new URL(origin).host !== req.headers.host);
-}
-
-const sameOriginChanges: RequestHandler = (req, _res, next) => {
-  if (!SAFE_METHODS.has(req.method) && crossSite(req)) {
-    throw new HttpProblem('cross-site-request', 'dashboard actions must come from the dashboard itself');
-  }
-  next();
-};
 
 /**
  * /dashboard: the fleet overview (members, queues, caches, updated live over Server-Sent Events)
@@ -84,6 +75,17 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
 
   router.get('/dashboard', async (_req, res) => {
     res.set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps)));
+  });
+
+  // Search by id: a job id names its queue, so the job's page in bull-board is one redirect away.
+  router.get('/dashboard/find', async (req, res) => {
+    const id = typeof req.query['id'] === 'string' ? req.query['id'].trim() : '';
+    const queue = queueOfJobId(id);
+    if (queue && deps.producer.hasQueue(queue) && (await deps.producer.find(id))) {
+      res.redirect(303, `/dashboard/jobs/queue/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
+      return;
+    }
+    res.status(404).set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps), `No job with the id “${id}” (finished jobs expire).`));
   });
 
   router.get('/dashboard/events', (req, res) => {

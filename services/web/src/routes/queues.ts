@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { sameSecret } from '@flotilla/metrics';
-import { snapshotQueue, type JobCatalog, type JobProducer, type QueueSnapshot } from '@flotilla/queue';
+import { readQueueThroughput, snapshotQueue, type JobCatalog, type JobProducer, type QueueSnapshot } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 
 /** What the queue overview reads. */
@@ -14,8 +14,11 @@ export interface QueueRoutesDeps {
   readonly hirefireToken: string | undefined;
 }
 
+/** How many minutes of completed/failed counts /api/queues reports per queue. */
+const THROUGHPUT_MINUTES = 15;
+
 /**
- * GET /api/queues: every queue's counts, the age of its oldest waiting job and its workers —
+ * GET /api/queues: every queue's counts, the age of its oldest waiting job, its workers and jobs finished per minute —
  * what an autoscaler that cannot read Prometheus scales workers on. GET /hirefire/:token/info:
  * the same signal in the form Heroku's HireFire add-on reads (the `worker` process type's
  * job-queue latency, in seconds).
@@ -29,7 +32,15 @@ export function queueRoutes(deps: QueueRoutesDeps): Router {
 
   router.get('/api/queues', async (req, res) => {
     if (!deps.authorized(req)) throw new HttpProblem('unauthorized', 'this endpoint needs the metrics credentials');
-    res.set('cache-control', 'no-store').json({ queues: await snapshots() });
+    const now = Date.now();
+    const queues = await Promise.all(
+      deps.catalog.queues.map(async (q) => {
+        const queue = deps.producer.queue(q.name);
+        const [state, throughput] = await Promise.all([snapshotQueue(queue, now), readQueueThroughput(queue, THROUGHPUT_MINUTES, now)]);
+        return { ...state, throughput };
+      }),
+    );
+    res.set('cache-control', 'no-store').json({ throughputMinutes: THROUGHPUT_MINUTES, queues });
   });
 
   router.get('/hirefire/:token/info', async (req, res) => {

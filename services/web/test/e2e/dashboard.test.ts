@@ -18,6 +18,17 @@ afterAll(async () => {
   await Promise.all([web?.stop(), worker?.stop()]);
 });
 
+interface Snapshot {
+  windowMinutes: number;
+  members: Record<string, { capabilities: Record<string, string> }[]>;
+  queues: { name: string; throughput: { completed: number[]; failed: number[] } }[];
+  caches: { name: string; hitRatio: number | null }[];
+}
+
+function embeddedSnapshot(html: string): Snapshot {
+  return JSON.parse(/<script type="application\/json" id="initial">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as Snapshot;
+}
+
 async function jobState(id: string): Promise<{ state: string; attemptsMade: number }> {
   return (await api(web.url, 'GET', `/api/jobs/${id}`)).body as { state: string; attemptsMade: number };
 }
@@ -40,14 +51,37 @@ describe('/dashboard', () => {
     expect((await api(web.url, 'GET', '/dashboard/jobs/api/queues', { headers: { authorization: 'Basic b3BzOndyb25n' } })).status).toBe(401);
   });
 
-  it('serves the fleet overview with the live members and queues embedded', async () => {
+  it('serves the fleet overview with the live members, queues, throughput and caches embedded', async () => {
+    const done = await api(web.url, 'POST', '/api/jobs/fib', { json: { n: 30 } });
+    const { id } = done.body as { id: string };
+    await waitFor(async () => (await jobState(id)).state === 'completed', { timeoutMs: 10_000, description: 'the fib job to complete' });
+    await api(web.url, 'GET', '/articles/1');
+    await api(web.url, 'GET', '/articles/1');
+
     const response = await api(web.url, 'GET', '/dashboard', { headers: auth });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
-    const initial = /<script type="application\/json" id="initial">(.*?)<\/script>/s.exec(response.text)?.[1] ?? '{}';
-    const snapshot = JSON.parse(initial) as { members: Record<string, { capabilities: Record<string, string> }[]>; queues: { name: string }[] };
+    const snapshot = embeddedSnapshot(response.text);
     expect(snapshot.members['worker']?.map((m) => m.capabilities['pid'])).toEqual([String(worker.pid)]);
     expect(snapshot.queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
+    const cpu = snapshot.queues.find((q) => q.name === 'cpu');
+    expect(cpu?.throughput.completed).toHaveLength(snapshot.windowMinutes);
+    // The job finished this minute or, across a minute boundary, the one before.
+    expect(cpu?.throughput.completed.slice(-2).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    expect(snapshot.caches.map((c) => c.name)).toContain('pages');
+  });
+
+  it('finds a job by id: a redirect to its page in bull-board, or a notice when there is none', async () => {
+    const submitted = await api(web.url, 'POST', '/api/jobs/sleep', { json: { ms: 10 } });
+    const { id } = submitted.body as { id: string };
+    const found = await api(web.url, 'GET', `/dashboard/find?id=${encodeURIComponent(` ${id} `)}`, { headers: auth, redirect: 'manual' });
+    expect(found.status).toBe(303);
+    expect(found.headers.get('location')).toBe(`/dashboard/jobs/queue/default/${id}`);
+    expect((await api(web.url, 'GET', found.headers.get('location') ?? '', { headers: auth })).status).toBe(200);
+
+    const missing = await api(web.url, 'GET', '/dashboard/find?id=%3Cscript%3Ex', { headers: auth });
+    expect(missing.status).toBe(404);
+    expect(missing.text).toContain('No job with the id “&lt;script&gt;x”');
   });
 
   it('streams a fresh snapshot every few seconds', async () => {
@@ -73,5 +107,79 @@ describe('/dashboard', () => {
     expect(retried.status, retried.text).toBeLessThan(300);
     // The fifth attempt is past failTimes, so it succeeds.
     await waitFor(async () => (await jobState(id)).state === 'completed', { timeoutMs: 20_000, description: 'the retried job to complete' });
+  });
+});
+
+describe('bull-board actions under /dashboard/jobs', () => {
+  const board = (path: string): Promise<Awaited<ReturnType<typeof api>>> =>
+    api(web.url, 'PUT', `/dashboard/jobs/api/queues/${path}`, { headers: { ...auth, origin: web.url, 'sec-fetch-site': 'same-origin' } });
+
+  it('promotes a delayed job, removes another, and pauses and resumes a queue', async () => {
+    const delayed = ((await api(web.url, 'POST', '/api/jobs/sleep?delay=600000', { json: { ms: 10 } })).body as { id: string }).id;
+    const doomed = ((await api(web.url, 'POST', '/api/jobs/sleep?delay=600000', { json: { ms: 10 } })).body as { id: string }).id;
+    expect((await jobState(delayed)).state).toBe('delayed');
+
+    expect((await board(`default/${delayed}/promote`)).status).toBeLessThan(300);
+    await waitFor(async () => (await jobState(delayed)).state === 'completed', { timeoutMs: 10_000, description: 'the promoted job to run' });
+    expect((await board(`default/${doomed}/clean`)).status).toBeLessThan(300);
+    expect((await api(web.url, 'GET', `/api/jobs/${doomed}`)).status).toBe(404);
+
+    expect((await board('cpu/pause')).status).toBeLessThan(300);
+    const held = ((await api(web.url, 'POST', '/api/jobs/fib', { json: { n: 5 } })).body as { id: string }).id;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await jobState(held)).state).toBe('waiting');
+    expect((await board('cpu/resume')).status).toBeLessThan(300);
+    await waitFor(async () => (await jobState(held)).state === 'completed', { timeoutMs: 10_000, description: 'the job to run once the queue is resumed' });
+  });
+});
+
+describe('/api/admin', () => {
+  it('needs the admin credentials, and is absent while the dashboard is off', async () => {
+    expect((await api(web.url, 'GET', '/api/admin/queues/default/jobs')).status).toBe(401);
+    const plain = await spawnWeb(isolatedServiceEnv(inject('redisUrl')));
+    try {
+      expect((await api(plain.url, 'GET', '/api/admin/queues/default/jobs')).status).toBe(404);
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it('lists jobs by state and retries failed ones, refusing what it cannot do with problem JSON', async () => {
+    const failed = await Promise.all([0, 1].map(async () => ((await api(web.url, 'POST', '/api/jobs/flaky', { json: { failTimes: 4 } })).body as { id: string }).id));
+    for (const id of failed) await waitFor(async () => (await jobState(id)).state === 'failed', { timeoutMs: 20_000, description: 'the flaky jobs to fail' });
+
+    const list = await api(web.url, 'GET', '/api/admin/queues/default/jobs?state=failed&limit=500', { headers: auth });
+    expect(list.status).toBe(200);
+    const page = list.body as { state: string; total: number; jobs: { id: string; state: string }[] };
+    expect(page.jobs.map((j) => j.id)).toEqual(expect.arrayContaining(failed));
+    expect(page.jobs.every((j) => j.state === 'failed')).toBe(true);
+    expect(page.total).toBeGreaterThanOrEqual(2);
+
+    const badState = await api(web.url, 'GET', '/api/admin/queues/default/jobs?state=lost', { headers: auth });
+    expect(badState.status).toBe(422);
+    expect(badState.headers.get('content-type')).toContain('application/problem+json');
+    expect((badState.body as { errors: { pointer: string }[] }).errors[0]?.pointer).toBe('state');
+    expect((await api(web.url, 'GET', '/api/admin/queues/default/jobs?limit=0', { headers: auth })).status).toBe(422);
+    expect((await api(web.url, 'GET', '/api/admin/queues/nope/jobs', { headers: auth })).status).toBe(404);
+
+    const [first, second] = failed as [string, string];
+    const forged = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: { ...auth, 'sec-fetch-site': 'cross-site' } });
+    expect(forged.status).toBe(403);
+    expect((await jobState(first)).state).toBe('failed');
+
+    const retried = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: auth });
+    expect(retried.status, retried.text).toBe(200);
+    await waitFor(async () => (await jobState(first)).state === 'completed', { timeoutMs: 20_000, description: 'the retried job to complete' });
+    const twice = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: auth });
+    expect(twice.status).toBe(409);
+    expect((twice.body as { type: string }).type).toBe('urn:flotilla:problem:job-not-failed');
+    expect((await api(web.url, 'POST', '/api/admin/jobs/default.AAAAAAAAAAAAAAAAAAAAAA/retry', { headers: auth })).status).toBe(404);
+    expect((await api(web.url, 'POST', '/api/admin/jobs/..%2F..%2Fetc/retry', { headers: auth })).status).toBe(404);
+
+    const all = await api(web.url, 'POST', '/api/admin/queues/default/retry-failed', { headers: auth });
+    expect(all.status).toBe(200);
+    expect((all.body as { retried: number }).retried).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (await jobState(second)).state === 'completed', { timeoutMs: 20_000, description: 'the other job to complete' });
+    expect((await api(web.url, 'POST', '/api/admin/queues/nope/retry-failed', { headers: auth })).status).toBe(404);
   });
 });

@@ -1,5 +1,6 @@
 import type { ArticleFragments } from '@flotilla/articles';
 import type { BoundHandler } from '@flotilla/queue';
+import type { RedisClient } from '@flotilla/redis';
 import type { UrlChecker, UrlCheckStore } from '@flotilla/url-checker';
 import { checkUrlHandler } from './check-url.js';
 import { digestHandler } from './digest.js';
@@ -8,10 +9,12 @@ import { flakyHandler } from './flaky.js';
 import { moderateCommentHandler, type ModerationDeps } from './moderate-comment.js';
 import { refreshFragmentHandler } from './refresh-fragment.js';
 import { sleepHandler } from './sleep.js';
+import { spinHandler } from './spin.js';
+import { tallyHandler } from './tally.js';
 import { urlCheckReportHandler } from './url-check-report.js';
 
 /** Handlers that need nothing but their input; the worker-thread sandbox loads these. */
-export const selfContainedHandlers: readonly BoundHandler[] = [fibHandler, sleepHandler, flakyHandler, digestHandler];
+export const selfContainedHandlers: readonly BoundHandler[] = [fibHandler, sleepHandler, flakyHandler, digestHandler, spinHandler];
 
 /** What the example domain's handlers need: the content store, the caches and the URL checker. */
 export interface DomainHandlerDeps extends ModerationDeps {
@@ -19,6 +22,8 @@ export interface DomainHandlerDeps extends ModerationDeps {
   readonly checker: UrlChecker;
   readonly urlChecks: UrlCheckStore;
   readonly urlCheckIntervalSeconds: number;
+  /** The queue Redis (it never evicts) and the prefix of the example's data keys, for tallies. */
+  readonly data: { readonly redis: RedisClient; readonly prefix: string };
 }
 
 /** One handler per declared job type; the worker refuses to start if one is missing. */
@@ -29,5 +34,6 @@ export function createHandlers(deps: DomainHandlerDeps): readonly BoundHandler[]
     moderateCommentHandler(deps),
     checkUrlHandler(deps.checker),
     urlCheckReportHandler(deps.urlChecks, deps.urlCheckIntervalSeconds),
+    tallyHandler(deps.data.redis, deps.data.prefix),
   ];
 }

@@ -1,0 +1,65 @@
+import { Job } from 'bullmq';
+import type { JobProducer } from './job-producer.js';
+import { queueOfJobId } from './job-ids.js';
+import { toJobView, type JobView } from './job-view.js';
+
+/** The states an operator can list jobs in. */
+export const LISTABLE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+
+/** A state jobs can be listed in. */
+export type ListableState = (typeof LISTABLE_STATES)[number];
+
+/** One page of a queue's jobs in one state. */
+export interface JobPage {
+  readonly queue: string;
+  readonly state: ListableState;
+  /** How many jobs are in that state altogether. */
+  readonly total: number;
+  readonly jobs: readonly JobView[];
+}
+
+/** What `retry` found. */
+export type RetryOutcome = { readonly outcome: 'retried'; readonly job: JobView } | { readonly outcome: 'not-failed' | 'not-found' };
+
+/**
+ * The operator's side of the queues: list jobs by state, retry failed ones. Reads and writes
+ * through the producer's queues, so it opens no connection of its own.
+ */
+export class JobAdmin {
+  constructor(private readonly producer: JobProducer) {}
+
+  /** Jobs of a declared queue in one state, newest first; undefined for an undeclared queue. */
+  async list(queueName: string, state: ListableState, offset: number, limit: number): Promise<JobPage | undefined> {
+    if (!this.producer.hasQueue(queueName)) return undefined;
+    const queue = this.producer.queue(queueName);
+    const [total, jobs] = await Promise.all([queue.getJobCountByTypes(state), queue.getJobs([state], offset, offset + limit - 1)]);
+    // A job can finish or be removed between the two reads; the list shows what is still there.
+    return { queue: queueName, state, total, jobs: jobs.filter((job): job is Job => Boolean(job)).map((job) => toJobView(job, state)) };
+  }
+
+  /** Moves a failed job back to waiting, with its attempts counted afresh. */
+  async retry(id: string): Promise<RetryOutcome> {
+    const queueName = queueOfJobId(id);
+    if (!queueName || !this.producer.hasQueue(queueName)) return { outcome: 'not-found' };
+    const job = await Job.fromId(this.producer.queue(queueName), id);
+    if (!job) return { outcome: 'not-found' };
+    if ((await job.getState()) !== 'failed') return { outcome: 'not-failed' };
+    try {
+      await job.retry('failed');
+    } catch (error) {
+      // Another operator's retry (or a removal) got there first.
+      if ((await job.getState()) !== 'failed') return { outcome: 'not-failed' };
+      throw error;
+    }
+    return { outcome: 'retried', job: toJobView(job, await job.getState()) };
+  }
+
+  /** Moves every failed job of a declared queue back to waiting; resolves with how many there were. */
+  async retryAllFailed(queueName: string): Promise<number | undefined> {
+    if (!this.producer.hasQueue(queueName)) return undefined;
+    const queue = this.producer.queue(queueName);
+    const failed = await queue.getFailedCount();
+    await queue.retryJobs({ state: 'failed' });
+    return failed;
+  }
+}

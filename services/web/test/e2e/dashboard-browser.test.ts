@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { api } from '../support/api.js';
+
+// Debian's chromium, driven by playwright-core: no browser download. CI installs it (.ci/run);
+// elsewhere the test is skipped without it.
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
+if (!CHROMIUM && process.env['CI'] === 'true') throw new Error('chromium is not installed (apt-get install chromium)');
+const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
+const ADMIN = { username: 'ops', password: 'correct-horse-battery' };
+
+let web: ServiceHandle;
+let worker: ServiceHandle;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!CHROMIUM) return;
+  const env = isolatedServiceEnv(inject('redisUrl'));
+  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_BASIC_AUTH: `${ADMIN.username}:${ADMIN.password}` }), spawnWorker(env)]);
+  // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start. The rest keep it from
+  // calling home, which this machine's closed network refuses.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await (await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 1280, height: 800 } })).newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([web?.stop(), worker?.stop()]);
+});
+
+/** The text in a queue's row of the fleet page, by column (1 waiting … 5 completed, 8 done in the window). */
+async function queueCell(queue: string, column: number): Promise<string> {
+  return (await page.locator('#queues tr', { hasText: queue }).first().locator('td').nth(column).textContent()) ?? '';
+}
+
+describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
+  it('shows the live worker and follows a job to completion without a reload', async () => {
+    await page.goto(`${web.url}/dashboard`);
+    await expect.poll(() => page.locator('#members').textContent()).toContain(String(worker.pid));
+    await expect.poll(() => page.locator('#live').textContent(), { timeout: 10_000 }).toBe('live');
+    const before = Number(await queueCell('default', 5));
+    const doneBefore = Number(await queueCell('default', 8));
+
+    const submitted = await api(web.url, 'POST', '/api/jobs/sleep', { json: { ms: 4000, steps: 4 } });
+    expect(submitted.status).toBe(202);
+    await expect.poll(() => queueCell('default', 2), { timeout: 10_000 }).toBe('1');
+    await expect.poll(async () => Number(await queueCell('default', 5)), { timeout: 15_000 }).toBe(before + 1);
+    await expect.poll(async () => Number(await queueCell('default', 8)), { timeout: 5_000 }).toBe(doneBefore + 1);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+  });
+
+  it('finds a failed job by id and retries it with a click in bull-board', async () => {
+    const submitted = await api(web.url, 'POST', '/api/jobs/flaky', { json: { failTimes: 4 } });
+    const { id } = submitted.body as { id: string };
+    const state = async (): Promise<string> => ((await api(web.url, 'GET', `/api/jobs/${id}`)).body as { state: string }).state;
+    await waitFor(async () => (await state()) === 'failed', { timeoutMs: 20_000, description: 'the flaky job to fail' });
+
+    await page.goto(`${web.url}/dashboard`);
+    await page.getByRole('searchbox', { name: 'job id' }).fill(id);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.waitForURL(`**/dashboard/jobs/queue/default/${id}`);
+    // bull-board's job card: the retry action is the icon button with the refresh icon, then a confirmation.
+    await page.locator('button:has(svg.lucide-refresh-cw)').first().click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    // The fifth attempt is past failTimes, so it succeeds.
+    await waitFor(async () => (await state()) === 'completed', { timeoutMs: 20_000, description: 'the retried job to complete' });
+    await page.reload();
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-job.png`, fullPage: true });
+  });
+
+  it('fits a phone screen: the page itself never scrolls sideways, wide tables scroll in place', async () => {
+    const phone = await (await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    await phone.goto(`${web.url}/dashboard`);
+    await expect.poll(() => phone.locator('#live').textContent(), { timeout: 10_000 }).toBe('live');
+    // A string: it runs in the page, and the tests are type-checked without the DOM's types.
+    const overflow = Number(await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+    expect(overflow).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
+    await phone.close();
+  });
+});
