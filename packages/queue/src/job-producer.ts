@@ -19,10 +19,10 @@ export interface JobProducerOptions {
   /** Key for deriving job ids from idempotency keys. */
   readonly idempotencySecret: string;
   /**
-   * When set, `enqueue` resolves only once its writes are on disk (DURABLE_SUBMISSIONS); it
-   * confirms on the same connection the job was written on, which is what WAITAOF covers.
+   * When set, `enqueue` resolves only once its writes are on disk (DURABLE_SUBMISSIONS). It
+   * must watch `connection`, the one the jobs are written on: that is what WAITAOF covers.
    */
-  readonly durability?: { confirm(): Promise<void> } | undefined;
+  readonly durability?: { write<T>(run: () => Promise<T>): Promise<T> } | undefined;
   /**
    * Refuse new jobs once Redis uses this share of its maxmemory. Under noeviction a Redis at
    * its limit refuses every write, also the ones a worker needs to record a finished job, so
@@ -87,13 +87,12 @@ export class JobProducer {
    * Redis when the type is unknown or the input invalid, so a bad request enqueues nothing.
    */
   async enqueue(type: string, input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const result = await this.write(type, input, options);
+    const { durability } = this.options;
     // Also for a replayed idempotency key: the first answer may have been lost with the write.
-    await this.options.durability?.confirm();
-    return result;
+    return durability ? await durability.write(() => this.add(type, input, options)) : await this.add(type, input, options);
   }
 
-  private async write(type: string, input: unknown, options: EnqueueOptions): Promise<EnqueueResult> {
+  private async add(type: string, input: unknown, options: EnqueueOptions): Promise<EnqueueResult> {
     const contract = this.options.catalog.contract(type);
     if (!contract) throw new UnknownJobTypeError(type);
     const parsed = contract.input.safeParse(input);

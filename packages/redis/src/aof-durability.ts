@@ -12,13 +12,16 @@ const WAITAOF_SINCE: readonly [number, number] = [7, 2];
 const DEFAULT_WAIT_MS = 2000;
 
 /**
- * Confirms that the writes a connection has sent so far are in Redis's append-only file on
- * disk, so a reply built on them survives a crash of Redis or of its host. Detected once and
- * again after every reconnect (a restarted or failed-over server may be configured otherwise);
- * until a detection succeeds, {@link confirm} refuses with a {@link WriteNotDurableError}.
+ * Makes writes on one connection durable: {@link write} resolves only once they are in Redis's
+ * append-only file on disk, so a reply built on them survives a crash of Redis or of its host.
+ * Detected once and again after every reconnect (a restarted or failed-over server may be
+ * configured otherwise); until a detection succeeds, writes are refused with a
+ * {@link WriteNotDurableError}.
  */
 export class AofDurability {
   #detection: Promise<AofDurabilityMode>;
+  // Counts reconnects: WAITAOF covers only the writes of the current connection.
+  #generation = 0;
 
   private constructor(
     private readonly client: RedisClient,
@@ -27,8 +30,9 @@ export class AofDurability {
   ) {
     this.#detection = first;
     client.on('ready', () => {
+      this.#generation++;
       this.#detection = detectMode(client);
-      // Reported through confirm(); without a handler a failure would be an unhandled rejection.
+      // Reported through write(); without a handler a failure would be an unhandled rejection.
       this.#detection.catch(() => undefined);
     });
   }
@@ -48,16 +52,33 @@ export class AofDurability {
     return await this.#detection;
   }
 
-  /** Resolves once everything this connection wrote so far is on disk; throws a {@link WriteNotDurableError} otherwise. */
-  async confirm(): Promise<void> {
-    let mode: AofDurabilityMode;
+  /**
+   * Runs `run`, whose writes must go over this connection, and resolves with its result once
+   * they are on disk. Refuses with a {@link WriteNotDurableError} before running it when the
+   * server cannot promise durability now, and after it when the fsync is not confirmed (the
+   * writes happened but may not survive a crash: retry idempotently).
+   */
+  async write<T>(run: () => Promise<T>): Promise<T> {
+    const mode = await this.currentMode();
+    const generation = this.#generation;
+    const result = await run();
+    // With appendfsync always every reply came after its fsync.
+    if (mode === 'waitaof') await this.waitAof(generation);
+    return result;
+  }
+
+  private async currentMode(): Promise<AofDurabilityMode> {
     try {
-      mode = await this.#detection;
+      return await this.#detection;
     } catch (error) {
       if (error instanceof WriteNotDurableError) throw error;
       throw new WriteNotDurableError(`could not check the durability settings of Redis: ${(error as Error).message}`, { cause: error });
     }
-    if (mode === 'appendfsync-always') return;
+  }
+
+  private async waitAof(generation: number): Promise<void> {
+    // A WAITAOF on a new connection would not cover writes sent on the one before.
+    if (generation !== this.#generation) throw new WriteNotDurableError('the connection to Redis was replaced before the write could be confirmed');
     let reply: unknown;
     try {
       reply = await this.client.call('WAITAOF', '1', '0', String(this.waitMs));

@@ -36,15 +36,15 @@ describe('AofDurability', () => {
     const { client } = await connected(['--appendonly', 'yes', '--appendfsync', 'always']);
     const durability = await AofDurability.detect(client);
     expect(await durability.mode()).toBe('appendfsync-always');
-    await client.set('k', 'v');
-    await durability.confirm();
+    expect(await durability.write(() => client.set('k', 'v'))).toBe('OK');
 
-    // Someone weakens the setting; the next reconnect notices and confirm() refuses.
+    // Someone weakens the setting; the next reconnect notices, and writes are refused before they run.
     await client.config('SET', 'appendfsync', 'everysec');
     const ready = new Promise((resolve) => client.once('ready', resolve));
     client.disconnect(true);
     await ready;
-    await expect(durability.confirm()).rejects.toThrow(/appendfsync is everysec/);
+    await expect(durability.write(() => client.set('k', 'w'))).rejects.toThrow(/appendfsync is everysec/);
+    expect(await client.get('k')).toBe('v');
     expect(await AofDurability.detect(client).catch((e: unknown) => e)).toBeInstanceOf(WriteNotDurableError);
   });
 
@@ -52,7 +52,6 @@ describe('AofDurability', () => {
     const { client } = await connected(['--appendonly', 'yes', '--appendfsync', 'everysec']);
     const durability = await AofDurability.detect(client);
     expect(await durability.mode()).toBe('waitaof');
-    await client.set('k', 'v');
-    await durability.confirm();
+    expect(await durability.write(() => client.set('k', 'v'))).toBe('OK');
   });
 });
