@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { httpStatus, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notCompleted } from '../support/job-states.js';
+import { settledJobs } from '../support/job-states.js';
 import { SubmissionLoad, type Submission } from '../support/submission-load.js';
 
 // Redis restarts and outages under steady submissions, seen from a real web and worker.
@@ -97,14 +97,7 @@ async function outage(takeDown: () => Promise<void>, downMs: number): Promise<Ou
 
     // Every accepted job either completes or, only after a SIGKILL, was lost with the kill.
     const accepted = answers.filter((s) => s.status === 202);
-    let pending = new Map<string, string>();
-    await waitFor(
-      async () => {
-        pending = await notCompleted(web.url, load.acceptedIds());
-        return [...pending.values()].every((state) => state === 'missing');
-      },
-      { timeoutMs: 60_000, intervalMs: 500, description: 'every accepted job completed or missing' },
-    );
+    const pending = await settledJobs(web.url, () => load.acceptedIds());
     const drainedAfterMs = Date.now() - upAt;
     const lost = accepted.filter((s) => s.id !== undefined && pending.has(s.id));
     for (const s of lost) expect(downAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the fault`).toBeLessThan(EVERYSEC_WINDOW_MS);

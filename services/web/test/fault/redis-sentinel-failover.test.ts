@@ -3,7 +3,7 @@ import { startRedisSentinel, startRedisServer, type RedisSentinel, type RedisSer
 import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
 import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notCompleted } from '../support/job-states.js';
+import { settledJobs } from '../support/job-states.js';
 import { SubmissionLoad } from '../support/submission-load.js';
 
 // A Sentinel failover under steady submissions: a master and a replica, one redis-sentinel
@@ -74,14 +74,7 @@ describe('Redis Sentinel failover under load', () => {
     expect(answers.filter((s) => s.status !== 202 && s.status !== 503), 'statuses other than 202 and 503').toEqual([]);
     expect(/^role:master/m.test(await client(replica.url).info('replication'))).toBe(true);
 
-    let pending = new Map<string, string>();
-    await waitFor(
-      async () => {
-        pending = await notCompleted(web.url, load.acceptedIds());
-        return [...pending.values()].every((state) => state === 'missing');
-      },
-      { timeoutMs: 60_000, intervalMs: 500, description: 'every accepted job completed or missing' },
-    );
+    const pending = await settledJobs(web.url, () => load.acceptedIds());
     const lost = answers.filter((s) => s.status === 202 && s.id !== undefined && pending.has(s.id));
     console.log(
       `[redis-faults] sentinel failover (master SIGKILLed): ${answers.length} submissions, ${lost.length} of ${load.acceptedIds().length} accepted jobs lost;` +
