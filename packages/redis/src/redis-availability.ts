@@ -5,6 +5,10 @@ import { WriteNotDurableError } from './write-not-durable-error.js';
 // is down or refused (fail-fast producers), the command timed out, the server is loading,
 // full (noeviction and maxmemory reached), mid-failover or its cluster is down, or cannot
 // confirm a durable write. Matched by text because ioredis raises plain Errors for most of these.
+// On a Cluster, ioredis follows MOVED/ASK and retries a closed node connection or CLUSTERDOWN
+// itself, up to maxRedirections (16), then gives up with "Too many Cluster redirections": what a
+// command meets while a dead master's slots wait for its replica's promotion. A bad command
+// (CROSSSLOT, WRONGTYPE …) is never retried, so it still surfaces as itself.
 const UNAVAILABLE_MESSAGES = [
   /^Stream isn't writeable/,
   /^Connection is closed/,
@@ -18,6 +22,8 @@ const UNAVAILABLE_MESSAGES = [
   /^READONLY /,
   /^Failed to refresh slots cache/,
   /^None of startup nodes is available/,
+  /^Too many Cluster redirections/,
+  /^Cluster isn't ready and enableOfflineQueue options is false/,
 ];
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 

@@ -57,5 +57,8 @@ describe('isReachable and isRedisUnavailableError', () => {
     expect(isRedisUnavailableError(wrongType)).toBe(false);
     expect(isRedisUnavailableError(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(true);
     expect(isRedisUnavailableError('Connection is closed.')).toBe(false);
+    // What an ioredis Cluster says while a failed master's slots have no master yet.
+    expect(isRedisUnavailableError(new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'))).toBe(true);
+    expect(isRedisUnavailableError(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toBe(true);
   });
 });
