@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { LOAD_TEST_ENV, measureHttp, median, pinToCpu, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import { LOAD_TEST_ENV, measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -64,21 +64,41 @@ async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during:
   }
 }
 
-async function webRate(redis: BenchRedis, mode: Mode, sink: string): Promise<number> {
+/** What one round measured of one service: units (requests or jobs) per second, and its CPU per unit. */
+interface Measured {
+  readonly perSecond: number;
+  /** CPU microseconds the service spent per unit: what telemetry costs a replica's core even when the load generator, not the service, limits the rate. */
+  readonly cpuMicros: number;
+}
+
+/** The CPU a process used while `during` ran, per unit it reports. */
+async function withCpu(pid: number, during: () => Promise<{ perSecond: number; units: number }>): Promise<Measured> {
+  const before = await processCpuSeconds(pid);
+  const { perSecond, units } = await during();
+  const after = await processCpuSeconds(pid);
+  const cpuMicros = before === undefined || after === undefined ? Number.NaN : ((after - before) * 1e6) / units;
+  return { perSecond, cpuMicros };
+}
+
+async function webRate(redis: BenchRedis, mode: Mode, sink: string): Promise<Measured> {
   const web = await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, ...mode.env(sink) });
   await pinToCpu(web.pid, SERVICE_CPU);
   try {
     // A JSON read through Express, the router, Redis and the ETag logic: the common API path.
-    const result = await whileScraped(web, mode.scrape, () =>
-      measureHttp({ url: `${web.url}/api/articles/1`, durationSeconds: DURATION_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS }),
-    );
-    return result.requestsPerSecond;
+    const url = `${web.url}/api/articles/1`;
+    return await whileScraped(web, mode.scrape, async () => {
+      await measureHttp({ url, durationSeconds: WARMUP_SECONDS, warmupSeconds: 0, connections: CONNECTIONS });
+      return await withCpu(web.pid, async () => {
+        const result = await measureHttp({ url, durationSeconds: DURATION_SECONDS, warmupSeconds: 0, connections: CONNECTIONS });
+        return { perSecond: result.requestsPerSecond, units: result.requests };
+      });
+    });
   } finally {
     await web.stop();
   }
 }
 
-async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<number> {
+async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<Measured> {
   const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
   try {
     await queue.obliterate({ force: true });
@@ -87,17 +107,19 @@ async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<
     await queue.pause();
     const worker = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink) });
     await pinToCpu(worker.pid, SERVICE_CPU);
-    const started = performance.now();
-    await queue.resume();
     try {
-      await whileScraped(worker, mode.scrape, async () => {
-        for (;;) {
-          const counts = await queue.getJobCounts('waiting', 'active');
-          if ((counts['waiting'] ?? 0) + (counts['active'] ?? 0) === 0) return;
-          await wait(50);
-        }
+      return await withCpu(worker.pid, async () => {
+        const started = performance.now();
+        await queue.resume();
+        await whileScraped(worker, mode.scrape, async () => {
+          for (;;) {
+            const counts = await queue.getJobCounts('waiting', 'active');
+            if ((counts['waiting'] ?? 0) + (counts['active'] ?? 0) === 0) return;
+            await wait(50);
+          }
+        });
+        return { perSecond: JOBS / ((performance.now() - started) / 1000), units: JOBS };
       });
-      return JOBS / ((performance.now() - started) / 1000);
     } finally {
       await worker.stop();
     }
@@ -118,8 +140,8 @@ export async function runTelemetryOverhead(): Promise<void> {
   console.log(pinned ? `Service pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.` : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.');
   const redis = await startBenchRedis();
   const sink = await startSink();
-  const web: number[][] = modes.map(() => []);
-  const jobs: number[][] = modes.map(() => []);
+  const web: Measured[][] = modes.map(() => []);
+  const jobs: Measured[][] = modes.map(() => []);
   try {
     // Creates the sample articles the web route reads.
     await (await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url })).stop();
@@ -134,17 +156,24 @@ export async function runTelemetryOverhead(): Promise<void> {
     await redis.stop();
   }
   console.log(`OTLP export requests received by the sink: ${sink.requests()}`);
-  const rows = modes.map((mode, index) => ({ variant: mode.name, values: [median(web[index] ?? []), median(jobs[index] ?? [])] }));
+  const figure = (rounds: Measured[][], index: number, pick: (m: Measured) => number): number => median((rounds[index] ?? []).map(pick));
+  const rows = modes.map((mode, index) => ({
+    variant: mode.name,
+    values: [figure(web, index, (m) => m.perSecond), figure(web, index, (m) => m.cpuMicros), figure(jobs, index, (m) => m.perSecond), figure(jobs, index, (m) => m.cpuMicros)],
+  }));
   printTable({
     title: 'Telemetry on vs off',
     notes: [
       'Web: GET /api/articles/1 (Express, Redis, ETag). Worker: sleep {ms:0} jobs drained by one ready worker process (concurrency 20).',
       'On: traces exported over OTLP/HTTP to a sink in this process (sampler parentbased_traceidratio or always_on), /metrics scraped every second.',
-      `Median of ${ROUNDS} rounds. Target: telemetry costs ≤ 10% (≥ 0.90×).`,
+      'CPU per request or job: user + system time of the service process over the measured part, divided by what it served; it holds even when the load generator, not the service, limits the rate.',
+      `Median of ${ROUNDS} rounds. Target: telemetry costs ≤ 10% (≥ 0.90× the rate, ≤ 1.11× the CPU per unit).`,
     ],
     metrics: [
       { name: 'web req/s', higherIsBetter: true },
+      { name: 'web CPU µs/req', higherIsBetter: false, decimals: 1 },
       { name: 'worker jobs/s', higherIsBetter: true },
+      { name: 'worker CPU µs/job', higherIsBetter: false, decimals: 1 },
     ],
     rows: rows as [(typeof rows)[number], ...typeof rows],
   });
