@@ -1,13 +1,10 @@
-import { Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { JobProducer } from './job-producer.js';
-import { queueOfJobId } from './job-ids.js';
 import { toJobView, type JobView } from './job-view.js';
+import type { SNAPSHOT_STATES } from './queue-snapshot.js';
 
-/** The states an operator can list jobs in. */
-export const LISTABLE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
-
-/** A state jobs can be listed in. */
-export type ListableState = (typeof LISTABLE_STATES)[number];
+/** A state jobs can be listed in: the states a queue snapshot counts. */
+export type ListableState = (typeof SNAPSHOT_STATES)[number];
 
 /** One page of a queue's jobs in one state. */
 export interface JobPage {
@@ -39,9 +36,7 @@ export class JobAdmin {
 
   /** Moves a failed job back to waiting, with its attempts counted afresh. */
   async retry(id: string): Promise<RetryOutcome> {
-    const queueName = queueOfJobId(id);
-    if (!queueName || !this.producer.hasQueue(queueName)) return { outcome: 'not-found' };
-    const job = await Job.fromId(this.producer.queue(queueName), id);
+    const job = await this.producer.jobById(id);
     if (!job) return { outcome: 'not-found' };
     if ((await job.getState()) !== 'failed') return { outcome: 'not-failed' };
     try {

@@ -141,7 +141,7 @@ export class JobProducer {
 
   /** Removes a job that has not started; active and finished jobs are left alone. */
   async cancel(id: string): Promise<CancelOutcome> {
-    const job = await this.job(id);
+    const job = await this.jobById(id);
     if (!job) return 'not-found';
     const state = await job.getState();
     if (state === 'active') return 'active';
@@ -162,7 +162,8 @@ export class JobProducer {
     await this.flows.close();
   }
 
-  private async job(id: string): Promise<Job | undefined> {
+  /** The BullMQ job behind an id, or undefined when the id is malformed, names no declared queue, or is unknown. */
+  async jobById(id: string): Promise<Job | undefined> {
     const queue = queueOfJobId(id);
     if (!queue || !this.queues.has(queue)) return undefined;
     return await Job.fromId(this.queue(queue), id);
@@ -175,7 +176,7 @@ export class JobProducer {
 
   /** The stored job with this id; IdempotencyConflictError when it holds another type or input. */
   private async storedRequest(id: string, type: string, data: unknown): Promise<Job | undefined> {
-    const job = await this.job(id);
+    const job = await this.jobById(id);
     if (job && (job.name !== type || !isDeepStrictEqual(job.data, data))) throw new IdempotencyConflictError(id);
     return job;
   }

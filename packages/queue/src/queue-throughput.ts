@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { snapshotQueue, type QueueSnapshot } from './queue-snapshot.js';
 
 /** Jobs finished per minute, oldest minute first, the last entry being the current (partial) minute. */
 export interface QueueThroughput {
@@ -33,4 +34,15 @@ async function perMinute(queue: Queue, type: 'completed' | 'failed', minutes: nu
 export async function readQueueThroughput(queue: Queue, minutes: number, now = Date.now()): Promise<QueueThroughput> {
   const [completed, failed] = await Promise.all([perMinute(queue, 'completed', minutes, now), perMinute(queue, 'failed', minutes, now)]);
   return { completed, failed };
+}
+
+/** A queue's snapshot with its jobs finished per minute, as operators look at a queue. */
+export interface QueueOverview extends QueueSnapshot {
+  readonly throughput: QueueThroughput;
+}
+
+/** Reads a queue's snapshot and its throughput over the last `minutes` minutes, concurrently. */
+export async function readQueueOverview(queue: Queue, minutes: number, now = Date.now()): Promise<QueueOverview> {
+  const [snapshot, throughput] = await Promise.all([snapshotQueue(queue, now), readQueueThroughput(queue, minutes, now)]);
+  return { ...snapshot, throughput };
 }

@@ -1,5 +1,5 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { LISTABLE_STATES } from '@flotilla/queue';
+import { SNAPSHOT_STATES } from '@flotilla/queue';
 import { z } from 'zod';
 import { problems } from './openapi-problems.js';
 
@@ -20,13 +20,13 @@ export function registerAdminPaths(registry: OpenAPIRegistry, job: z.ZodType): v
     request: {
       params: queueParam,
       query: z.object({
-        state: z.enum(LISTABLE_STATES).optional().describe('Default failed'),
+        state: z.enum(SNAPSHOT_STATES).optional().describe('Default failed'),
         limit: z.string().regex(/^\d+$/).optional().describe('1 to 500, default 20'),
         offset: z.string().regex(/^\d+$/).optional(),
       }),
     },
     responses: {
-      200: { description: 'One page of jobs', content: json(z.object({ queue: z.string(), state: z.enum(LISTABLE_STATES), total: z.int(), jobs: z.array(job) })) },
+      200: { description: 'One page of jobs', content: json(z.object({ queue: z.string(), state: z.enum(SNAPSHOT_STATES), total: z.int(), jobs: z.array(job) })) },
       ...problems('not-found', 'validation-failed'),
       ...auth,
     },

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { LISTABLE_STATES, type JobAdmin, type ListableState } from '@flotilla/queue';
+import { SNAPSHOT_STATES, type JobAdmin, type ListableState } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 import { requireAdmin, sameOriginChanges, type AdminAccess } from './admin-access.js';
 import { integerQuery, jobIdOf } from './request-checks.js';
@@ -16,9 +16,9 @@ const MAX_OFFSET = 1_000_000;
 
 function stateOf(req: Request): ListableState {
   const raw: unknown = req.query['state'] ?? 'failed';
-  const state = LISTABLE_STATES.find((s) => s === raw);
+  const state = SNAPSHOT_STATES.find((s) => s === raw);
   if (!state) {
-    throw new HttpProblem('validation-failed', 'query parameter "state" is invalid', [{ pointer: 'state', detail: `expected one of ${LISTABLE_STATES.join(', ')}` }]);
+    throw new HttpProblem('validation-failed', 'query parameter "state" is invalid', [{ pointer: 'state', detail: `expected one of ${SNAPSHOT_STATES.join(', ')}` }]);
   }
   return state;
 }

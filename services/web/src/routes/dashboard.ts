@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { readCacheStats } from '@flotilla/cache';
 import type { GroupMembership } from '@flotilla/coordination';
-import { queueOfJobId, readQueueThroughput, snapshotQueue, type JobCatalog, type JobProducer } from '@flotilla/queue';
+import { readQueueOverview, type JobCatalog, type JobProducer } from '@flotilla/queue';
 import { inlineScriptPolicy } from '../security-headers.js';
 import { requireAdmin, sameOriginChanges, type AdminAccess } from './admin-access.js';
 import type { CacheStatsDeps } from './cache-stats.js';
@@ -38,13 +38,7 @@ async function snapshot(deps: DashboardDeps): Promise<unknown> {
   const { caches, redis, prefix } = deps.cacheStats;
   const [members, queues, cacheReports] = await Promise.all([
     Promise.all(FLEET_GROUPS.map(async (group) => [group, await deps.membership.members(group)] as const)),
-    Promise.all(
-      deps.catalog.queues.map(async (q) => {
-        const queue = deps.producer.queue(q.name);
-        const [state, throughput] = await Promise.all([snapshotQueue(queue, now), readQueueThroughput(queue, WINDOW_MINUTES, now)]);
-        return { ...state, throughput };
-      }),
-    ),
+    Promise.all(deps.catalog.queues.map((q) => readQueueOverview(deps.producer.queue(q.name), WINDOW_MINUTES, now))),
     Promise.all(
       caches.map(async (cache) => {
         const { name, l1Hits, l1Entries } = cache.stats();
@@ -81,9 +75,9 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   // Search by id: a job id names its queue, so the job's page in bull-board is one redirect away.
   router.get('/dashboard/find', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (req, res) => {
     const id = typeof req.query['id'] === 'string' ? req.query['id'].trim() : '';
-    const queue = queueOfJobId(id);
-    if (queue && deps.producer.hasQueue(queue) && (await deps.producer.find(id))) {
-      res.redirect(303, `/dashboard/jobs/queue/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`);
+    const job = await deps.producer.find(id);
+    if (job) {
+      res.redirect(303, `/dashboard/jobs/queue/${encodeURIComponent(job.queue)}/${encodeURIComponent(job.id)}`);
       return;
     }
     res.status(404).set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps), `No job with the id “${id}” (finished jobs expire).`));

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { sameSecret } from '@flotilla/metrics';
-import { readQueueThroughput, snapshotQueue, type JobCatalog, type JobProducer, type QueueSnapshot } from '@flotilla/queue';
+import { readQueueOverview, snapshotQueue, type JobCatalog, type JobProducer, type QueueSnapshot } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 
 /** What the queue overview reads. */
@@ -33,13 +33,7 @@ export function queueRoutes(deps: QueueRoutesDeps): Router {
   router.get('/api/queues', async (req, res) => {
     if (!deps.authorized(req)) throw new HttpProblem('unauthorized', 'this endpoint needs the metrics credentials');
     const now = Date.now();
-    const queues = await Promise.all(
-      deps.catalog.queues.map(async (q) => {
-        const queue = deps.producer.queue(q.name);
-        const [state, throughput] = await Promise.all([snapshotQueue(queue, now), readQueueThroughput(queue, THROUGHPUT_MINUTES, now)]);
-        return { ...state, throughput };
-      }),
-    );
+    const queues = await Promise.all(deps.catalog.queues.map((q) => readQueueOverview(deps.producer.queue(q.name), THROUGHPUT_MINUTES, now)));
     res.set('cache-control', 'no-store').json({ throughputMinutes: THROUGHPUT_MINUTES, queues });
   });
 

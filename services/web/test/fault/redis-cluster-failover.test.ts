@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedisServer, type RedisServer } from '@flotilla/local-redis';
-import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { waitForReady, type RedisClient } from '@flotilla/redis';
 import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
+import { QuietClients } from '../support/quiet-clients.js';
 import { SubmissionLoad } from '../support/submission-load.js';
 
 // A Redis Cluster failover under steady submissions: three masters, each with one replica,
@@ -31,14 +32,8 @@ let replicas: ClusterNode[] = [];
 let web: ServiceHandle;
 let worker: ServiceHandle;
 let queuePrefix: string;
-const clients: RedisClient[] = [];
-
-function client(url: string): RedisClient {
-  const c = createRedis({ url, role: 'consumer' });
-  c.on('error', () => undefined);
-  clients.push(c);
-  return c;
-}
+const clients = new QuietClients();
+const client = (url: string): RedisClient => clients.open(url);
 
 async function startClusterNode(): Promise<ClusterNode> {
   // An explicit bus port: the default (port + 10000) may be taken or above 65535.
@@ -93,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([web?.stop(), worker?.stop()]);
-  for (const c of clients) c.disconnect();
+  clients.disconnectAll();
   // SIGKILL, then remove the directories: a master stopped with SIGTERM would wait up to
   // Redis's shutdown-timeout (10 s) for a replica that may be gone.
   await Promise.all(

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisSentinel, startRedisServer, type RedisSentinel, type RedisServer } from '@flotilla/local-redis';
-import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { waitForReady, type RedisClient } from '@flotilla/redis';
 import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
+import { QuietClients } from '../support/quiet-clients.js';
 import { SubmissionLoad } from '../support/submission-load.js';
 
 // A Sentinel failover under steady submissions: a master and a replica, one redis-sentinel
@@ -19,14 +20,8 @@ let replica: RedisServer;
 let sentinel: RedisSentinel;
 let web: ServiceHandle;
 let worker: ServiceHandle;
-const clients: RedisClient[] = [];
-
-function client(url: string): RedisClient {
-  const c = createRedis({ url, role: 'consumer' });
-  c.on('error', () => undefined);
-  clients.push(c);
-  return c;
-}
+const clients = new QuietClients();
+const client = (url: string): RedisClient => clients.open(url);
 
 beforeAll(async () => {
   const args = ['--appendonly', 'yes', '--maxmemory-policy', 'noeviction'];
@@ -48,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([web?.stop(), worker?.stop()]);
-  for (const c of clients) c.disconnect();
+  clients.disconnectAll();
   await sentinel?.stop();
   await Promise.all([master?.stop(), replica?.stop()]);
 });
