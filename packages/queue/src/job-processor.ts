@@ -10,6 +10,11 @@ export interface JobContext {
   readonly attempt: number;
   readonly maxAttempts: number;
   /**
+   * For a run of a job scheduler, the time (ms since the epoch) the run was due: a run that
+   * starts late or is retried still knows which slot of the schedule it stands for.
+   */
+  readonly scheduledAt: number | undefined;
+  /**
    * Aborted when the attempt passes its job type's timeout or the worker cancels it; pass it to
    * I/O calls so abandoned work stops instead of running on in the background.
    */
@@ -38,6 +43,7 @@ export function defineHandler<C extends AnyJobContract>(contract: C, handle: Job
 export interface ProcessableJob {
   readonly id?: string | undefined;
   readonly name: string;
+  readonly repeatJobKey?: string | undefined;
   readonly data: unknown;
   readonly attemptsMade: number;
   readonly opts: { readonly attempts?: number | undefined };
@@ -78,6 +84,7 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       id: job.id ?? '',
       attempt: job.attemptsMade + 1,
       maxAttempts: job.opts.attempts ?? 1,
+      scheduledAt: scheduledRunTime(job),
       signal: attempt.signal,
       reportProgress: async (progress) => {
         await job.updateProgress(progress);
@@ -100,6 +107,14 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       cancel?.removeEventListener('abort', onCancel);
     }
   };
+}
+
+// BullMQ names each run of a job scheduler `repeat:<scheduler id>:<due time in ms>`; the id, unlike
+// the delay, survives retries unchanged.
+function scheduledRunTime(job: ProcessableJob): number | undefined {
+  if (job.repeatJobKey === undefined || job.id === undefined) return undefined;
+  const dueAt = Number(job.id.slice(job.id.lastIndexOf(':') + 1));
+  return Number.isSafeInteger(dueAt) ? dueAt : undefined;
 }
 
 // BullMQ records error.message as the failed reason; an abort reason may be anything.
