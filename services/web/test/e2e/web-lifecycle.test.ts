@@ -2,12 +2,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { readSse } from '../support/sse.js';
-import { SubmissionLoad } from '../support/submission-load.js';
+import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
 
 const started: ServiceHandle[] = [];
 
 function baseEnv(): Record<string, string> {
-  return { REDIS_URL: inject('redisUrl'), QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'warn' };
+  return { REDIS_URL: inject('redisUrl'), QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'warn', ...LOAD_TEST_ENV };
 }
 
 async function start(kind: 'web' | 'worker', env: Record<string, string>): Promise<ServiceHandle> {

@@ -3,7 +3,7 @@ import { findRedisServer, startRedisServer, type RedisServer } from '@flotilla/l
 import { isolatedServiceEnv, spawnWeb, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobStates } from '../support/job-states.js';
-import { SubmissionLoad } from '../support/submission-load.js';
+import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
 
 // DURABLE_SUBMISSIONS: a 202 only once the job is in the append-only file on disk. Pass
 // criteria: with it on, SIGKILL of Redis right after a 202 loses no acknowledged job, and the
@@ -28,7 +28,7 @@ async function redisWith(args: string[]): Promise<RedisServer> {
 }
 
 async function web(redis: RedisServer, env: Record<string, string> = {}): Promise<ServiceHandle> {
-  const handle = await spawnWeb({ ...isolatedServiceEnv(redis.url), ...env });
+  const handle = await spawnWeb({ ...isolatedServiceEnv(redis.url), ...LOAD_TEST_ENV, ...env });
   services.push(handle);
   return handle;
 }

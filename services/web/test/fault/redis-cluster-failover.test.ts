@@ -5,7 +5,7 @@ import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
 import { QuietClients } from '../support/quiet-clients.js';
-import { SubmissionLoad } from '../support/submission-load.js';
+import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
 
 // A Redis Cluster failover under steady submissions: three masters, each with one replica,
 // AOF on, `cluster-node-timeout` 1 s; web and worker connected through redis+cluster://. The
@@ -81,7 +81,7 @@ beforeAll(async () => {
   );
 
   const url = `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.server.port}`).join(',')}`;
-  const env = { ...isolatedServiceEnv(url), WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' };
+  const env = { ...isolatedServiceEnv(url), ...LOAD_TEST_ENV, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' };
   queuePrefix = env.QUEUE_PREFIX;
   [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
 }, 60_000);

@@ -3,7 +3,7 @@ import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { httpStatus, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
-import { SubmissionLoad, type Submission } from '../support/submission-load.js';
+import { LOAD_TEST_ENV, SubmissionLoad, type Submission } from '../support/submission-load.js';
 
 // Redis restarts and outages under steady submissions, seen from a real web and worker.
 // Pass criteria: while Redis is down every submission is answered 503 problem JSON with
@@ -26,7 +26,7 @@ let worker: ServiceHandle;
 
 beforeAll(async () => {
   redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'] });
-  const env = isolatedServiceEnv(redis.url);
+  const env = { ...isolatedServiceEnv(redis.url), ...LOAD_TEST_ENV };
   // A job that was running when Redis went away cannot record its end; it is retried once its
   // lock expires (stalled-job recovery). Short locks keep that wait short here.
   [web, worker] = await Promise.all([spawnWeb(env), spawnWorker({ ...env, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' })]);

@@ -5,7 +5,7 @@ import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
 import { QuietClients } from '../support/quiet-clients.js';
-import { SubmissionLoad } from '../support/submission-load.js';
+import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
 
 // A Sentinel failover under steady submissions: a master and a replica, one redis-sentinel
 // (quorum 1), web and worker connected through redis+sentinel://. The master is SIGKILLed.
@@ -37,7 +37,7 @@ beforeAll(async () => {
     timeoutMs: 15_000,
     description: 'the sentinel knows the replica',
   });
-  const env = { ...isolatedServiceEnv(`redis+sentinel://127.0.0.1:${sentinel.port}/${sentinel.masterName}`), WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' };
+  const env = { ...isolatedServiceEnv(`redis+sentinel://127.0.0.1:${sentinel.port}/${sentinel.masterName}`), ...LOAD_TEST_ENV, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' };
   [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
 }, 60_000);
 

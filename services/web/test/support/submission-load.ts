@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * Environment for a web process under a SubmissionLoad: the load is one client at hundreds of
+ * requests a second, which the per-client rate limit (6000 a minute by default) would answer 429
+ * and so hide the behaviour under test.
+ */
+export const LOAD_TEST_ENV = { RATE_LIMIT_REQUESTS: '0' } as const;
+
 /** One job submission the load sent, and how it ended. */
 export interface Submission {
   /** Date.now() when the request was sent and when its answer (or failure) arrived. */
@@ -60,6 +67,13 @@ export class SubmissionLoad {
     return this.submissions.flatMap((s) => (s.status === 202 && s.id ? [s.id] : []));
   }
 
+  /** How many submissions ended with each status ("none" for no answer). */
+  statusCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { status } of this.submissions) counts[String(status ?? 'none')] = (counts[String(status ?? 'none')] ?? 0) + 1;
+    return counts;
+  }
+
   /** Resolves with the first submission after `since` that matches. */
   async next(match: (submission: Submission) => boolean, since = Date.now(), timeoutMs = 30_000): Promise<Submission> {
     const found = this.submissions.find((s) => s.sentAt >= since && match(s));
@@ -67,7 +81,7 @@ export class SubmissionLoad {
     return await new Promise<Submission>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#listeners.delete(listener);
-        reject(new Error(`no matching submission within ${timeoutMs} ms`));
+        reject(new Error(`no matching submission within ${timeoutMs} ms; answers so far by status: ${JSON.stringify(this.statusCounts())}`));
       }, timeoutMs);
       const listener = (submission: Submission): void => {
         if (submission.sentAt < since || !match(submission)) return;
