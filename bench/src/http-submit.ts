@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { LOAD_TEST_ENV, measureHttp, median, printEnvironment, printTable, startBenchRedis, type BenchRedis, type HttpLoadResult } from './harness/index.js';
+import { LOAD_TEST_ENV, spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
+import { measureHttp, median, printEnvironment, printTable, startBenchRedis, type BenchRedis, type HttpLoadResult } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the server and the load generator.
 const CONNECTIONS = 32;

@@ -1,8 +1,8 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
-import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { LOAD_TEST_ENV, printEnvironment, processRssMiB, startBenchRedis } from './harness/index.js';
+import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
+import { printEnvironment, processRssMiB, startBenchRedis } from './harness/index.js';
 
 // A fixed duration of mixed traffic; SOAK_SECONDS makes it longer (e.g. 1800 for half an hour).
 const SOAK_SECONDS = Number(process.env['SOAK_SECONDS'] ?? 60);

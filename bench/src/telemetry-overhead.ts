@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { LOAD_TEST_ENV, measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
+import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;

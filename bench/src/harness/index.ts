@@ -5,5 +5,4 @@ export { printEnvironment, printTable, type Metric, type ResultTable, type Varia
 export { runConcurrently } from './run-concurrently.js';
 export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
-export { LOAD_TEST_ENV } from './load-env.js';
 export { processCpuSeconds } from './process-cpu.js';

@@ -10,3 +10,4 @@ export {
 } from './spawn-service.js';
 export { spawnWeb, spawnWorker, serviceEntry, type ServiceOptions } from './services.js';
 export type { TestkitProvidedContext } from './provided-context.js';
+export { LOAD_TEST_ENV } from './load-env.js';

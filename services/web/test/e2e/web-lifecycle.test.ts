@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { LOAD_TEST_ENV, serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { readSse } from '../support/sse.js';
-import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
+import { SubmissionLoad } from '../support/submission-load.js';
 
 const started: ServiceHandle[] = [];
 

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { findRedisServer, startRedisServer, type RedisServer } from '@flotilla/local-redis';
-import { isolatedServiceEnv, spawnWeb, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { LOAD_TEST_ENV, isolatedServiceEnv, spawnWeb, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobStates } from '../support/job-states.js';
-import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
+import { SubmissionLoad } from '../support/submission-load.js';
 
 // DURABLE_SUBMISSIONS: a 202 only once the job is in the append-only file on disk. Pass
 // criteria: with it on, SIGKILL of Redis right after a 202 loses no acknowledged job, and the

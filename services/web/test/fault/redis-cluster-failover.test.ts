@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { waitForReady, type RedisClient } from '@flotilla/redis';
-import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { LOAD_TEST_ENV, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
 import { QuietClients } from '../support/quiet-clients.js';
-import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
+import { SubmissionLoad } from '../support/submission-load.js';
 
 // A Redis Cluster failover under steady submissions: three masters, each with one replica,
 // AOF on, `cluster-node-timeout` 1 s; web and worker connected through redis+cluster://. The

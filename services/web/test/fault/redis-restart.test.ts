@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
-import { httpStatus, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { LOAD_TEST_ENV, httpStatus, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
-import { LOAD_TEST_ENV, SubmissionLoad, type Submission } from '../support/submission-load.js';
+import { SubmissionLoad, type Submission } from '../support/submission-load.js';
 
 // Redis restarts and outages under steady submissions, seen from a real web and worker.
 // Pass criteria: while Redis is down every submission is answered 503 problem JSON with

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisSentinel, startRedisServer, type RedisSentinel, type RedisServer } from '@flotilla/local-redis';
 import { waitForReady, type RedisClient } from '@flotilla/redis';
-import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { LOAD_TEST_ENV, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
 import { QuietClients } from '../support/quiet-clients.js';
-import { LOAD_TEST_ENV, SubmissionLoad } from '../support/submission-load.js';
+import { SubmissionLoad } from '../support/submission-load.js';
 
 // A Sentinel failover under steady submissions: a master and a replica, one redis-sentinel
 // (quorum 1), web and worker connected through redis+sentinel://. The master is SIGKILLed.

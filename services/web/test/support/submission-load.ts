@@ -1,12 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/**
- * Environment for a web process under a SubmissionLoad: the load is one client at hundreds of
- * requests a second, which the per-client rate limit (6000 a minute by default) would answer 429
- * and so hide the behaviour under test.
- */
-export const LOAD_TEST_ENV = { RATE_LIMIT_REQUESTS: '0' } as const;
-
 /** One job submission the load sent, and how it ended. */
 export interface Submission {
   /** Date.now() when the request was sent and when its answer (or failure) arrived. */
