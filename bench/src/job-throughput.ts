@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
-import { MetricsTime, Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import { loadWorkerConfig } from '@flotilla/config';
 import { catalog, defaultQueue, sleepJob } from '@flotilla/jobs';
-import { JobProducer, createJobProcessor, defineHandler, type BoundHandler } from '@flotilla/queue';
+import { JobProducer, ThroughputRecorder, createJobProcessor, defineHandler, type BoundHandler } from '@flotilla/queue';
 import { createRedis, waitForReady } from '@flotilla/redis';
 import { median, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
 
@@ -11,8 +11,11 @@ import { median, printEnvironment, printTable, runConcurrently, startBenchRedis,
 const JOBS = 10_000;
 // Like a web process with this many job submissions open at once.
 const ENQUEUE_CONCURRENCY = 32;
-// The first round only warms up the JIT and Redis; the median of the others is reported.
-const ROUNDS = 5;
+// The first round only warms up the JIT and Redis; the median of the others is reported. This
+// machine's speed drifts between rounds by more than the differences measured, so there are
+// many rounds, each variant's is compared with the baseline's of the same round, and the
+// order of the variants turns around every round.
+const ROUNDS = 9;
 const SLEEP_INPUT = { ms: 0, steps: 1 };
 
 /** Jobs put through one variant, ready for a worker. */
@@ -20,6 +23,8 @@ interface VariantSetup {
   enqueue(): Promise<unknown>;
   readonly processor: Processor;
   readonly workerOptions: WorkerOptions;
+  /** Attaches what the service attaches to each of its workers. */
+  observe?(worker: Worker): void;
   /** Closes what the setup opened, after the worker is closed. */
   close(): Promise<void>;
 }
@@ -34,6 +39,9 @@ interface Variant {
 interface Rates {
   readonly enqueue: number;
   readonly process: number;
+  /** CPU time per job while the worker drained the queue: the worker's process and Redis. */
+  readonly workerCpuUs: number;
+  readonly redisCpuUs: number;
 }
 
 /** BullMQ as its documentation shows it: default job options, a trivial async processor. */
@@ -91,6 +99,7 @@ function flotilla(name: string, handler: BoundHandler): Variant {
         // Only used for Idempotency-Key requests, which this benchmark does not send.
         idempotencySecret: 'bench-secret-for-idempotency-keys-never-sent',
       });
+      const throughput = new ThroughputRecorder(consumerConnection, prefix);
       return {
         enqueue: () => producer.enqueue(sleepJob.name, SLEEP_INPUT),
         // No queues to check for completeness: only the sleep type is enqueued here.
@@ -102,10 +111,13 @@ function flotilla(name: string, handler: BoundHandler): Variant {
           lockDuration: config.worker.lockDurationMs,
           stalledInterval: config.worker.stalledIntervalMs,
           maxStalledCount: config.worker.maxStalledCount,
-          // As services/worker records them: per-minute completed/failed counts for the dashboard.
-          metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
+        },
+        // As services/worker counts them: jobs finished per minute, for the dashboard.
+        observe(worker) {
+          worker.on('completed', () => throughput.record(defaultQueue.name, 'completed'));
         },
         async close() {
+          await throughput.stop();
           await producer.close();
           await Promise.all([producerConnection.quit(), consumerConnection.quit()]);
         },
@@ -131,7 +143,9 @@ export async function runJobThroughput(): Promise<void> {
   const measured: Rates[][] = variants.map(() => []);
   try {
     for (let round = 0; round <= ROUNDS; round++) {
-      for (const [index, variant] of variants.entries()) {
+      const order = [...variants.entries()];
+      if (round % 2 === 1) order.reverse();
+      for (const [index, variant] of order) {
         const rates = await measureVariant(variant, redis, `{bench-${index}-${round}}`);
         if (round > 0) measured[index]?.push(rates);
       }
@@ -142,12 +156,20 @@ export async function runJobThroughput(): Promise<void> {
   const [raw, flotillaBare, flotillaReporting] = measured.map((rates) => ({
     enqueue: median(rates.map((r) => r.enqueue)),
     process: median(rates.map((r) => r.process)),
+    workerCpuUs: median(rates.map((r) => r.workerCpuUs)),
+    redisCpuUs: median(rates.map((r) => r.redisCpuUs)),
   }));
   if (!raw || !flotillaBare || !flotillaReporting) throw new Error('a variant was not measured');
+  // Each round's figure over the baseline's of the same round, then the median of those.
+  const roundRatio = (index: number, rate: keyof Rates): string =>
+    median((measured[index] ?? []).map((rates, round) => rates[rate] / (measured[0]?.[round]?.[rate] ?? NaN))).toFixed(2);
 
   printTable({
     title: 'Enqueue rate',
-    notes: [`${ENQUEUE_CONCURRENCY} enqueue calls in flight at a time; median of ${ROUNDS} rounds.`],
+    notes: [
+      `${ENQUEUE_CONCURRENCY} enqueue calls in flight at a time; median of ${ROUNDS} rounds.`,
+      `Median of the per-round ratios to the baseline: JobProducer.enqueue ${roundRatio(1, 'enqueue')}×.`,
+    ],
     metrics: [{ name: 'jobs/s', higherIsBetter: true }],
     rows: [
       { variant: 'raw BullMQ queue.add', values: [raw.enqueue] },
@@ -158,12 +180,17 @@ export async function runJobThroughput(): Promise<void> {
     title: 'Worker throughput',
     notes: [
       `One worker, concurrency ${defaultQueue.concurrency} (the default queue's); from the first job's start to the last job's completion; median of ${ROUNDS} rounds.`,
+      `Median of the per-round ratios to the baseline: ${variants[1].name} ${roundRatio(1, 'process')}×, ${variants[2].name} ${roundRatio(2, 'process')}×.`,
     ],
-    metrics: [{ name: 'jobs/s', higherIsBetter: true }],
+    metrics: [
+      { name: 'jobs/s', higherIsBetter: true },
+      { name: 'worker CPU µs/job', higherIsBetter: false, decimals: 1 },
+      { name: 'Redis CPU µs/job', higherIsBetter: false, decimals: 1 },
+    ],
     rows: [
-      { variant: 'raw BullMQ Worker, trivial async processor', values: [raw.process] },
-      { variant: variants[1].name, values: [flotillaBare.process] },
-      { variant: variants[2].name, values: [flotillaReporting.process] },
+      { variant: 'raw BullMQ Worker, trivial async processor', values: [raw.process, raw.workerCpuUs, raw.redisCpuUs] },
+      { variant: variants[1].name, values: [flotillaBare.process, flotillaBare.workerCpuUs, flotillaBare.redisCpuUs] },
+      { variant: variants[2].name, values: [flotillaReporting.process, flotillaReporting.workerCpuUs, flotillaReporting.redisCpuUs] },
     ],
   });
 }
@@ -174,8 +201,16 @@ async function measureVariant(variant: Variant, redis: BenchRedis, prefix: strin
     const started = performance.now();
     await runConcurrently(JOBS, ENQUEUE_CONCURRENCY, () => setup.enqueue());
     const enqueueSeconds = (performance.now() - started) / 1000;
+    const [cpuBefore, redisBefore] = [process.cpuUsage(), await redis.cpuSeconds()];
     const processSeconds = await drain(setup);
-    return { enqueue: JOBS / enqueueSeconds, process: JOBS / processSeconds };
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisSeconds = (await redis.cpuSeconds()) - redisBefore;
+    return {
+      enqueue: JOBS / enqueueSeconds,
+      process: JOBS / processSeconds,
+      workerCpuUs: (cpu.user + cpu.system) / JOBS,
+      redisCpuUs: (redisSeconds * 1e6) / JOBS,
+    };
   } finally {
     await setup.close();
     await redis.flush();
@@ -189,12 +224,15 @@ async function drain(setup: VariantSetup): Promise<number> {
   const done = Promise.withResolvers<number>();
   const worker = new Worker(
     defaultQueue.name,
-    (job, token, signal) => {
+    // One parameter, as BullMQ's own examples write it: BullMQ then makes no cancellation
+    // signal per job for any variant.
+    (job) => {
       firstStart ??= performance.now();
-      return setup.processor(job, token, signal);
+      return setup.processor(job);
     },
     setup.workerOptions,
   );
+  setup.observe?.(worker);
   worker.on('completed', () => {
     if (++completed === JOBS) done.resolve(performance.now() - (firstStart ?? 0));
   });

@@ -9,6 +9,8 @@ export interface BenchRedis {
   readonly url: string;
   /** Deletes every key, so the next variant starts from the same empty Redis as the last. */
   flush(): Promise<void>;
+  /** CPU seconds (user + system) the server has used so far, as it reports them. */
+  cpuSeconds(): Promise<number>;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
 }
@@ -34,6 +36,16 @@ export async function startBenchRedis(): Promise<BenchRedis> {
       const client = createRedis({ url: server.url, role: 'consumer', connectionName: 'flotilla:bench:flush' });
       try {
         await client.flushall();
+      } finally {
+        await client.quit();
+      }
+    },
+    async cpuSeconds() {
+      const client = createRedis({ url: server.url, role: 'consumer', connectionName: 'flotilla:bench:info' });
+      try {
+        const info = await client.info('cpu');
+        const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+        return field('used_cpu_user') + field('used_cpu_sys');
       } finally {
         await client.quit();
       }

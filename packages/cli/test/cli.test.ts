@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isolatedServiceEnv, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
+import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The command line as a user runs it: a separate node process talking to real web and worker processes.
@@ -90,14 +90,20 @@ async function finalState(id: string): Promise<{ state: string; attemptsMade: nu
 
 describe('flotilla read commands', () => {
   it('queues lists every queue with its counts and the jobs finished per minute', async () => {
-    const run = await flotilla(['queues', '--json']);
-    expect(run.code).toBe(0);
-    const queues = JSON.parse(run.stdout) as { name: string; throughput: { completed: number[]; failed: number[] } }[];
-    expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
+    type Queues = { name: string; throughput: { completed: number[]; failed: number[] } }[];
     // The earlier tests' jobs finished in this minute or the one before: they are on the last entries.
-    const recent = (name: string): number => queues.find((q) => q.name === name)?.throughput.completed.slice(-2).reduce((a, b) => a + b, 0) ?? 0;
-    expect(recent('default')).toBeGreaterThanOrEqual(1);
-    expect(recent('cpu')).toBeGreaterThanOrEqual(1);
+    const recent = (queues: Queues, name: string): number => queues.find((q) => q.name === name)?.throughput.completed.slice(-2).reduce((a, b) => a + b, 0) ?? 0;
+    // The worker writes its counts of finished jobs a moment (at most 2 s) after they finish.
+    const queues = (await waitFor(
+      async () => {
+        const run = await flotilla(['queues', '--json']);
+        expect(run.code).toBe(0);
+        const listed = JSON.parse(run.stdout) as Queues;
+        return recent(listed, 'default') >= 1 && recent(listed, 'cpu') >= 1 ? listed : undefined;
+      },
+      { timeoutMs: 10_000, description: 'the earlier jobs counted' },
+    )) as Queues;
+    expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
     expect(queues[0]?.throughput.completed).toHaveLength(15);
     expect((await flotilla(['queues'])).stdout).toMatch(/^queue\s+waiting\s+active\s+delayed\s+failed\s+completed\s+done\/min/);
   });

@@ -11,6 +11,6 @@ export { createJobProcessor, defineHandler, type JobHandler, type JobContext, ty
 export { ensureIdempotencySecret } from './idempotency-secret.js';
 export { checkEvictionPolicy } from './check-eviction-policy.js';
 export { snapshotQueue, SNAPSHOT_STATES, type QueueSnapshot } from './queue-snapshot.js';
-export { readQueueOverview, readQueueThroughput, type QueueOverview, type QueueThroughput } from './queue-throughput.js';
+export { ThroughputRecorder, readQueueOverview, readQueueThroughput, type ThroughputRecorderOptions, type FinishedOutcome, type QueueOverview, type QueueThroughput } from './queue-throughput.js';
 export { JobAdmin, type ListableState, type JobPage, type RetryOutcome } from './job-admin.js';
 export { joinQueueEpoch } from './queue-epoch.js';

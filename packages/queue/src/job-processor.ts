@@ -15,8 +15,8 @@ export interface JobContext {
    */
   readonly scheduledAt: number | undefined;
   /**
-   * Aborted when the attempt passes its job type's timeout or the worker cancels it; pass it to
-   * I/O calls so abandoned work stops instead of running on in the background.
+   * Aborted when the attempt passes its job type's timeout; pass it to I/O calls so abandoned
+   * work stops instead of running on in the background.
    */
   readonly signal: AbortSignal;
   reportProgress(progress: JobProgress): Promise<void>;
@@ -67,8 +67,9 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       if (!byName.has(contract.name)) throw new Error(`no handler registered for job type "${contract.name}" on queue "${queue}"`);
     }
   }
-  // Three parameters: BullMQ passes its cancellation signal only to a processor that declares it.
-  return async (job: ProcessableJob, _token?: string, cancel?: AbortSignal): Promise<unknown> => {
+  // One parameter: BullMQ then makes no cancellation signal of its own for each job (nothing
+  // here cancels jobs through BullMQ; the attempt's timeout is the processor's own).
+  return async (job: ProcessableJob): Promise<unknown> => {
     const handler = byName.get(job.name);
     if (!handler) throw new UnrecoverableError(`no handler for job type "${job.name}"`);
     const parsed = handler.contract.input.safeParse(job.data);
@@ -76,16 +77,16 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       throw new UnrecoverableError(`job data does not match the "${job.name}" schema: ${describeIssues(parsed.error.issues)}`);
     }
     const timeoutMs = jobTimeoutMs(handler.contract);
-    const attempt = new AbortController();
-    const timer = setTimeout(() => attempt.abort(new JobTimeoutError(job.name, timeoutMs)), timeoutMs);
-    const onCancel = (): void => attempt.abort(cancel?.reason);
-    cancel?.addEventListener('abort', onCancel, { once: true });
+    const attempt = new Attempt();
+    const timer = setTimeout(() => attempt.end(new JobTimeoutError(job.name, timeoutMs)), timeoutMs);
     const context: JobContext = {
       id: job.id ?? '',
       attempt: job.attemptsMade + 1,
       maxAttempts: job.opts.attempts ?? 1,
       scheduledAt: scheduledRunTime(job),
-      signal: attempt.signal,
+      get signal() {
+        return attempt.signal;
+      },
       reportProgress: async (progress) => {
         await job.updateProgress(progress);
       },
@@ -95,18 +96,46 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
       childResults: () => job.getChildrenValues(),
     };
     try {
-      return await new Promise<unknown>((resolve, reject) => {
-        attempt.signal.addEventListener('abort', () => reject(asError(attempt.signal.reason)), { once: true });
-        // A handler that throws synchronously rejects like one that returns a rejected promise.
-        Promise.resolve()
-          .then(() => handler.handle(parsed.data, context))
-          .then(resolve, reject);
-      });
+      return await attempt.run(() => handler.handle(parsed.data, context));
     } finally {
       clearTimeout(timer);
-      cancel?.removeEventListener('abort', onCancel);
     }
   };
+}
+
+/**
+ * One attempt at a job, which its timeout may end before the handler settles. The signal is
+ * made only for a handler that asks for it (one without I/O never does): an
+ * AbortController per job is a measurable share of a trivial job's cost.
+ */
+class Attempt {
+  #controller: AbortController | undefined;
+  #endedBy: Error | undefined;
+  #reject: ((reason: Error) => void) | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#endedBy) this.#controller.abort(this.#endedBy);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Settles with the handler's outcome, or rejects as soon as the attempt is ended. */
+  run<T>(work: () => Promise<T> | T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#reject = reject;
+      // A handler that throws synchronously rejects like one that returns a rejected promise.
+      Promise.resolve().then(work).then(resolve, reject);
+    });
+  }
+
+  end(reason: Error): void {
+    if (this.#endedBy) return;
+    this.#endedBy = reason;
+    this.#controller?.abort(reason);
+    this.#reject?.(reason);
+  }
 }
 
 // BullMQ names each run of a job scheduler `repeat:<scheduler id>:<due time in ms>`; the id, unlike
@@ -115,9 +144,4 @@ function scheduledRunTime(job: ProcessableJob): number | undefined {
   if (job.repeatJobKey === undefined || job.id === undefined) return undefined;
   const dueAt = Number(job.id.slice(job.id.lastIndexOf(':') + 1));
   return Number.isSafeInteger(dueAt) ? dueAt : undefined;
-}
-
-// BullMQ records error.message as the failed reason; an abort reason may be anything.
-function asError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(`job cancelled: ${String(reason)}`);
 }

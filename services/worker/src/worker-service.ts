@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MetricsTime, type Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
-import { DEFAULT_JOB_TIMEOUT_MS, createJobProcessor, jobTimeoutMs, type BoundHandler, type JobCatalog } from '@flotilla/queue';
+import { DEFAULT_JOB_TIMEOUT_MS, ThroughputRecorder, createJobProcessor, jobTimeoutMs, type BoundHandler, type JobCatalog } from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
 import { consumerStall } from './consumer-liveness.js';
@@ -53,6 +53,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     return contract ? jobTimeoutMs(contract) : DEFAULT_JOB_TIMEOUT_MS;
   };
   let stopping = false;
+  // Fleet-wide jobs finished per minute: the throughput the dashboard and CLI show.
+  const throughput = new ThroughputRecorder(deps.connect('flotilla:worker:throughput'), config.queue.prefix, {
+    onError: (error) => logger.warn({ err: error.message }, 'writing the throughput counts failed; they are kept for the next write'),
+  });
 
   const workers = queues.map((name) => {
     const definition = catalog.queue(name);
@@ -67,8 +71,6 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
-      // Per-minute completed/failed counts kept in Redis: the throughput the dashboard and CLI show.
-      metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
       timeoutOf,
       ...(definition.rateLimit ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } } : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
@@ -82,6 +84,11 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     // the connection becoming ready again, restarts its clock.
     for (const event of ['reconnecting', 'ready']) connection.on(event, () => worker.noteConnectionChange());
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker error'));
+    worker.on('completed', () => throughput.record(name, 'completed'));
+    // BullMQ marks a job finished only when no attempt follows (attempts used up, or unrecoverable).
+    worker.on('failed', (job) => {
+      if (job?.finishedOn) throughput.record(name, 'failed');
+    });
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, type: job?.name, attemptsMade: job?.attemptsMade, err: error.message }, 'job attempt failed'),
     );
@@ -114,6 +121,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
         logger.warn('jobs still running at the shutdown deadline; leaving them to stalled-job recovery');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      await throughput.stop();
     },
   };
 }

@@ -54,7 +54,7 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     expect(submitted.status).toBe(202);
     await expect.poll(() => queueCell('default', 2), { timeout: 10_000 }).toBe('1');
     await expect.poll(async () => Number(await queueCell('default', 5)), { timeout: 15_000 }).toBe(before + 1);
-    await expect.poll(async () => Number(await queueCell('default', 8)), { timeout: 5_000 }).toBe(doneBefore + 1);
+    await expect.poll(async () => Number(await queueCell('default', 8)), { timeout: 10_000 }).toBe(doneBefore + 1);
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
   });
