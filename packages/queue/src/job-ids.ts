@@ -1,12 +1,24 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomFillSync } from 'node:crypto';
 
 // Ids are capabilities: whoever holds a job's URL may read it, so they carry 128 random bits.
 // The queue name in front tells any web replica where to look without a lookup table.
 const JOB_ID = /^([a-z][a-z0-9-]{0,29})\.([A-Za-z0-9_-]{22,43})$/;
 
+const ID_BYTES = 16;
+// Random bytes for 256 ids at a time: a crypto.randomBytes call per id cost about 4 µs here,
+// a slice of this pool about 0.3 µs (Node's randomUUID keeps a cache the same way).
+const idPool = Buffer.alloc(ID_BYTES * 256);
+let idPoolOffset = idPool.length;
+
 /** A new unguessable job id on a queue. */
 export function newJobId(queue: string): string {
-  return `${queue}.${randomBytes(16).toString('base64url')}`;
+  if (idPoolOffset === idPool.length) {
+    randomFillSync(idPool);
+    idPoolOffset = 0;
+  }
+  const random = idPool.toString('base64url', idPoolOffset, idPoolOffset + ID_BYTES);
+  idPoolOffset += ID_BYTES;
+  return `${queue}.${random}`;
 }
 
 /**

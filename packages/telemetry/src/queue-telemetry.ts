@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { ProxyTracer, ROOT_CONTEXT, TraceFlags, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
 import type { ContextManager, Span, Telemetry } from 'bullmq';
 import type * as BullMQOtelModule from 'bullmq-otel';
+import { samplesRootSpans } from './tracing-settings.js';
 
 // Loaded on first use, so a process with tracing off never pays for it (about 15 ms here).
 const require = createRequire(import.meta.url);
@@ -18,13 +19,16 @@ const TRACER_NAME = 'flotilla-queue';
 const HOUSEKEEPING = /^(startStalledCheckTimer|moveStalledJobsToWait|getNextJob)\b/;
 
 /**
- * Whether `context` carries a span of a trace that was not sampled. Under the parent-based
- * samplers a child of such a span is never recorded either, so BullMQ's span for it (a job's
- * processing, its completion, a child job's enqueue) is skipped before any work is done for it.
+ * Whether a span started in `context` is sure not to be recorded: its parent belongs to a trace
+ * that was not sampled (under the parent-based samplers its children never are either), or it
+ * has no parent and the sampler records no root span. BullMQ's span (a job's processing, its
+ * completion, a child job's enqueue) is then skipped before any work is done for it: no ids,
+ * no sampling decision, no context switch around the job.
  */
-function insideUnsampledTrace(context: Context): boolean {
+function surelyUnrecorded(context: Context, rootsSampled: boolean): boolean {
   const parent = trace.getSpanContext(context);
-  return parent !== undefined && isSpanContextValid(parent) && (parent.traceFlags & TraceFlags.SAMPLED) === 0;
+  if (parent === undefined || !isSpanContextValid(parent)) return !rootsSampled;
+  return (parent.traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
 // Leaves the context as it was, so the Redis calls made inside start no trace either.
@@ -51,8 +55,9 @@ export function isTracing(): boolean {
  * trace across processes. Empty while tracing is off: BullMQ then stores no trace context
  * with a job and starts no spans.
  */
-export function queueTelemetry(): QueueTelemetryOption {
+export function queueTelemetry(env: Readonly<Record<string, string | undefined>> = process.env): QueueTelemetryOption {
   if (!isTracing()) return {};
+  const rootsSampled = samplesRootSpans(env);
   const { BullMQOtel } = require('bullmq-otel') as typeof BullMQOtelModule;
   const otel = new BullMQOtel({ tracerName: TRACER_NAME });
   const contextManager: ContextManager<Context> = {
@@ -69,7 +74,7 @@ export function queueTelemetry(): QueueTelemetryOption {
     telemetry: {
       tracer: {
         startSpan: (name, options, context?: Context) =>
-          HOUSEKEEPING.test(name) || insideUnsampledTrace(context ?? otel.contextManager.active()) ? UNTRACED : otel.tracer.startSpan(name, options, context),
+          HOUSEKEEPING.test(name) || surelyUnrecorded(context ?? otel.contextManager.active(), rootsSampled) ? UNTRACED : otel.tracer.startSpan(name, options, context),
       },
       contextManager,
     },

@@ -20,6 +20,18 @@ export interface TracingSettings {
   readonly logsFromEnv: boolean;
 }
 
+/**
+ * Whether the sampler OTEL_TRACES_SAMPLER names can ever record a span that has no parent:
+ * false for always_off, parentbased_always_off and a trace-id ratio of 0. (Unset means the
+ * SDK's default, parentbased_always_on.)
+ */
+export function samplesRootSpans(env: Env): boolean {
+  const sampler = read(env, 'OTEL_TRACES_SAMPLER');
+  if (sampler === 'always_off' || sampler === 'parentbased_always_off') return false;
+  if (sampler?.endsWith('traceidratio')) return Number(read(env, 'OTEL_TRACES_SAMPLER_ARG') ?? '1') > 0;
+  return true;
+}
+
 /** The levels OTEL_LOG_LEVEL takes, lower-cased. */
 export type DiagnosticsLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 

@@ -6,6 +6,7 @@ import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isTracing, queueTelemetry, traceLogFields } from '../src/index.js';
+import { samplesRootSpans } from '../src/tracing-settings.js';
 
 function connection(): { host: string; port: number } {
   const url = new URL(inject('redisUrl'));
@@ -110,5 +111,34 @@ describe('queueTelemetry with an SDK registered', () => {
     expect(exporter.getFinishedSpans().filter((s) => s.name.endsWith(' unsampled'))).toEqual([]);
     expect(JSON.stringify((await Job.fromId(queue, job.id ?? ''))?.opts)).toContain('0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00');
     expect(processedIn?.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
+  });
+
+  it('starts no span for a job without a trace when the sampler records no root span, and does when it may', () => {
+    const sampledParent = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '1af7651916cd43dd8448eb211c80319c', spanId: 'c7ad6b7169203331', traceFlags: TraceFlags.SAMPLED }));
+    const isSkipped = (env: Record<string, string>, parent = ROOT_CONTEXT): boolean => {
+      const span = queueTelemetry(env).telemetry?.tracer.startSpan('process q', { kind: SpanKind.CONSUMER }, parent);
+      span?.end();
+      return span?.setSpanOnContext(parent) === parent;
+    };
+    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' })).toBe(true);
+    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' })).toBe(true);
+    // A trace the web sampled is still continued under parentbased_always_off.
+    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, sampledParent)).toBe(false);
+    expect(isSkipped({})).toBe(false);
+    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' })).toBe(false);
+  });
+});
+
+describe('samplesRootSpans', () => {
+  it.each([
+    [{}, true],
+    [{ OTEL_TRACES_SAMPLER: 'always_on' }, true],
+    [{ OTEL_TRACES_SAMPLER: 'always_off' }, false],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, false],
+    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }, false],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, true],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }, true],
+  ])('%j → %s', (env, expected) => {
+    expect(samplesRootSpans(env)).toBe(expected);
   });
 });
