@@ -54,6 +54,26 @@ async function snapshot(deps: DashboardDeps): Promise<unknown> {
 }
 
 /**
+ * The snapshot the open streams send: every stream of this process shares one read of Redis
+ * per half refresh interval, however many dashboards are open.
+ */
+function sharedSnapshot(deps: DashboardDeps): () => Promise<unknown> {
+  let latest: { readonly at: number; readonly value: Promise<unknown> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!latest || now - latest.at >= UPDATE_EVERY_MS / 2) {
+      const value = snapshot(deps);
+      latest = { at: now, value };
+      // A failed read is not shared: the next stream to ask tries again.
+      value.catch(() => {
+        if (latest?.value === value) latest = undefined;
+      });
+    }
+    return latest.value;
+  };
+}
+
+/**
  * /dashboard: the fleet overview (members, queues, caches, updated live over Server-Sent Events)
  * and, under /dashboard/jobs, bull-board for inspecting and acting on jobs (retry, remove,
  * promote, pause). Behind the admin credentials; no routes at all while the dashboard is off.
@@ -83,12 +103,13 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
     res.status(404).set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps), `No job with the id “${id}” (finished jobs expire).`));
   });
 
+  const streamSnapshot = sharedSnapshot(deps);
   router.get('/dashboard/events', (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     let timer: NodeJS.Timeout | undefined;
     const send = async (): Promise<void> => {
       try {
-        res.write(`event: snapshot\ndata: ${JSON.stringify(await snapshot(deps))}\n\n`);
+        res.write(`event: snapshot\ndata: ${JSON.stringify(await streamSnapshot())}\n\n`);
       } catch {
         res.write(': redis unavailable, retrying\n\n');
       }

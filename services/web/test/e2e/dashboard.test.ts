@@ -101,6 +101,19 @@ describe('/dashboard', () => {
     expect(Date.parse(second?.at ?? '')).toBeGreaterThan(Date.parse(first?.at ?? ''));
   });
 
+  it('lets streams opened together share one read of Redis for their snapshots', async () => {
+    const streams = await Promise.all(
+      Array.from({ length: 4 }, () => {
+        let seen = 0;
+        return readSse(`${web.url}/dashboard/events`, { headers: auth, stopWhen: () => ++seen >= 1, timeoutMs: 10_000 });
+      }),
+    );
+    const firstAt = streams.map((stream) => (stream.events[0]?.data as { at: string } | undefined)?.at);
+    expect(firstAt.every((at) => at !== undefined)).toBe(true);
+    // Opened within a second of each other, they got the same snapshot, taken once.
+    expect(new Set(firstAt).size).toBe(1);
+  });
+
   it('retries a failed job through bull-board, and refuses the same action from another site', async () => {
     const submitted = await api(web.url, 'POST', '/api/jobs/flaky', { json: { failTimes: 4 } });
     const { id } = submitted.body as { id: string };
