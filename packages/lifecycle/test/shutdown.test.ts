@@ -1,8 +1,8 @@
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '@flotilla/telemetry';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Shutdown, drainHttpServer } from '../src/index.js';
 
 const silent = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
@@ -90,6 +90,33 @@ describe('drainHttpServer', () => {
     const drained = drainHttpServer(server, Date.now() + 5000);
     setTimeout(() => release(), 100);
     expect(await response).toBe('done');
+    await drained;
+    expect(server.listening).toBe(false);
+  });
+
+  it('answers a request that reached an idle keep-alive socket just as the drain began, with Connection: close', async () => {
+    const server = createServer((req, res) => res.end(`ok ${req.url ?? ''}`));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const ended = new Promise<string | undefined>((resolve) => {
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+      socket.on('close', () => resolve(undefined));
+    });
+    await new Promise((resolve) => socket.on('connect', resolve));
+    socket.write('GET /1 HTTP/1.1\r\nHost: test\r\n\r\n');
+    await vi.waitFor(() => expect(received).toContain('ok /1'), { timeout: 5000 });
+    // The next request is in the server's socket buffer, unread, when the drain starts.
+    socket.write('GET /2 HTTP/1.1\r\nHost: test\r\n\r\n');
+    const until = Date.now() + 20;
+    while (Date.now() < until) {
+      // Busy: the bytes arrive while the event loop cannot read them.
+    }
+    const drained = drainHttpServer(server, Date.now() + 5000);
+    expect(await ended).toBeUndefined();
+    expect(received).toMatch(/ok \/1HTTP\/1\.1 200 OK\r\n[^]*[Cc]onnection: close[^]*ok \/2$/);
     await drained;
     expect(server.listening).toBe(false);
   });

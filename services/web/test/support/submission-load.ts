@@ -114,7 +114,9 @@ export class SubmissionLoad {
         ...(response.status >= 400 && body.type ? { problemType: body.type } : {}),
       };
     } catch (error) {
-      return { sentAt, answeredAt: Date.now(), status: undefined, error: (error as Error).message };
+      // fetch says only "fetch failed"; the cause tells a refused connection from a reset one.
+      const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
+      return { sentAt, answeredAt: Date.now(), status: undefined, error: cause ? `${(error as Error).message} (${cause})` : (error as Error).message };
     }
   }
 }
