@@ -1,10 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, startOtlpSink, type BenchRedis } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -40,20 +38,6 @@ const modes: readonly [Mode, ...Mode[]] = [
   { name: 'on, 10% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }), scrape: true },
   { name: 'on, every trace recorded', env: tracesOn({ OTEL_TRACES_SAMPLER: 'always_on' }), scrape: true },
 ];
-
-/** An OTLP/HTTP endpoint that accepts and drops everything, standing in for a collector. */
-async function startSink(): Promise<{ url: string; server: Server; requests: () => number }> {
-  let requests = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests: () => requests };
-}
 
 /** Scrapes a service's /metrics every interval while `during` runs, as Prometheus would. */
 async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during: () => Promise<T>): Promise<T> {
@@ -141,7 +125,7 @@ export async function runTelemetryOverhead(): Promise<void> {
   const pinned = await pinToCpu(process.pid, HARNESS_CPU);
   console.log(pinned ? `Service pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.` : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.');
   const redis = await startBenchRedis();
-  const sink = await startSink();
+  const sink = await startOtlpSink();
   const web: Measured[][] = modes.map(() => []);
   const jobs: Measured[][] = modes.map(() => []);
   try {

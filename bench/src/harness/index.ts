@@ -6,3 +6,4 @@ export { runConcurrently } from './run-concurrently.js';
 export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
 export { processCpuSeconds } from './process-cpu.js';
+export { startOtlpSink } from './otlp-sink.js';

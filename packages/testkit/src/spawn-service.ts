@@ -21,6 +21,8 @@ export interface SpawnServiceOptions {
   readonly readyTimeoutMs?: number;
   /** Working directory; defaults to the test's. */
   readonly cwd?: string;
+  /** A command the Node process runs under, e.g. `['valgrind', '--tool=callgrind']`. */
+  readonly wrapper?: readonly string[];
 }
 
 /** How a service process ended: an exit code, or the signal that killed it. */
@@ -95,7 +97,8 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   const url = `http://127.0.0.1:${port}`;
   const log = new LineLog();
 
-  const child = spawn(process.execPath, [options.entry], {
+  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, options.entry];
+  const child = spawn(command, args, {
     cwd: options.cwd ?? process.cwd(),
     env: serviceEnv({ ...options.env, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
