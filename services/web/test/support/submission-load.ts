@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
+import { settledJobs } from './job-states.js';
 
 /** One job submission the load sent, and how it ended. */
 export interface Submission {
@@ -60,6 +62,15 @@ export class SubmissionLoad {
     return this.submissions.flatMap((s) => (s.status === 202 && s.id ? [s.id] : []));
   }
 
+  /**
+   * The accepted submissions whose job is gone, once every accepted job has completed or gone
+   * missing: after a fault, what was accepted must either run or be counted as lost.
+   */
+  async lostAccepted(): Promise<Submission[]> {
+    const pending = await settledJobs(this.baseUrl, () => this.acceptedIds());
+    return this.submissions.filter((s) => s.status === 202 && s.id !== undefined && pending.has(s.id));
+  }
+
   /** How many submissions ended with each status ("none" for no answer). */
   statusCounts(): Record<string, number> {
     const counts: Record<string, number> = {};
@@ -119,4 +130,10 @@ export class SubmissionLoad {
       return { sentAt, answeredAt: Date.now(), status: undefined, error: cause ? `${(error as Error).message} (${cause})` : (error as Error).message };
     }
   }
+}
+
+/** The fault tests' rule for answers during an outage: every request answered, with 202 or 503 only. */
+export function expectAcceptedOrUnavailable(submissions: readonly Submission[]): void {
+  expect(submissions.filter((s) => s.status === undefined), 'requests without an answer').toEqual([]);
+  expect(submissions.filter((s) => s.status !== 202 && s.status !== 503), 'statuses other than 202 and 503').toEqual([]);
 }
