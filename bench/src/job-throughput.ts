@@ -113,9 +113,7 @@ function flotilla(name: string, handler: BoundHandler): Variant {
           maxStalledCount: config.worker.maxStalledCount,
         },
         // As services/worker counts them: jobs finished per minute, for the dashboard.
-        observe(worker) {
-          worker.on('completed', () => throughput.record(defaultQueue.name, 'completed'));
-        },
+        observe: (worker) => throughput.observe(worker, defaultQueue.name),
         async close() {
           await throughput.stop();
           await producer.close();

@@ -1,4 +1,5 @@
 import type { Job, Worker } from 'bullmq';
+import { isFinalFailure } from '@flotilla/queue';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 // Jobs take from milliseconds (a cache refresh) to minutes (a long computation).
@@ -48,8 +49,7 @@ export class JobMetrics {
     });
     worker.on('completed', (job) => this.finished(queue, job, 'completed'));
     worker.on('failed', (job) => {
-      // BullMQ marks a job finished only when no attempt follows (attempts used up, or unrecoverable).
-      if (job) this.finished(queue, job, job.finishedOn ? 'failed' : 'retried');
+      if (job) this.finished(queue, job, isFinalFailure(job) ? 'failed' : 'retried');
     });
   }
 

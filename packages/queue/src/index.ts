@@ -14,3 +14,4 @@ export { snapshotQueue, SNAPSHOT_STATES, type QueueSnapshot } from './queue-snap
 export { ThroughputRecorder, readQueueOverview, readQueueThroughput, type ThroughputRecorderOptions, type FinishedOutcome, type QueueOverview, type QueueThroughput } from './queue-throughput.js';
 export { JobAdmin, type ListableState, type JobPage, type RetryOutcome } from './job-admin.js';
 export { joinQueueEpoch } from './queue-epoch.js';
+export { isFinalFailure } from './final-failure.js';

@@ -1,5 +1,6 @@
-import type { Queue } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { RedisClient } from '@flotilla/redis';
+import { isFinalFailure } from './final-failure.js';
 import { snapshotQueue, type QueueSnapshot } from './queue-snapshot.js';
 
 /** Jobs finished per minute, oldest minute first, the last entry being the current (partial) minute. */
@@ -54,6 +55,14 @@ export class ThroughputRecorder {
     this.#prefix = prefix;
     this.#intervalMs = options.flushIntervalMs ?? 2000;
     this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Counts the jobs one BullMQ worker of this process finishes on `queue`. */
+  observe(worker: Worker, queue: string): void {
+    worker.on('completed', () => this.record(queue, 'completed'));
+    worker.on('failed', (job) => {
+      if (job && isFinalFailure(job)) this.record(queue, 'failed');
+    });
   }
 
   record(queue: string, outcome: FinishedOutcome, at = Date.now()): void {

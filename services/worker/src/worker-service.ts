@@ -84,11 +84,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     // the connection becoming ready again, restarts its clock.
     for (const event of ['reconnecting', 'ready']) connection.on(event, () => worker.noteConnectionChange());
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker error'));
-    worker.on('completed', () => throughput.record(name, 'completed'));
-    // BullMQ marks a job finished only when no attempt follows (attempts used up, or unrecoverable).
-    worker.on('failed', (job) => {
-      if (job?.finishedOn) throughput.record(name, 'failed');
-    });
+    throughput.observe(worker, name);
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, type: job?.name, attemptsMade: job?.attemptsMade, err: error.message }, 'job attempt failed'),
     );
