@@ -5,7 +5,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, type BenchRedis } from './harness/index.js';
+import { printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode } from './harness/index.js';
 
 // Two sizes of the same run: the difference is what the extra units cost, start-up and
 // shutdown cancel out.
@@ -15,21 +15,8 @@ const BASE_ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-instructions}', CACHE
 // Under valgrind the services start and run about fifty times slower.
 const READY_TIMEOUT_MS = 300_000;
 
-interface Mode {
-  readonly name: string;
-  env(sink: string): Record<string, string>;
-}
-
-function tracesOn(sampler: Record<string, string>): (sink: string) => Record<string, string> {
-  return (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', ...sampler });
-}
-
-const modes: readonly [Mode, ...Mode[]] = [
-  { name: 'telemetry off', env: () => ({ OTEL_SDK_DISABLED: 'true' }) },
-  { name: 'on, no trace sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }) },
-  { name: 'on, 1% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }) },
-  { name: 'on, 10% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }) },
-];
+// Recording every trace is left to the timed benchmark: its cost is not in doubt.
+const modes: readonly TracingMode[] = [TELEMETRY_OFF, ...TRACING_ON.slice(0, 3)];
 
 /** Runs a service under callgrind, lets `work` load it, stops it and answers the instructions it executed. */
 async function instructions(start: (wrapper: readonly string[]) => Promise<ServiceHandle>, work: (service: ServiceHandle) => Promise<void>): Promise<number> {

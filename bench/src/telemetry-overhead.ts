@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, startOtlpSink, type BenchRedis } from './harness/index.js';
+import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -19,24 +19,15 @@ const SERVICE_CPU = 1;
 const HARNESS_CPU = 0;
 
 /** Telemetry off, or on (metrics scraped, traces exported) with one sampling setting. */
-interface Mode {
-  readonly name: string;
-  env(sink: string): Record<string, string>;
+interface Mode extends TracingMode {
   readonly scrape: boolean;
 }
 
-function tracesOn(sampler: Record<string, string>): (sink: string) => Record<string, string> {
-  return (sink) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sink, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', ...sampler });
-}
-
 const modes: readonly [Mode, ...Mode[]] = [
-  { name: 'telemetry off', env: () => ({ OTEL_SDK_DISABLED: 'true' }), scrape: false },
+  { ...TELEMETRY_OFF, scrape: false },
   // Splits the cost of being scraped from the cost of tracing.
-  { name: 'scraped every second, tracing off', env: () => ({ OTEL_SDK_DISABLED: 'true' }), scrape: true },
-  { name: 'on, no trace sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }), scrape: true },
-  { name: 'on, 1% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }), scrape: true },
-  { name: 'on, 10% of traces sampled', env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }), scrape: true },
-  { name: 'on, every trace recorded', env: tracesOn({ OTEL_TRACES_SAMPLER: 'always_on' }), scrape: true },
+  { name: 'scraped every second, tracing off', env: TELEMETRY_OFF.env, scrape: true },
+  ...TRACING_ON.map((mode) => ({ ...mode, scrape: true })),
 ];
 
 /** Scrapes a service's /metrics every interval while `during` runs, as Prometheus would. */

@@ -7,3 +7,4 @@ export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
 export { processCpuSeconds } from './process-cpu.js';
 export { startOtlpSink } from './otlp-sink.js';
+export { TELEMETRY_OFF, TRACING_ON, type TracingMode } from './tracing-modes.js';
