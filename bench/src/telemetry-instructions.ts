@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode } from './harness/index.js';
+import { printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode, drained, pausedSleepJobs } from './harness/index.js';
 
 // Two sizes of the same run: the difference is what the extra units cost, start-up and
 // shutdown cancel out.
@@ -49,19 +48,13 @@ async function webInstructions(redis: BenchRedis, env: Record<string, string>, r
 async function workerInstructions(redis: BenchRedis, env: Record<string, string>, jobs: number): Promise<number> {
   const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
   try {
-    await queue.obliterate({ force: true });
-    await runConcurrently(jobs, 32, () => queue.add('sleep', { ms: 0, steps: 1 }, { removeOnComplete: true }));
     // Paused until the worker is ready, so the jobs all run after start-up, in both sizes alike.
-    await queue.pause();
+    await pausedSleepJobs(queue, jobs);
     return await instructions(
       (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...env }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
       async () => {
         await queue.resume();
-        for (;;) {
-          const counts = await queue.getJobCounts('waiting', 'active');
-          if ((counts['waiting'] ?? 0) + (counts['active'] ?? 0) === 0) return;
-          await wait(200);
-        }
+        await drained(queue, 200);
       },
     );
   } finally {

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { setTimeout as wait } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode } from './harness/index.js';
+import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode, drained, pausedSleepJobs } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -78,23 +77,15 @@ async function webRate(redis: BenchRedis, mode: Mode, sink: string): Promise<Mea
 async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<Measured> {
   const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
   try {
-    await queue.obliterate({ force: true });
-    await runConcurrently(JOBS, 32, () => queue.add('sleep', { ms: 0, steps: 1 }, { removeOnComplete: true }));
     // Paused until the worker is ready, so its start-up (longer with tracing) is not timed.
-    await queue.pause();
+    await pausedSleepJobs(queue, JOBS);
     const worker = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink) });
     await pinToCpu(worker.pid, SERVICE_CPU);
     try {
       return await withCpu(worker.pid, async () => {
         const started = performance.now();
         await queue.resume();
-        await whileScraped(worker, mode.scrape, async () => {
-          for (;;) {
-            const counts = await queue.getJobCounts('waiting', 'active');
-            if ((counts['waiting'] ?? 0) + (counts['active'] ?? 0) === 0) return;
-            await wait(50);
-          }
-        });
+        await whileScraped(worker, mode.scrape, () => drained(queue, 50));
         return { perSecond: JOBS / ((performance.now() - started) / 1000), units: JOBS };
       });
     } finally {

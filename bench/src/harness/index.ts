@@ -8,3 +8,4 @@ export { processRssMiB } from './process-rss.js';
 export { processCpuSeconds } from './process-cpu.js';
 export { startOtlpSink } from './otlp-sink.js';
 export { TELEMETRY_OFF, TRACING_ON, type TracingMode } from './tracing-modes.js';
+export { drained, pausedSleepJobs } from './sleep-jobs.js';
