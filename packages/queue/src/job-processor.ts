@@ -19,10 +19,11 @@ export interface JobContext {
    * work stops instead of running on in the background.
    */
   readonly signal: AbortSignal;
-  reportProgress(progress: JobProgress): Promise<void>;
-  log(line: string): Promise<void>;
+  // Function-typed properties rather than methods: they need no `this`, so a handler may destructure them.
+  readonly reportProgress: (progress: JobProgress) => Promise<void>;
+  readonly log: (line: string) => Promise<void>;
   /** Results of a flow's children, keyed by child job key. */
-  childResults(): Promise<Record<string, unknown>>;
+  readonly childResults: () => Promise<Record<string, unknown>>;
 }
 
 /** The code that does one job type's work. It must be idempotent: jobs run at least once. */
@@ -76,42 +77,50 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
     if (!parsed.success) {
       throw new UnrecoverableError(`job data does not match the "${job.name}" schema: ${describeIssues(parsed.error.issues)}`);
     }
+    const startedAt = performance.now();
+    const attempt = new Attempt(job);
+    const outcome = handler.handle(parsed.data, attempt);
+    // A handler that returned without a promise has finished: no timer could have fired
+    // during it, so the timeout (a timer and a promise per job) is only set up for the others.
+    if (!isPromiseLike(outcome)) return outcome;
     const timeoutMs = jobTimeoutMs(handler.contract);
-    const attempt = new Attempt();
-    const timer = setTimeout(() => attempt.end(new JobTimeoutError(job.name, timeoutMs)), timeoutMs);
-    const context: JobContext = {
-      id: job.id ?? '',
-      attempt: job.attemptsMade + 1,
-      maxAttempts: job.opts.attempts ?? 1,
-      scheduledAt: scheduledRunTime(job),
-      get signal() {
-        return attempt.signal;
-      },
-      reportProgress: async (progress) => {
-        await job.updateProgress(progress);
-      },
-      log: async (line) => {
-        await job.log(line);
-      },
-      childResults: () => job.getChildrenValues(),
-    };
-    try {
-      return await attempt.run(() => handler.handle(parsed.data, context));
-    } finally {
-      clearTimeout(timer);
-    }
+    return await attempt.bounded(outcome, timeoutMs - (performance.now() - startedAt), () => new JobTimeoutError(job.name, timeoutMs));
   };
 }
 
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
 /**
- * One attempt at a job, which its timeout may end before the handler settles. The signal is
- * made only for a handler that asks for it (one without I/O never does): an
- * AbortController per job is a measurable share of a trivial job's cost.
+ * One attempt at a job, as its handler sees it. The signal is made only for a handler that
+ * asks for it (one without I/O never does): an AbortController per job is a measurable share
+ * of a trivial job's cost.
  */
-class Attempt {
+class Attempt implements JobContext {
+  readonly id: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly scheduledAt: number | undefined;
+  readonly reportProgress: JobContext['reportProgress'];
+  readonly log: JobContext['log'];
+  readonly childResults: JobContext['childResults'];
   #controller: AbortController | undefined;
   #endedBy: Error | undefined;
-  #reject: ((reason: Error) => void) | undefined;
+
+  constructor(job: ProcessableJob) {
+    this.id = job.id ?? '';
+    this.attempt = job.attemptsMade + 1;
+    this.maxAttempts = job.opts.attempts ?? 1;
+    this.scheduledAt = scheduledRunTime(job);
+    this.reportProgress = async (progress) => {
+      await job.updateProgress(progress);
+    };
+    this.log = async (line) => {
+      await job.log(line);
+    };
+    this.childResults = () => job.getChildrenValues();
+  }
 
   get signal(): AbortSignal {
     if (!this.#controller) {
@@ -121,20 +130,23 @@ class Attempt {
     return this.#controller.signal;
   }
 
-  /** Settles with the handler's outcome, or rejects as soon as the attempt is ended. */
-  run<T>(work: () => Promise<T> | T): Promise<T> {
+  /** Settles with the handler's outcome, or rejects (and aborts the signal) once `remainingMs` have passed. */
+  bounded<T>(outcome: PromiseLike<T>, remainingMs: number, timeoutError: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#reject = reject;
-      // A handler that throws synchronously rejects like one that returns a rejected promise.
-      Promise.resolve().then(work).then(resolve, reject);
+      const timer = setTimeout(() => {
+        this.#endedBy = timeoutError();
+        this.#controller?.abort(this.#endedBy);
+        reject(this.#endedBy);
+      }, Math.max(0, remainingMs));
+      const clearingTimer =
+        <A extends unknown[]>(settle: (...args: A) => void) =>
+        (...args: A): void => {
+          clearTimeout(timer);
+          settle(...args);
+        };
+      // The handler's own rejection reason is passed on as it is, as an await would.
+      outcome.then(clearingTimer(resolve), clearingTimer(reject));
     });
-  }
-
-  end(reason: Error): void {
-    if (this.#endedBy) return;
-    this.#endedBy = reason;
-    this.#controller?.abort(reason);
-    this.#reject?.(reason);
   }
 }
 
