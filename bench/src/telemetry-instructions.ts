@@ -1,60 +1,124 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode, drained, pausedSleepJobs } from './harness/index.js';
+import { addSleepJobs, drained, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
 
-// Two sizes of the same run: the difference is what the extra units cost, start-up and
-// shutdown cancel out.
-const SMALL = 300;
-const LARGE = 1300;
+// Requests or jobs before counting starts: enough for V8 to have optimised the hot paths, as in
+// a process that has served for a while.
+const WARM_UP = 2000;
+// Where the warm-up has not yet made the span exporter send a batch, more of it in steps of
+// this, up to MAX_WARM_UP: its first export loads and compiles modules once per process.
+const WARM_UP_STEP = 500;
+const MAX_WARM_UP = 8000;
+// The requests or jobs counted.
+const MEASURED = 3000;
 const BASE_ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-instructions}', CACHE_PREFIX: 'bench-i:cache:', DATA_PREFIX: 'bench-i:data:', LOG_LEVEL: 'warn' };
 // Under valgrind the services start and run about fifty times slower.
 const READY_TIMEOUT_MS = 300_000;
+const STOP_TIMEOUT_MS = 120_000;
 
 // Recording every trace is left to the timed benchmark: its cost is not in doubt.
 const modes: readonly TracingMode[] = [TELEMETRY_OFF, ...TRACING_ON.slice(0, 3)];
+// Under callgrind a service runs some fifty times slower, so work done on a timer comes fifty
+// times as often per request: the span processor's export every 5 s would send a batch of a
+// span or two instead of hundreds. Exporting whenever 128 spans have ended, and never on the
+// clock, keeps each span's own cost (recording, encoding, sending) in the figure and spreads
+// each export's fixed cost over a batch, as a busy production process does.
+const EXPORT_BY_BATCH = { OTEL_BSP_SCHEDULE_DELAY: '3600000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128' };
 
-/** Runs a service under callgrind, lets `work` load it, stops it and answers the instructions it executed. */
-async function instructions(start: (wrapper: readonly string[]) => Promise<ServiceHandle>, work: (service: ServiceHandle) => Promise<void>): Promise<number> {
+/** A service running under callgrind, whose counters can be zeroed and read while it runs. */
+interface Counted {
+  readonly service: ServiceHandle;
+  /** Zeroes the instruction counter. */
+  readonly zero: () => Promise<void>;
+  /** The instructions executed since the last zero. */
+  readonly read: () => Promise<number>;
+}
+
+/** Starts a service under callgrind and hands it to `use`, then stops it whatever happens. */
+async function underCallgrind<T>(start: (wrapper: readonly string[]) => Promise<ServiceHandle>, use: (counted: Counted) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-callgrind-'));
   try {
     const service = await start(['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(dir, 'out')}`]);
-    await work(service);
-    await service.stop(120_000);
-    const collected = /Collected : (\d+)/.exec(service.logs())?.[1];
-    if (collected === undefined) throw new Error(`callgrind printed no total:\n${service.logs().slice(-2000)}`);
-    return Number(collected);
+    const control = (...args: string[]) => promisify(execFile)('callgrind_control', [...args, String(service.pid)], { timeout: 60_000 });
+    try {
+      return await use({
+        service,
+        zero: async () => {
+          await control('--zero');
+        },
+        read: async () => {
+          await control('--dump=counted');
+          // callgrind writes each requested dump to the out file's name with a running number.
+          for (const name of await readdir(dir)) {
+            const dump = await readFile(join(dir, name), 'utf8');
+            const summary = /^desc: Trigger: .*counted[\s\S]*?^summary: (\d+)/m.exec(dump)?.[1];
+            if (summary !== undefined) return Number(summary);
+          }
+          throw new Error(`callgrind wrote no dump into ${dir}`);
+        },
+      });
+    } finally {
+      await service.stop(STOP_TIMEOUT_MS);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function webInstructions(redis: BenchRedis, env: Record<string, string>, requests: number): Promise<number> {
-  return await instructions(
-    (wrapper) => spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...env }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
-    async (web) => {
-      await runConcurrently(requests, 4, async () => {
-        const response = await fetch(`${web.url}/api/articles/1`);
-        if (response.status !== 200) throw new Error(`GET /api/articles/1 answered ${response.status}`);
-        await response.arrayBuffer();
-      });
+/**
+ * Runs `step(units)` for the warm-up, then more steps while the mode samples traces and the
+ * sink has had no export yet (capped), so the exporter's one-time start-up is not counted.
+ */
+async function warmUp(mode: TracingMode, sink: OtlpSink, step: (units: number) => Promise<void>): Promise<void> {
+  const exportsBefore = sink.received().requests;
+  await step(WARM_UP);
+  for (let done = WARM_UP; mode.sampled > 0 && sink.received().requests === exportsBefore && done < MAX_WARM_UP; done += WARM_UP_STEP) {
+    await step(WARM_UP_STEP);
+  }
+}
+
+async function webInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingMode): Promise<number> {
+  return await underCallgrind(
+    (wrapper) => spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
+    async ({ service, zero, read }) => {
+      const requests = (count: number) =>
+        runConcurrently(count, 4, async () => {
+          const response = await fetch(`${service.url}/api/articles/1`);
+          if (response.status !== 200) throw new Error(`GET /api/articles/1 answered ${response.status}`);
+          await response.arrayBuffer();
+        });
+      await warmUp(mode, sink, requests);
+      await zero();
+      await requests(MEASURED);
+      return (await read()) / MEASURED;
     },
   );
 }
 
-async function workerInstructions(redis: BenchRedis, env: Record<string, string>, jobs: number): Promise<number> {
+async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingMode): Promise<number> {
   const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
   try {
-    // Paused until the worker is ready, so the jobs all run after start-up, in both sizes alike.
-    await pausedSleepJobs(queue, jobs);
-    return await instructions(
-      (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...env }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
-      async () => {
+    await queue.obliterate({ force: true });
+    return await underCallgrind(
+      (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
+      async ({ zero, read }) => {
+        await warmUp(mode, sink, async (jobs) => {
+          await addSleepJobs(queue, jobs);
+          await drained(queue, 200);
+        });
+        // Paused while they are added, so the worker finds them all at once, as in production under a backlog.
+        await queue.pause();
+        await addSleepJobs(queue, MEASURED);
+        await zero();
         await queue.resume();
         await drained(queue, 200);
+        return (await read()) / MEASURED;
       },
     );
   } finally {
@@ -65,14 +129,16 @@ async function workerInstructions(redis: BenchRedis, env: Record<string, string>
 /**
  * What telemetry costs in instructions executed per request and per job, counted by callgrind:
  * unlike time, the count does not change with what else the machine is doing, so small
- * differences show on a shared, noisy machine. The web serves `GET /api/articles/1`; the worker
- * drains `sleep {ms:0}` jobs enqueued without a trace.
+ * differences show on a shared, noisy machine. Each service is warmed up first and counted
+ * over the measured requests or jobs only. The web serves `GET /api/articles/1`; the worker
+ * drains `sleep {ms:0}` jobs enqueued without a trace (so the worker makes each job's sampling
+ * decision, as for scheduled jobs; a job enqueued by a traced request follows that request's).
  */
 export async function runTelemetryInstructions(): Promise<void> {
-  console.log(`\n## Telemetry overhead in instructions: ${LARGE - SMALL} requests and jobs (the difference of a ${LARGE}- and a ${SMALL}-unit run)\n`);
+  console.log(`\n## Telemetry overhead in instructions: ${MEASURED} requests and jobs after a warm-up of ${WARM_UP} or more\n`);
   printEnvironment();
-  if (!findExecutable('valgrind')) {
-    console.log('valgrind not found (Debian: apt-get install valgrind); skipped.');
+  if (!findExecutable('valgrind') || !findExecutable('callgrind_control')) {
+    console.log('valgrind or callgrind_control not found (Debian: apt-get install valgrind); skipped.');
     return;
   }
   const redis = await startBenchRedis();
@@ -83,10 +149,14 @@ export async function runTelemetryInstructions(): Promise<void> {
     // Creates the sample articles the web route reads.
     await (await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url })).stop();
     for (const mode of modes) {
-      const env = mode.env(sink.url);
-      perRequest.push(((await webInstructions(redis, env, LARGE)) - (await webInstructions(redis, env, SMALL))) / (LARGE - SMALL));
-      perJob.push(((await workerInstructions(redis, env, LARGE)) - (await workerInstructions(redis, env, SMALL))) / (LARGE - SMALL));
-      console.log(`${mode.name}: ${Math.round(perRequest.at(-1) ?? 0)} instructions per request, ${Math.round(perJob.at(-1) ?? 0)} per job`);
+      const before = sink.received();
+      perRequest.push(await webInstructions(redis, sink, mode));
+      perJob.push(await workerInstructions(redis, sink, mode));
+      const after = sink.received();
+      console.log(
+        `${mode.name}: ${Math.round(perRequest.at(-1) ?? 0)} instructions per request, ${Math.round(perJob.at(-1) ?? 0)} per job; ` +
+          `${after.requests - before.requests} OTLP exports, ${after.bytes - before.bytes} bytes`,
+      );
     }
   } finally {
     await new Promise((resolve) => sink.server.close(resolve));
@@ -97,8 +167,8 @@ export async function runTelemetryInstructions(): Promise<void> {
   printTable({
     title: 'Telemetry on vs off, instructions executed',
     notes: [
-      'callgrind instruction counts of the service process (all its threads); web: GET /api/articles/1 from 4 concurrent clients; worker: sleep {ms:0} jobs, concurrency 20.',
-      'On: traces exported over OTLP/HTTP to a sink in this process. Target: telemetry costs ≤ 10% (≤ 1.11× the instructions per unit).',
+      `callgrind instruction counts of the service process (all its threads) over ${MEASURED} requests or jobs after the warm-up; web: GET /api/articles/1 from 4 concurrent clients; worker: sleep {ms:0} jobs enqueued without a trace, concurrency 20.`,
+      'On: traces exported over OTLP/HTTP to a sink in this process, in batches of 128 spans. Target: telemetry costs ≤ 10% (≤ 1.11× the instructions per unit).',
     ],
     metrics: [
       { name: 'web k instr/req', higherIsBetter: false, decimals: 1 },

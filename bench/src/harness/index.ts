@@ -6,6 +6,6 @@ export { runConcurrently } from './run-concurrently.js';
 export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
 export { processCpuSeconds } from './process-cpu.js';
-export { startOtlpSink } from './otlp-sink.js';
+export { startOtlpSink, type OtlpReceived, type OtlpSink } from './otlp-sink.js';
 export { TELEMETRY_OFF, TRACING_ON, type TracingMode } from './tracing-modes.js';
-export { drained, pausedSleepJobs } from './sleep-jobs.js';
+export { addSleepJobs, drained, pausedSleepJobs } from './sleep-jobs.js';

@@ -8,8 +8,13 @@ import { runConcurrently } from './run-concurrently.js';
  */
 export async function pausedSleepJobs(queue: Queue, jobs: number): Promise<void> {
   await queue.obliterate({ force: true });
-  await runConcurrently(jobs, 32, () => queue.add('sleep', { ms: 0, steps: 1 }, { removeOnComplete: true }));
+  await addSleepJobs(queue, jobs);
   await queue.pause();
+}
+
+/** Adds `jobs` no-op sleep jobs, enqueued without a trace, removed once completed. */
+export async function addSleepJobs(queue: Queue, jobs: number): Promise<void> {
+  await runConcurrently(jobs, 32, () => queue.add('sleep', { ms: 0, steps: 1 }, { removeOnComplete: true }));
 }
 
 /** Resolves once `queue` has no job waiting or active, polling every `intervalMs`. */
