@@ -1,7 +1,7 @@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -126,6 +126,10 @@ describe('queueTelemetry with an SDK registered', () => {
     expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, sampledParent)).toBe(false);
     expect(isSkipped({})).toBe(false);
     expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' })).toBe(false);
+    // The API's all-zero placeholder is no parent: the job is a root, as the SDK treats it.
+    const placeholder = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
+    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, placeholder)).toBe(true);
+    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }, placeholder)).toBe(false);
   });
 });
 
