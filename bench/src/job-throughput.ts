@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { defaultQueue } from '@flotilla/jobs';
 import { median, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
-import { bareSleepHandler, drain, flotilla, rawBullmq, rawWorkerOnFlotillaJobs, reportingSleepHandler, SLEEP_INPUT, type Variant } from './job-variants.js';
+import { drain, flotillaNoOp, flotillaReporting, rawBullmq, rawWorkerOnFlotillaJobs, SLEEP_INPUT, type Variant } from './job-variants.js';
 
 // Sized so each variant enqueues and drains for a few seconds on a 2-core machine.
 const JOBS = 10_000;
@@ -25,8 +25,8 @@ interface Rates {
 const variants = [
   rawBullmq,
   rawWorkerOnFlotillaJobs,
-  flotilla('Flotilla, handler returns at once', bareSleepHandler),
-  flotilla('Flotilla, sleep handler (1 progress report)', reportingSleepHandler),
+  flotillaNoOp,
+  flotillaReporting,
 ] as const;
 
 /**
@@ -50,17 +50,16 @@ export async function runJobThroughput(): Promise<void> {
   } finally {
     await redis.stop();
   }
-  const [raw, rawOnFlotillaJobs, flotillaBare, flotillaReporting] = measured.map((rates) => ({
+  const [raw, onFlotillaJobsRates, bareRates, reportingRates] = measured.map((rates) => ({
     enqueue: median(rates.map((r) => r.enqueue)),
     process: median(rates.map((r) => r.process)),
     workerCpuUs: median(rates.map((r) => r.workerCpuUs)),
     redisCpuUs: median(rates.map((r) => r.redisCpuUs)),
   }));
-  if (!raw || !rawOnFlotillaJobs || !flotillaBare || !flotillaReporting) throw new Error('a variant was not measured');
+  if (!raw || !onFlotillaJobsRates || !bareRates || !reportingRates) throw new Error('a variant was not measured');
   // Each round's figure over the baseline's of the same round, then the median of those.
   const roundRatio = (index: number, rate: keyof Rates, baseline: number): string =>
     median((measured[index] ?? []).map((rates, round) => rates[rate] / (measured[baseline]?.[round]?.[rate] ?? NaN))).toFixed(2);
-  const [, onFlotillaJobs, bare, reporting] = variants;
 
   printTable({
     title: 'Enqueue rate',
@@ -71,15 +70,15 @@ export async function runJobThroughput(): Promise<void> {
     metrics: [{ name: 'jobs/s', higherIsBetter: true }],
     rows: [
       { variant: 'raw BullMQ queue.add', values: [raw.enqueue] },
-      { variant: 'Flotilla JobProducer.enqueue', values: [flotillaBare.enqueue] },
+      { variant: 'Flotilla JobProducer.enqueue', values: [bareRates.enqueue] },
     ],
   });
   printTable({
     title: 'Worker throughput',
     notes: [
       `One worker, concurrency ${defaultQueue.concurrency} (the default queue's); from the first job's start to the last job's completion; median of ${ROUNDS} rounds.`,
-      `Target (Flotilla's worker against a raw BullMQ Worker on the same jobs, ≥ 0.90×), median of the per-round ratios: ${bare.name} ${roundRatio(2, 'process', 1)}×, ${reporting.name} ${roundRatio(3, 'process', 1)}×.`,
-      `Against raw BullMQ with its default job options (${raw.process.toFixed(0)} jobs/s, keeping every finished job), per-round ratios: ${onFlotillaJobs.name} ${roundRatio(1, 'process', 0)}×, ${bare.name} ${roundRatio(2, 'process', 0)}×, ${reporting.name} ${roundRatio(3, 'process', 0)}×.`,
+      `Target (Flotilla's worker against a raw BullMQ Worker on the same jobs, ≥ 0.90×), median of the per-round ratios: ${flotillaNoOp.name} ${roundRatio(2, 'process', 1)}×, ${flotillaReporting.name} ${roundRatio(3, 'process', 1)}×.`,
+      `Against raw BullMQ with its default job options (${raw.process.toFixed(0)} jobs/s, keeping every finished job), per-round ratios: ${rawWorkerOnFlotillaJobs.name} ${roundRatio(1, 'process', 0)}×, ${flotillaNoOp.name} ${roundRatio(2, 'process', 0)}×, ${flotillaReporting.name} ${roundRatio(3, 'process', 0)}×.`,
     ],
     metrics: [
       { name: 'jobs/s', higherIsBetter: true },
@@ -87,10 +86,10 @@ export async function runJobThroughput(): Promise<void> {
       { name: 'Redis CPU µs/job', higherIsBetter: false, decimals: 1 },
     ],
     rows: [
-      { variant: onFlotillaJobs.name, values: [rawOnFlotillaJobs.process, rawOnFlotillaJobs.workerCpuUs, rawOnFlotillaJobs.redisCpuUs] },
-      { variant: bare.name, values: [flotillaBare.process, flotillaBare.workerCpuUs, flotillaBare.redisCpuUs] },
-      { variant: reporting.name, values: [flotillaReporting.process, flotillaReporting.workerCpuUs, flotillaReporting.redisCpuUs] },
-      { variant: 'raw BullMQ Worker, default job options', values: [raw.process, raw.workerCpuUs, raw.redisCpuUs] },
+      { variant: rawWorkerOnFlotillaJobs.name, values: [onFlotillaJobsRates.process, onFlotillaJobsRates.workerCpuUs, onFlotillaJobsRates.redisCpuUs] },
+      { variant: flotillaNoOp.name, values: [bareRates.process, bareRates.workerCpuUs, bareRates.redisCpuUs] },
+      { variant: flotillaReporting.name, values: [reportingRates.process, reportingRates.workerCpuUs, reportingRates.redisCpuUs] },
+      { variant: rawBullmq.name, values: [raw.process, raw.workerCpuUs, raw.redisCpuUs] },
     ],
   });
 }

@@ -53,11 +53,11 @@ export const rawBullmq: Variant = {
 };
 
 /** Flotilla's result for the sleep input without any Redis work of the handler's own. */
-export const bareSleepHandler = defineHandler(sleepJob, ({ ms, steps }) => ({ sleptMs: ms, steps }));
+const bareSleepHandler = defineHandler(sleepJob, ({ ms, steps }) => ({ sleptMs: ms, steps }));
 
 // Does what services/worker's sleep handler does (the service exposes no module to import it
 // from): for { ms: 0, steps: 1 } that is one timer tick and one progress report to Redis.
-export const reportingSleepHandler = defineHandler(sleepJob, async ({ ms, steps }, context) => {
+const reportingSleepHandler = defineHandler(sleepJob, async ({ ms, steps }, context) => {
   for (let step = 1; step <= steps; step++) {
     await wait(ms / steps);
     await context.reportProgress(Math.round((100 * step) / steps));
@@ -119,7 +119,7 @@ export const rawWorkerOnFlotillaJobs: Variant = {
  * of the stored data, handler lookup, context) on a consumer-role connection, with the
  * defaults the services read from an empty environment.
  */
-export function flotilla(name: string, handler: BoundHandler): Variant {
+function flotilla(name: string, handler: BoundHandler): Variant {
   return {
     name,
     async setUp(redis, prefix) {
@@ -150,6 +150,12 @@ export function flotilla(name: string, handler: BoundHandler): Variant {
     },
   };
 }
+
+/** Flotilla with a handler that returns at once: the cost of Flotilla's machinery alone. */
+export const flotillaNoOp = flotilla('Flotilla, handler returns at once', bareSleepHandler);
+
+/** Flotilla with what the worker's sleep handler does: one more Redis round trip per job. */
+export const flotillaReporting = flotilla('Flotilla, sleep handler (1 progress report)', reportingSleepHandler);
 
 /** Runs a worker until `jobs` jobs have completed: the seconds from the first job's start to the last completion. Any failed job aborts the run. */
 export async function drain(setup: VariantSetup, jobs: number): Promise<number> {
