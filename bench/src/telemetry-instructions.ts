@@ -6,15 +6,15 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { addSleepJobs, drained, median, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
+import { addSleepJobs, drained, median, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
 
-// Requests or jobs before counting starts: enough for V8 to have optimised the hot paths, as in
-// a process that has served for a while.
-const WARM_UP = 2000;
-// Where the warm-up has not yet made the span exporter send a batch, more of it in steps of
-// this, up to MAX_WARM_UP: its first export loads and compiles modules once per process.
-const WARM_UP_STEP = 500;
-const MAX_WARM_UP = 8000;
+// Requests or jobs before counting starts, the same in every mode, since a longer warm-up alone
+// makes a process cheaper: enough for a process sampling 1 % to have recorded 300 traces, so
+// that the code which records, encodes and exports spans has been optimised by V8 too, as in a
+// process that has served for a while (after 2,000 requests at 1 % it was still cold and
+// counted 1.48× off, where 10 % counted 1.23×). The warm-up runs uninstrumented, which valgrind
+// does several times faster than counting.
+const WARM_UP = 30_000;
 // The requests or jobs counted, in each of ROUNDS rounds of all modes. A garbage collection
 // more or less in the stretch counted moves a figure by several per cent, so both are large.
 const MEASURED = 5000;
@@ -24,8 +24,11 @@ const BASE_ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-instructions}', CACHE
 const READY_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 120_000;
 
-// Recording every trace is left to the timed benchmark: its cost is not in doubt.
-const modes: readonly TracingMode[] = [TELEMETRY_OFF, ...TRACING_ON.slice(0, 3)];
+// Every trace recorded is measured too: against nothing sampled it gives what recording one
+// request's or job's trace costs, which the sampled share of them pays.
+const modes: readonly TracingMode[] = [TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, ...TRACING_ON];
+const NOTHING_SAMPLED = 2;
+const EVERY_TRACE = modes.length - 1;
 // Under callgrind a service runs some fifty times slower, so work done on a timer comes fifty
 // times as often per request: the span processor's export every 5 s would send a batch of a
 // span or two instead of hundreds. Exporting whenever 128 spans have ended, and never on the
@@ -39,12 +42,12 @@ interface Instructions {
   readonly main: number;
 }
 
-/** A service running under callgrind, whose counters can be zeroed and read while it runs. */
+/** A service running under callgrind, whose counting can be started and read while it runs. */
 interface Counted {
   readonly service: ServiceHandle;
-  /** Zeroes the instruction counters. */
-  readonly zero: () => Promise<void>;
-  /** The instructions executed since the last zero. */
+  /** Starts counting instructions from zero. */
+  readonly count: () => Promise<void>;
+  /** The instructions executed since counting started. */
   readonly read: () => Promise<Instructions>;
 }
 
@@ -56,12 +59,13 @@ async function underCallgrind<T>(start: (wrapper: readonly string[]) => Promise<
   try {
     // One dump file per thread: the main thread runs the JavaScript, the others are V8's
     // garbage collection and compiler helpers and libuv's pool.
-    const service = await start(['valgrind', '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'out')}`]);
+    const service = await start(['valgrind', '--tool=callgrind', '--separate-threads=yes', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'out')}`]);
     const control = (...args: string[]) => promisify(execFile)('callgrind_control', [...args, String(service.pid)], { timeout: 60_000 });
     try {
       return await use({
         service,
-        zero: async () => {
+        count: async () => {
+          await control('--instr=on');
           await control('--zero');
         },
         read: async () => {
@@ -88,21 +92,20 @@ async function underCallgrind<T>(start: (wrapper: readonly string[]) => Promise<
 }
 
 /**
- * Runs `step(units)` for the warm-up, then more steps while the mode samples traces and the
- * sink has had no export yet (capped), so the exporter's one-time start-up is not counted.
+ * Runs the warm-up through `step`. A sampling mode must have exported spans by its end, or the
+ * exporter's one-time start-up (it loads and compiles modules at its first export) would be
+ * counted as per-unit cost.
  */
 async function warmUp(mode: TracingMode, sink: OtlpSink, step: (units: number) => Promise<void>): Promise<void> {
   const exportsBefore = sink.received().requests;
   await step(WARM_UP);
-  for (let done = WARM_UP; mode.sampled > 0 && sink.received().requests === exportsBefore && done < MAX_WARM_UP; done += WARM_UP_STEP) {
-    await step(WARM_UP_STEP);
-  }
+  if (mode.sampled > 0 && sink.received().requests === exportsBefore) throw new Error(`${mode.name}: no spans exported during the warm-up of ${WARM_UP}`);
 }
 
 async function webInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingMode): Promise<Instructions> {
   return await underCallgrind(
     (wrapper) => spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
-    async ({ service, zero, read }) => {
+    async ({ service, count, read }) => {
       const requests = (count: number) =>
         runConcurrently(count, 4, async () => {
           const response = await fetch(`${service.url}/api/articles/1`);
@@ -110,7 +113,7 @@ async function webInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingM
           await response.arrayBuffer();
         });
       await warmUp(mode, sink, requests);
-      await zero();
+      await count();
       await requests(MEASURED);
       return per(await read(), MEASURED);
     },
@@ -123,7 +126,7 @@ async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: Traci
     await queue.obliterate({ force: true });
     return await underCallgrind(
       (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
-      async ({ zero, read }) => {
+      async ({ count, read }) => {
         await warmUp(mode, sink, async (jobs) => {
           await addSleepJobs(queue, jobs);
           await drained(queue, 200);
@@ -131,7 +134,7 @@ async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: Traci
         // Paused while they are added, so the worker finds them all at once, as in production under a backlog.
         await queue.pause();
         await addSleepJobs(queue, MEASURED);
-        await zero();
+        await count();
         await queue.resume();
         await drained(queue, 200);
         return per(await read(), MEASURED);
@@ -151,14 +154,16 @@ async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: Traci
  * decision, as for scheduled jobs; a job enqueued by a traced request follows that request's).
  */
 export async function runTelemetryInstructions(): Promise<void> {
-  console.log(`\n## Telemetry overhead in instructions: ${MEASURED} requests and jobs after a warm-up of ${WARM_UP} or more, ${ROUNDS} rounds\n`);
+  console.log(`\n## Telemetry overhead in instructions: ${MEASURED} requests and jobs after a warm-up of ${WARM_UP}, ${ROUNDS} rounds\n`);
   printEnvironment();
   if (!findExecutable('valgrind') || !findExecutable('callgrind_control')) {
     console.log('valgrind or callgrind_control not found (Debian: apt-get install valgrind); skipped.');
     return;
   }
   const redis = await startBenchRedis();
-  const sink = await startOtlpSink();
+  // One sink each, so that each service's warm-up waits for an export of its own.
+  const webSink = await startOtlpSink();
+  const workerSink = await startOtlpSink();
   const web: Instructions[][] = modes.map(() => []);
   const worker: Instructions[][] = modes.map(() => []);
   try {
@@ -166,22 +171,22 @@ export async function runTelemetryInstructions(): Promise<void> {
     await (await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url })).stop();
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [index, mode] of modes.entries()) {
-        const before = sink.received();
-        const perRequest = await webInstructions(redis, sink, mode);
-        const perJob = await workerInstructions(redis, sink, mode);
+        // Side by side: callgrind runs a process on one core, and the counts do not depend on
+        // what else the machine runs.
+        const [perRequest, perJob] = await Promise.all([webInstructions(redis, webSink, mode), workerInstructions(redis, workerSink, mode)]);
         web[index]?.push(perRequest);
         worker[index]?.push(perJob);
-        const after = sink.received();
         console.log(
           `round ${round}, ${mode.name}: ${Math.round(perRequest.all)} instructions per request (main thread ${Math.round(perRequest.main)}), ` +
-            `${Math.round(perJob.all)} per job (main thread ${Math.round(perJob.main)}); ${after.requests - before.requests} OTLP exports, ${after.bytes - before.bytes} bytes`,
+            `${Math.round(perJob.all)} per job (main thread ${Math.round(perJob.main)})`,
         );
       }
     }
   } finally {
-    await new Promise((resolve) => sink.server.close(resolve));
+    for (const sink of [webSink, workerSink]) await new Promise((resolve) => sink.server.close(resolve));
     await redis.stop();
   }
+  console.log(`OTLP exports received: ${webSink.received().requests} from the web, ${workerSink.received().requests} from the worker`);
   const kilo = (rounds: readonly Instructions[] | undefined, thread: keyof Instructions): number => median((rounds ?? []).map((r) => r[thread])) / 1000;
   const [first, ...rest] = modes.map((mode, index) => ({
     variant: mode.name,
@@ -203,6 +208,16 @@ export async function runTelemetryInstructions(): Promise<void> {
     ],
     rows: [first, ...rest],
   });
+  // The modes in between differ from nothing sampled by a share of recorded traces, a few per
+  // cent of a unit's count, which is of the order of the difference between two processes of
+  // one mode; the two ends differ by much more, so their difference is the steadier figure.
+  for (const [service, rounds] of [['request', web], ['job', worker]] as const) {
+    const off = kilo(rounds[0], 'all');
+    const nothing = kilo(rounds[NOTHING_SAMPLED], 'all');
+    const recording = kilo(rounds[EVERY_TRACE], 'all') - nothing;
+    const projected = [0.01, 0.1].map((share) => `${share * 100}% sampled ${((nothing + share * recording) / off).toFixed(2)}×`).join(', ');
+    console.log(`Recording one ${service}'s trace costs ${recording.toFixed(1)} k instructions (every trace recorded − nothing sampled); projected from that: ${projected} telemetry off.`);
+  }
 }
 
 if (import.meta.main) await runTelemetryInstructions();

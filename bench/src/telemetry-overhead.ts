@@ -1,19 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TRACING_ON, type BenchRedis, type TracingMode, drained, pausedSleepJobs } from './harness/index.js';
+import { addSleepJobs, drained, measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type TracingMode } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
-const WARMUP_SECONDS = 2;
-const DURATION_SECONDS = 5;
-const JOBS = 10_000;
-// Rounds alternate the variants, so a burst of other work on the machine hits both alike.
-const ROUNDS = 3;
+// Short slices, many rounds: this machine's speed drifts over tens of seconds by more than the
+// effect measured, and slices of every mode a few seconds apart see the same drift.
+const SLICE_SECONDS = 2;
+const JOBS_PER_SLICE = 4000;
+// Slices run and thrown away when a process has started, so V8 has optimised its hot paths.
+const WARMUP_SLICES = 2;
+const ROUNDS = 8;
+// Processes running the very same code differ in CPU per request by up to ~15% for good
+// (JIT and garbage-collection decisions made early on), more than the effect measured; each
+// mode's figure is taken over several processes so that no single one decides it.
+const PROCESSES_PER_MODE = 3;
 const SCRAPE_INTERVAL_MS = 1000;
-const BASE_ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-telemetry}', CACHE_PREFIX: 'bench:cache:', DATA_PREFIX: 'bench:data:', LOG_LEVEL: 'warn' };
+const BASE_ENV = { ...LOAD_TEST_ENV, LOG_LEVEL: 'warn' };
 
-// The service under test gets a core of its own; this process (load, sink) and Redis share the other.
+// The services under test share a core, one of them loaded at a time; this process (load,
+// sink) and Redis share the other.
 const SERVICE_CPU = 1;
 const HARNESS_CPU = 0;
 
@@ -24,10 +31,18 @@ interface Mode extends TracingMode {
 
 const modes: readonly [Mode, ...Mode[]] = [
   { ...TELEMETRY_OFF, scrape: false },
+  { ...TELEMETRY_OFF_AGAIN, scrape: false },
   // Splits the cost of being scraped from the cost of tracing.
   { ...TELEMETRY_OFF, name: 'scraped every second, tracing off', scrape: true },
   ...TRACING_ON.map((mode) => ({ ...mode, scrape: true })),
 ];
+
+/** One measured slice of one service: units (requests or jobs) done, their rate and the CPU the service spent. */
+interface Slice {
+  readonly units: number;
+  readonly perSecond: number;
+  readonly cpuSeconds: number;
+}
 
 /** Scrapes a service's /metrics every interval while `during` runs, as Prometheus would. */
 async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during: () => Promise<T>): Promise<T> {
@@ -40,111 +55,189 @@ async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during:
   }
 }
 
-/** What one round measured of one service: units (requests or jobs) per second, and its CPU per unit. */
-interface Measured {
-  readonly perSecond: number;
-  /** CPU microseconds the service spent per unit: what telemetry costs a replica's core even when the load generator, not the service, limits the rate. */
-  readonly cpuMicros: number;
-}
-
-/** The CPU a process used while `during` ran, per unit it reports. */
-async function withCpu(pid: number, during: () => Promise<{ perSecond: number; units: number }>): Promise<Measured> {
+/** Runs `during` and adds the CPU seconds the process used meanwhile to what it reports. */
+async function withCpu(pid: number, during: () => Promise<{ units: number; perSecond: number }>): Promise<Slice> {
   const before = await processCpuSeconds(pid);
-  const { perSecond, units } = await during();
+  const { units, perSecond } = await during();
   const after = await processCpuSeconds(pid);
-  const cpuMicros = before === undefined || after === undefined ? Number.NaN : ((after - before) * 1e6) / units;
-  return { perSecond, cpuMicros };
+  if (before === undefined || after === undefined) throw new Error(`process ${pid} has no CPU times in /proc (it exited, or this is not Linux)`);
+  return { units, perSecond, cpuSeconds: after - before };
 }
 
-async function webRate(redis: BenchRedis, mode: Mode, sink: string): Promise<Measured> {
-  const web = await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, ...mode.env(sink) });
-  await pinToCpu(web.pid, SERVICE_CPU);
-  try {
-    // A JSON read through Express, the router, Redis and the ETag logic: the common API path.
-    const url = `${web.url}/api/articles/1`;
-    return await whileScraped(web, mode.scrape, async () => {
-      await measureHttp({ url, durationSeconds: WARMUP_SECONDS, warmupSeconds: 0, connections: CONNECTIONS });
-      return await withCpu(web.pid, async () => {
-        const result = await measureHttp({ url, durationSeconds: DURATION_SECONDS, warmupSeconds: 0, connections: CONNECTIONS });
-        return { perSecond: result.requestsPerSecond, units: result.requests };
-      });
-    });
-  } finally {
-    await web.stop();
-  }
+/** A running service of one mode and how to load it for one slice. */
+interface Contender {
+  readonly service: ServiceHandle;
+  /** Loads the service for one measured slice. */
+  readonly slice: () => Promise<Slice>;
+  readonly close: () => Promise<void>;
 }
 
-async function workerRate(redis: BenchRedis, mode: Mode, sink: string): Promise<Measured> {
-  const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
-  try {
-    // Paused until the worker is ready, so its start-up (longer with tracing) is not timed.
-    await pausedSleepJobs(queue, JOBS);
-    const worker = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink) });
-    await pinToCpu(worker.pid, SERVICE_CPU);
-    try {
-      return await withCpu(worker.pid, async () => {
+async function startWeb(redisUrl: string, mode: Mode, sink: string): Promise<Contender> {
+  const service = await spawnWeb({ ...BASE_ENV, REDIS_URL: redisUrl, ...mode.env(sink) });
+  await pinToCpu(service.pid, SERVICE_CPU);
+  // A JSON read through Express, the router, Redis and the ETag logic: the common API path.
+  const url = `${service.url}/api/articles/1`;
+  const slice = (): Promise<Slice> =>
+    whileScraped(service, mode.scrape, () =>
+      withCpu(service.pid, async () => {
+        const result = await measureHttp({ url, durationSeconds: SLICE_SECONDS, warmupSeconds: 0, connections: CONNECTIONS });
+        return { units: result.requests, perSecond: result.requestsPerSecond };
+      }),
+    );
+  for (let warmUp = 0; warmUp < WARMUP_SLICES; warmUp++) await slice();
+  return {
+    service,
+    slice,
+    close: async () => {
+      await service.stop();
+    },
+  };
+}
+
+async function startWorker(redis: { host: string; port: number; url: string }, mode: Mode, sink: string, index: number): Promise<Contender> {
+  // Each mode's worker consumes a queue of its own, fed only during its slices.
+  const prefix = `{bench-telemetry-${index}}`;
+  const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix });
+  await queue.obliterate({ force: true });
+  const service = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, WORKER_QUEUES: 'default', ...mode.env(sink) });
+  await pinToCpu(service.pid, SERVICE_CPU);
+  const slice = async (): Promise<Slice> => {
+    // Added while paused, so the worker finds a backlog, as under load; CPU is read only around
+    // the drain itself, the paused worker idling while the jobs are added.
+    await queue.pause();
+    await addSleepJobs(queue, JOBS_PER_SLICE);
+    return await whileScraped(service, mode.scrape, () =>
+      withCpu(service.pid, async () => {
         const started = performance.now();
         await queue.resume();
-        await whileScraped(worker, mode.scrape, () => drained(queue, 50));
-        return { perSecond: JOBS / ((performance.now() - started) / 1000), units: JOBS };
-      });
-    } finally {
-      await worker.stop();
+        await drained(queue, 20);
+        return { units: JOBS_PER_SLICE, perSecond: JOBS_PER_SLICE / ((performance.now() - started) / 1000) };
+      }),
+    );
+  };
+  for (let warmUp = 0; warmUp < WARMUP_SLICES; warmUp++) await slice();
+  return {
+    service,
+    slice,
+    close: async () => {
+      try {
+        await service.stop();
+      } finally {
+        await queue.close();
+      }
+    },
+  };
+}
+
+/** Per mode: the median of its per-round rate ratios to the baseline, and its CPU per unit over all rounds. */
+interface Summary {
+  readonly perSecond: number;
+  readonly rateRatio: number;
+  readonly cpuMicros: number;
+  /** CPU per unit of each of the mode's processes, over all its slices. */
+  readonly cpuMicrosPerProcess: readonly number[];
+}
+
+const cpuMicrosOf = (slices: readonly Slice[]): number =>
+  (slices.reduce((sum, slice) => sum + slice.cpuSeconds, 0) * 1e6) / slices.reduce((sum, slice) => sum + slice.units, 0);
+
+/** The contender of `mode`'s `copy`-th process: copies of one mode lie a whole pass of the modes apart. */
+const contenderIndex = (mode: number, copy: number): number => copy * modes.length + mode;
+
+/**
+ * Gives every process a slice of load in each round, in an order that alternates between
+ * rounds, and sums per mode what its processes' slices measured.
+ */
+async function interleave(contenders: readonly Contender[]): Promise<Summary[]> {
+  const slices: Slice[][] = contenders.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = contenders.map((_, index) => index);
+    if (round % 2 === 1) order.reverse();
+    for (const index of order) slices[index]?.push(await (contenders[index] as Contender).slice());
+  }
+  const copies = Array.from({ length: PROCESSES_PER_MODE }, (_, copy) => copy);
+  // A slice's ratio is to the baseline process of the same copy in the same round: a neighbour in time.
+  return modes.map((_, mode) => {
+    const own = copies.map((copy) => slices[contenderIndex(mode, copy)] ?? []);
+    const ratios = copies.flatMap((copy) => (own[copy] ?? []).map((slice, round) => slice.perSecond / (slices[contenderIndex(0, copy)]?.[round]?.perSecond ?? Number.NaN)));
+    return {
+      perSecond: median(own.flat().map((slice) => slice.perSecond)),
+      rateRatio: median(ratios),
+      cpuMicros: cpuMicrosOf(own.flat()),
+      cpuMicrosPerProcess: own.map(cpuMicrosOf),
+    };
+  });
+}
+
+/** Starts every mode's processes, one after the other, and hands them all to `use`; stops them whatever happens. */
+async function withContenders<T>(start: (mode: Mode, index: number) => Promise<Contender>, use: (contenders: readonly Contender[]) => Promise<T>): Promise<T> {
+  const contenders: Contender[] = [];
+  try {
+    for (let copy = 0; copy < PROCESSES_PER_MODE; copy++) {
+      for (const [index, mode] of modes.entries()) contenders.push(await start(mode, contenderIndex(index, copy)));
     }
+    return await use(contenders);
   } finally {
-    await queue.close();
+    for (const contender of contenders) await contender.close();
   }
 }
 
 /**
  * What telemetry costs: the web's requests/s on a JSON API route and the worker's jobs/s, with
- * telemetry off and on at several sampling rates, in alternating rounds of the same run.
+ * telemetry off and on at several sampling rates. Every mode runs in processes of its own,
+ * started and warmed up once; the rounds then load the processes in turn for a short slice
+ * each, so that all modes meet the same drift of this machine's speed.
  */
 export async function runTelemetryOverhead(): Promise<void> {
-  console.log(`\n## Telemetry overhead: ${ROUNDS} rounds; web ${CONNECTIONS} connections × ${DURATION_SECONDS} s, worker ${JOBS} jobs\n`);
+  console.log(`\n## Telemetry overhead: ${PROCESSES_PER_MODE} processes per mode, ${ROUNDS} interleaved rounds; web ${CONNECTIONS} connections × ${SLICE_SECONDS} s, worker ${JOBS_PER_SLICE} jobs per slice\n`);
   printEnvironment();
   // Redis, started below, inherits this process's CPU.
   const pinned = await pinToCpu(process.pid, HARNESS_CPU);
-  console.log(pinned ? `Service pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.` : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.');
+  console.log(pinned ? `Services pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.` : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.');
   const redis = await startBenchRedis();
   const sink = await startOtlpSink();
-  const web: Measured[][] = modes.map(() => []);
-  const jobs: Measured[][] = modes.map(() => []);
+  let web: Summary[];
+  let worker: Summary[];
   try {
     // Creates the sample articles the web route reads.
     await (await spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url })).stop();
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [index, mode] of modes.entries()) {
-        web[index]?.push(await webRate(redis, mode, sink.url));
-        jobs[index]?.push(await workerRate(redis, mode, sink.url));
-      }
-    }
+    web = await withContenders((mode) => startWeb(redis.url, mode, sink.url), interleave);
+    worker = await withContenders((mode, index) => startWorker(redis, mode, sink.url, index), interleave);
   } finally {
     await new Promise((resolve) => sink.server.close(resolve));
     await redis.stop();
   }
   console.log(`OTLP export requests received by the sink: ${sink.received().requests}`);
-  const figure = (rounds: Measured[][], index: number, pick: (m: Measured) => number): number => median((rounds[index] ?? []).map(pick));
-  const rows = modes.map((mode, index) => ({
-    variant: mode.name,
-    values: [figure(web, index, (m) => m.perSecond), figure(web, index, (m) => m.cpuMicros), figure(jobs, index, (m) => m.perSecond), figure(jobs, index, (m) => m.cpuMicros)],
-  }));
+  const rows = modes.map((mode, index) => {
+    const w = web[index] as Summary;
+    const j = worker[index] as Summary;
+    return { variant: mode.name, values: [w.perSecond, w.rateRatio, w.cpuMicros, j.perSecond, j.rateRatio, j.cpuMicros] };
+  });
   printTable({
     title: 'Telemetry on vs off',
     notes: [
-      'Web: GET /api/articles/1 (Express, Redis, ETag). Worker: sleep {ms:0} jobs drained by one ready worker process (concurrency 20).',
+      'Web: GET /api/articles/1 (Express, Redis, ETag). Worker: sleep {ms:0} jobs, enqueued without a trace, drained by one worker process (concurrency 20) from a backlog.',
       'On: traces exported over OTLP/HTTP to a sink in this process (sampler parentbased_traceidratio or always_on), /metrics scraped every second.',
-      'CPU per request or job: user + system time of the service process over the measured part, divided by what it served; it holds even when the load generator, not the service, limits the rate.',
-      `Median of ${ROUNDS} rounds. Target: telemetry costs ≤ 10% (≥ 0.90× the rate, ≤ 1.11× the CPU per unit).`,
+      `Each mode runs in ${PROCESSES_PER_MODE} warmed-up processes; each of ${ROUNDS} rounds loads every process in turn (order reversed every other round).`,
+      'Rate: median of the slices; round ratio: median of the slices\' ratios to the slice of a baseline process in the same round.',
+      'CPU per request or job: user + system time of the mode\'s processes over all their slices, divided by what they served.',
+      'Target: telemetry costs ≤ 10% (rate ratio ≥ 0.90, ≤ 1.11× the CPU per unit).',
     ],
     metrics: [
       { name: 'web req/s', higherIsBetter: true },
+      { name: 'round ratio', higherIsBetter: true, decimals: 2 },
       { name: 'web CPU µs/req', higherIsBetter: false, decimals: 1 },
       { name: 'worker jobs/s', higherIsBetter: true },
+      { name: 'round ratio', higherIsBetter: true, decimals: 2 },
       { name: 'worker CPU µs/job', higherIsBetter: false, decimals: 1 },
     ],
     rows: rows as [(typeof rows)[number], ...typeof rows],
   });
+  // How far a mode's processes differ among themselves: the noise floor of the CPU figures.
+  for (const [service, summaries] of [['web CPU µs/req', web], ['worker CPU µs/job', worker]] as const) {
+    console.log(`\n${service} of each process:`);
+    for (const [index, mode] of modes.entries()) console.log(`- ${mode.name}: ${(summaries[index] as Summary).cpuMicrosPerProcess.map((micros) => micros.toFixed(1)).join(', ')}`);
+  }
 }
 
 if (import.meta.main) await runTelemetryOverhead();

@@ -7,5 +7,5 @@ export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
 export { processCpuSeconds } from './process-cpu.js';
 export { startOtlpSink, type OtlpReceived, type OtlpSink } from './otlp-sink.js';
-export { TELEMETRY_OFF, TRACING_ON, type TracingMode } from './tracing-modes.js';
+export { TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type TracingMode } from './tracing-modes.js';
 export { addSleepJobs, drained, pausedSleepJobs } from './sleep-jobs.js';

@@ -13,6 +13,12 @@ function tracesOn(sampler: Record<string, string>): (sink: string) => Record<str
 
 export const TELEMETRY_OFF: TracingMode = { name: 'telemetry off', sampled: 0, env: () => ({ OTEL_SDK_DISABLED: 'true' }) };
 
+/**
+ * Telemetry off again, in a process of its own: how far two processes running the very same
+ * code apart differ (JIT and garbage-collection timing), the noise floor of every ratio.
+ */
+export const TELEMETRY_OFF_AGAIN: TracingMode = { ...TELEMETRY_OFF, name: 'telemetry off, another process' };
+
 /** Tracing on, from nothing sampled to every trace recorded. */
 export const TRACING_ON: readonly TracingMode[] = [
   { name: 'on, no trace sampled', sampled: 0, env: tracesOn({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }) },
