@@ -8,7 +8,9 @@ import { QueueStateReader } from '../support/queue-state.js';
 // Generated requests thrown at POST /api/jobs/:type of a real web process (no worker, so what
 // is stored stays put). The job contracts' own zod schemas are the oracle of what is valid.
 const BODY_LIMIT = 2048;
-const RUNS = 250;
+// About 15 % of the generated requests are valid (33-40 in runs of 250, one of 25); at 1,000 runs
+// the floor of a tenth accepted lies more than four standard deviations below the expected 150.
+const RUNS = 1000;
 const PUBLIC_TYPES = catalog.publicContracts.map((c) => c.name);
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json'];
 
@@ -173,8 +175,7 @@ describe('POST /api/jobs/:type under generated input', () => {
       }),
       { numRuns: RUNS },
     );
-    // The generators must reach the accepting path, or the property says little. About a tenth
-    // of the random inputs are valid, so the floor sits well below that (a run counted exactly 25).
-    expect(accepted).toBeGreaterThan(RUNS / 20);
+    // The generators must reach the accepting path, or the property says little.
+    expect(accepted).toBeGreaterThan(RUNS / 10);
   }, 60_000);
 });
