@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { addSleepJobs, drained, median, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
+import { addSleepJobs, drained, median, pausedSleepJobs, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
 
 // Requests or jobs before counting starts, the same in every mode, since a longer warm-up alone
 // makes a process cheaper: enough for a process sampling 1 % to have recorded 300 traces, so
@@ -131,9 +131,7 @@ async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: Traci
           await addSleepJobs(queue, jobs);
           await drained(queue, 200);
         });
-        // Paused while they are added, so the worker finds them all at once, as in production under a backlog.
-        await queue.pause();
-        await addSleepJobs(queue, MEASURED);
+        await pausedSleepJobs(queue, MEASURED);
         await count();
         await queue.resume();
         await drained(queue, 200);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { addSleepJobs, drained, measureHttp, median, pinToCpu, printEnvironment, printTable, processCpuSeconds, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type TracingMode } from './harness/index.js';
+import { drained, measureHttp, median, pausedSleepJobs, pinToCpu, printEnvironment, printTable, processCpuSeconds, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type TracingMode } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -66,7 +66,6 @@ async function withCpu(pid: number, during: () => Promise<{ units: number; perSe
 
 /** A running service of one mode and how to load it for one slice. */
 interface Contender {
-  readonly service: ServiceHandle;
   /** Loads the service for one measured slice. */
   readonly slice: () => Promise<Slice>;
   readonly close: () => Promise<void>;
@@ -84,9 +83,7 @@ async function startWeb(redisUrl: string, mode: Mode, sink: string): Promise<Con
         return { units: result.requests, perSecond: result.requestsPerSecond };
       }),
     );
-  for (let warmUp = 0; warmUp < WARMUP_SLICES; warmUp++) await slice();
   return {
-    service,
     slice,
     close: async () => {
       await service.stop();
@@ -94,7 +91,7 @@ async function startWeb(redisUrl: string, mode: Mode, sink: string): Promise<Con
   };
 }
 
-async function startWorker(redis: { host: string; port: number; url: string }, mode: Mode, sink: string, index: number): Promise<Contender> {
+async function startWorker(redis: BenchRedis, mode: Mode, sink: string, index: number): Promise<Contender> {
   // Each mode's worker consumes a queue of its own, fed only during its slices.
   const prefix = `{bench-telemetry-${index}}`;
   const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix });
@@ -102,10 +99,8 @@ async function startWorker(redis: { host: string; port: number; url: string }, m
   const service = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, WORKER_QUEUES: 'default', ...mode.env(sink) });
   await pinToCpu(service.pid, SERVICE_CPU);
   const slice = async (): Promise<Slice> => {
-    // Added while paused, so the worker finds a backlog, as under load; CPU is read only around
-    // the drain itself, the paused worker idling while the jobs are added.
-    await queue.pause();
-    await addSleepJobs(queue, JOBS_PER_SLICE);
+    // CPU is read only around the drain itself, the paused worker idling while the jobs are added.
+    await pausedSleepJobs(queue, JOBS_PER_SLICE);
     return await whileScraped(service, mode.scrape, () =>
       withCpu(service.pid, async () => {
         const started = performance.now();
@@ -115,9 +110,7 @@ async function startWorker(redis: { host: string; port: number; url: string }, m
       }),
     );
   };
-  for (let warmUp = 0; warmUp < WARMUP_SLICES; warmUp++) await slice();
   return {
-    service,
     slice,
     close: async () => {
       try {
@@ -169,12 +162,16 @@ async function interleave(contenders: readonly Contender[]): Promise<Summary[]> 
   });
 }
 
-/** Starts every mode's processes, one after the other, and hands them all to `use`; stops them whatever happens. */
+/** Starts every mode's processes, one after the other, each warmed up, and hands them all to `use`; stops them whatever happens. */
 async function withContenders<T>(start: (mode: Mode, index: number) => Promise<Contender>, use: (contenders: readonly Contender[]) => Promise<T>): Promise<T> {
   const contenders: Contender[] = [];
   try {
     for (let copy = 0; copy < PROCESSES_PER_MODE; copy++) {
-      for (const [index, mode] of modes.entries()) contenders.push(await start(mode, contenderIndex(index, copy)));
+      for (const [index, mode] of modes.entries()) {
+        const contender = await start(mode, contenderIndex(index, copy));
+        contenders.push(contender);
+        for (let warmUp = 0; warmUp < WARMUP_SLICES; warmUp++) await contender.slice();
+      }
     }
     return await use(contenders);
   } finally {

@@ -3,13 +3,12 @@ import type { Queue } from 'bullmq';
 import { runConcurrently } from './run-concurrently.js';
 
 /**
- * Empties `queue`, fills it with `jobs` no-op sleep jobs and pauses it, so that a worker started
- * afterwards finds them all at once when the queue is resumed, its start-up left out.
+ * Pauses `queue` and adds `jobs` no-op sleep jobs, so that a worker, running or started later,
+ * finds them all at once when the queue is resumed, as under a backlog.
  */
 export async function pausedSleepJobs(queue: Queue, jobs: number): Promise<void> {
-  await queue.obliterate({ force: true });
-  await addSleepJobs(queue, jobs);
   await queue.pause();
+  await addSleepJobs(queue, jobs);
 }
 
 /** Adds `jobs` no-op sleep jobs, enqueued without a trace, removed once completed. */
