@@ -18,7 +18,15 @@ export interface TracingSettings {
   /** Whether OTEL_METRICS_EXPORTER / OTEL_LOGS_EXPORTER were set (metrics and logs are off otherwise). */
   readonly metricsFromEnv: boolean;
   readonly logsFromEnv: boolean;
+  /**
+   * OTLP's transport (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL) when
+   * OTLP is the only trace exporter, as it is unless OTEL_TRACES_EXPORTER names others.
+   */
+  readonly otlpOnlyProtocol: OtlpProtocol | undefined;
 }
+
+/** The transports OTLP exporters speak. */
+export type OtlpProtocol = (typeof PROTOCOLS)[number];
 
 /**
  * Whether the sampler OTEL_TRACES_SAMPLER names can ever record a span that has no parent:
@@ -115,7 +123,9 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
     if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', ratio);
   }
   const diagnostics = oneOf(env, 'OTEL_LOG_LEVEL', DIAGNOSTICS_LEVELS, true) ?? 'warn';
+  const names = exporters?.length ? exporters : ['otlp'];
   const common = {
+    otlpOnlyProtocol: new Set(names).size === 1 && names[0] === 'otlp' ? protocol : undefined,
     defaultServiceName: definesServiceName(env) ? undefined : serviceName,
     diagnostics,
     metricsFromEnv: read(env, 'OTEL_METRICS_EXPORTER') !== undefined,
@@ -127,7 +137,6 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
   if (!exporters?.length && !endpoint && !tracesEndpoint) {
     return { ...common, enabled: false, description: 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)' };
   }
-  const names = exporters?.length ? exporters : ['otlp'];
   const target = tracesEndpoint ?? (endpoint ? `${endpoint.replace(/\/$/, '')}${protocol === 'grpc' ? '' : '/v1/traces'}` : undefined);
   const otlp = `otlp ${protocol} to ${target ? withoutCredentials(target) : 'the default endpoint'}`;
   return {

@@ -29,6 +29,15 @@ describe('readTracingSettings', () => {
     expect(read({ OTEL_TRACES_EXPORTER: 'console' })).toMatchObject({ enabled: true, description: 'console' });
   });
 
+  it('names the OTLP protocol when OTLP is the only trace exporter, which then gets a thread of its own', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(read(endpoint).otlpOnlyProtocol).toBe('http/protobuf');
+    expect(read({ ...endpoint, OTEL_TRACES_EXPORTER: 'otlp, otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }).otlpOnlyProtocol).toBe('grpc');
+    expect(read({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).otlpOnlyProtocol).toBe('http/json');
+    expect(read({ ...endpoint, OTEL_TRACES_EXPORTER: 'otlp,console' }).otlpOnlyProtocol).toBeUndefined();
+    expect(read({ OTEL_TRACES_EXPORTER: 'zipkin' }).otlpOnlyProtocol).toBeUndefined();
+  });
+
   it('is off when asked to be, whatever else is set', () => {
     const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
     expect(read({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' })).toMatchObject({ enabled: false, description: 'off (OTEL_TRACES_EXPORTER=none)' });

@@ -1,0 +1,81 @@
+import { Worker } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { toPortableBatch } from './portable-spans.js';
+import type { ExportThreadData, ExportThreadReply, ExportThreadRequest } from './span-export-messages.js';
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/**
+ * A span exporter that hands each batch to a worker thread running the OTLP exporter.
+ *
+ * Why a thread: the HTTP client and the protobuf encoder, run once per batch on the main
+ * thread, share V8's inline caches with the server's hot paths (sockets, streams, buffers)
+ * and leave them polymorphic or megamorphic for every request after the first export;
+ * with 1 % of traces sampled that tax, and running the exporter's code cold, cost the web
+ * more than recording the spans did (bench/src/telemetry-instructions.ts). On the main
+ * thread a batch now costs one copy into plain data.
+ */
+export class ThreadSpanExporter implements SpanExporter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, (reply: ExportThreadReply) => void>();
+  #nextId = 0;
+  #failure: string | undefined;
+
+  constructor(data: ExportThreadData) {
+    // No execArgv: the process's flags (--inspect, --cpu-prof, --import) are meant for it, not for this thread.
+    this.#worker = new Worker(new URL('./span-export-thread.js', import.meta.url), { workerData: data, name: 'otlp-span-export', execArgv: [] });
+    this.#worker.on('message', (reply: ExportThreadReply) => {
+      const settle = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      settle?.(reply);
+    });
+    this.#worker.on('error', (error: Error) => this.#fail(`span export thread failed: ${error.message}`));
+    this.#worker.on('exit', (code) => this.#fail(`span export thread exited with code ${code}`));
+    // An idle thread must not keep the process alive; one with a request open does (see #ask).
+    // After the listeners: adding a 'message' listener refs the worker again.
+    this.#worker.unref();
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    void this.#ask({ type: 'export', batch: toPortableBatch(spans) }).then((reply) =>
+      resultCallback(reply.ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(reply.error) }),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    const reply = await this.#ask({ type: 'flush' });
+    if (!reply.ok) throw new Error(reply.error);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#failure !== undefined) return;
+    const reply = await this.#ask({ type: 'shutdown' });
+    this.#failure = 'the span exporter is shut down';
+    await this.#worker.terminate();
+    if (!reply.ok) throw new Error(reply.error);
+  }
+
+  #ask(request: WithoutId<ExportThreadRequest>): Promise<ExportThreadReply> {
+    const id = this.#nextId++;
+    if (this.#failure !== undefined) return Promise.resolve({ id, ok: false, error: this.#failure });
+    return new Promise((resolve) => {
+      // Until it is answered, so that a process shutting down waits for its last spans.
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(id, resolve);
+      this.#worker.postMessage({ ...request, id } satisfies ExportThreadRequest);
+    });
+  }
+
+  // Answers every open request, and every later one, with the thread's failure.
+  #fail(reason: string): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = reason;
+    diag.error(reason);
+    for (const [id, settle] of this.#pending) settle({ id, ok: false, error: reason });
+    this.#pending.clear();
+    this.#worker.unref();
+  }
+}
