@@ -194,7 +194,7 @@ export async function runTelemetryInstructions(): Promise<void> {
   printTable({
     title: 'Telemetry on vs off, instructions executed',
     notes: [
-      `callgrind instruction counts of the service process over ${MEASURED} requests or jobs after the warm-up, median of ${ROUNDS} rounds: all its threads, and its main thread alone (the helpers are mostly V8's garbage collection).`,
+      `callgrind instruction counts of the service process over ${MEASURED} requests or jobs after the warm-up, median of ${ROUNDS} rounds: all its threads, and its main thread alone (the helpers are V8's garbage collection and compilers, and with tracing on the span export thread).`,
       'Web: GET /api/articles/1 from 4 concurrent clients. Worker: sleep {ms:0} jobs enqueued without a trace, concurrency 20.',
       'On: traces exported over OTLP/HTTP to a sink in this process, in batches of 128 spans. Target: telemetry costs ≤ 10% (≤ 1.11× the instructions per unit).',
     ],
