@@ -63,10 +63,16 @@ export class ThreadSpanExporter implements SpanExporter {
     const id = this.#nextId++;
     if (this.#failure !== undefined) return Promise.resolve({ id, ok: false, error: this.#failure });
     return new Promise((resolve) => {
+      try {
+        this.#worker.postMessage({ ...request, id } satisfies ExportThreadRequest);
+      } catch (error) {
+        // A value structured clone cannot copy: the batch is lost, the exporter goes on.
+        resolve({ id, ok: false, error: `spans could not be handed to the export thread: ${error instanceof Error ? error.message : String(error)}` });
+        return;
+      }
       // Until it is answered, so that a process shutting down waits for its last spans.
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, resolve);
-      this.#worker.postMessage({ ...request, id } satisfies ExportThreadRequest);
     });
   }
 

@@ -188,6 +188,20 @@ describe('ThreadSpanExporter', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
+  it('reports a batch it cannot copy to the thread as failed, and goes on exporting', async () => {
+    const exporter = startExporter('http/json');
+    const [span] = await recordSpans();
+    if (!span) throw new Error('no span recorded');
+    // The SDK only records primitives and arrays; a hand-made span can hold anything.
+    const uncloneable = { ...span, spanContext: () => span.spanContext(), attributes: { callback: (() => 1) as unknown as string } };
+    const result = await exported(exporter, [uncloneable]);
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toMatch(/could not be handed to the export thread/);
+
+    expect(await exported(exporter, await recordSpans())).toEqual({ code: ExportResultCode.SUCCESS });
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('answers exports after shutdown with a failure instead of hanging', async () => {
     const exporter = startExporter('http/json');
     await exporter.shutdown();
