@@ -211,15 +211,29 @@ describe('ThreadSpanExporter', () => {
     expect(receiver.received).toHaveLength(0);
   });
 
-  it('keeps the process alive while a request is open, so that a process shutting down waits for its last spans', async () => {
-    const script = `import { ThreadSpanExporter } from ${JSON.stringify(DIST_MODULE)}; void new ThreadSpanExporter({ protocol: 'http/protobuf' }).forceFlush().then(() => console.log('flushed'));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
-    expect(stdout.trim()).toBe('flushed');
+  // In a process of its own, to see what keeps it alive and which threads it starts.
+  async function runScript(body: string): Promise<string> {
+    const script = `import { Worker } from 'node:worker_threads'; import { ThreadSpanExporter } from ${JSON.stringify(DIST_MODULE)}; ${body}`;
+    // execFile kills the child and rejects if it is still running at the timeout.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 20_000,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl },
+    });
+    return stdout.trim();
+  }
+
+  it('keeps the process alive while an export is open, and not a moment longer', async () => {
+    const output = await runScript(`new ThreadSpanExporter({ protocol: 'http/json' }).export([], (result) => console.log('exported', result.code));`);
+    expect(output).toBe(`exported ${ExportResultCode.SUCCESS}`);
   });
 
-  it('does not keep a process alive that has nothing left to do', async () => {
-    const script = `import { ThreadSpanExporter } from ${JSON.stringify(DIST_MODULE)}; new ThreadSpanExporter({ protocol: 'http/protobuf' });`;
-    // execFile kills the child and rejects if it is still running at the timeout.
-    await expect(promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 })).resolves.toBeDefined();
+  it('starts no thread until it has spans to export', async () => {
+    // Worker thread ids count up from 1 in every process: a first worker started after the
+    // exporter has flushed and shut down gets 1 only if the exporter started none.
+    const output = await runScript(
+      `const exporter = new ThreadSpanExporter({ protocol: 'http/json' }); await exporter.forceFlush(); await exporter.shutdown();
+       const probe = new Worker('', { eval: true }); console.log(probe.threadId); await probe.terminate();`,
+    );
+    expect(output).toBe('1');
   });
 });
