@@ -3,6 +3,9 @@ import { TraceState, type InstrumentationScope } from '@opentelemetry/core';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 
+// Hand-written: exporters take ReadableSpan objects (methods, class instances), which structured
+// clone cannot copy, and no OpenTelemetry package turns them into plain data and back.
+
 /** A span context as structured clone carries it: the trace state as its header value. */
 interface PortableContext {
   readonly traceId: string;

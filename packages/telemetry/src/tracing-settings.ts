@@ -125,7 +125,7 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
   const diagnostics = oneOf(env, 'OTEL_LOG_LEVEL', DIAGNOSTICS_LEVELS, true) ?? 'warn';
   const names = exporters?.length ? exporters : ['otlp'];
   const common = {
-    otlpOnlyProtocol: new Set(names).size === 1 && names[0] === 'otlp' ? protocol : undefined,
+    otlpOnlyProtocol: names.every((name) => name === 'otlp') ? protocol : undefined,
     defaultServiceName: definesServiceName(env) ? undefined : serviceName,
     diagnostics,
     metricsFromEnv: read(env, 'OTEL_METRICS_EXPORTER') !== undefined,
