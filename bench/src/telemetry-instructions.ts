@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { addSleepJobs, drained, median, pausedSleepJobs, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
+import { addSleepJobs, CALLGRIND_NODE_ARGS, drained, median, pausedSleepJobs, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
 
 // Requests or jobs before counting starts, the same in every mode, since a longer warm-up alone
 // makes a process cheaper: enough for a process sampling 1 % to have recorded 300 traces, so
@@ -104,7 +104,7 @@ async function warmUp(mode: TracingMode, sink: OtlpSink, step: (units: number) =
 
 async function webInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingMode): Promise<Instructions> {
   return await underCallgrind(
-    (wrapper) => spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
+    (wrapper) => spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, nodeArgs: CALLGRIND_NODE_ARGS, readyTimeoutMs: READY_TIMEOUT_MS }),
     async ({ service, count, read }) => {
       const requests = (count: number) =>
         runConcurrently(count, 4, async () => {
@@ -125,7 +125,7 @@ async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: Traci
   try {
     await queue.obliterate({ force: true });
     return await underCallgrind(
-      (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, readyTimeoutMs: READY_TIMEOUT_MS }),
+      (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, nodeArgs: CALLGRIND_NODE_ARGS, readyTimeoutMs: READY_TIMEOUT_MS }),
       async ({ count, read }) => {
         await warmUp(mode, sink, async (jobs) => {
           await addSleepJobs(queue, jobs);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findExecutable } from '@flotilla/local-redis';
 import { createRedis } from '@flotilla/redis';
-import { printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import { CALLGRIND_NODE_ARGS, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
 import { drain, flotillaNoOp, rawBullmq, rawWorkerOnFlotillaJobs } from './job-variants.js';
 
 // Two sizes of the same drain: the difference is what the extra jobs cost, start-up and
@@ -54,7 +54,7 @@ async function drainCost(redis: BenchRedis, variantIndex: number, jobs: number):
     const before = await redisCommandCalls(redis, true);
     const { stderr } = await promisify(execFile)(
       'valgrind',
-      ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, fileURLToPath(import.meta.url), 'drain', String(variantIndex), String(jobs), redis.url],
+      ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, ...CALLGRIND_NODE_ARGS, fileURLToPath(import.meta.url), 'drain', String(variantIndex), String(jobs), redis.url],
       { timeout: DRAIN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
     );
     const collected = /Collected : (\d+)/.exec(stderr)?.[1];

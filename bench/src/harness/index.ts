@@ -9,3 +9,4 @@ export { processCpuSeconds } from './process-cpu.js';
 export { startOtlpSink, type OtlpReceived, type OtlpSink } from './otlp-sink.js';
 export { TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type TracingMode } from './tracing-modes.js';
 export { addSleepJobs, drained, pausedSleepJobs } from './sleep-jobs.js';
+export { CALLGRIND_NODE_ARGS } from './callgrind-node-args.js';

@@ -23,6 +23,8 @@ export interface SpawnServiceOptions {
   readonly cwd?: string;
   /** A command the Node process runs under, e.g. `['valgrind', '--tool=callgrind']`. */
   readonly wrapper?: readonly string[];
+  /** Options for Node itself, before the entry: e.g. V8 flags, which NODE_OPTIONS refuses. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** How a service process ended: an exit code, or the signal that killed it. */
@@ -97,7 +99,7 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   const url = `http://127.0.0.1:${port}`;
   const log = new LineLog();
 
-  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, options.entry];
+  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, ...(options.nodeArgs ?? []), options.entry];
   const child = spawn(command, args, {
     cwd: options.cwd ?? process.cwd(),
     env: serviceEnv({ ...options.env, PORT: String(port) }),

@@ -98,6 +98,13 @@ describe('spawnService', () => {
     await expect(attempt).rejects.toThrow(/exited before .*readyz answered 200[\s\S]*Cannot find module/);
   });
 
+  it('starts Node with the options it is given, before the entry', async () => {
+    const service = await spawnService({ entry: fixture, nodeArgs: ['--no-memory-reducer', '--stack-trace-limit=7'], readyTimeoutMs: 10_000 });
+    started.push(service);
+    expect(await (await fetch(`${service.url}/exec-argv`)).json()).toEqual(['--no-memory-reducer', '--stack-trace-limit=7']);
+    expect(await (await fetch(`${(await start()).url}/exec-argv`)).json()).toEqual([]);
+  });
+
   it('uses the port it is given', async () => {
     const { freePort } = await import('@flotilla/local-redis');
     const port = await freePort();
