@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { addSleepJobs, CALLGRIND_NODE_ARGS, drained, median, pausedSleepJobs, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
+import { addSleepJobs, CALLGRIND_NODE_ARGS, drained, EVERY_TRACE, median, NOTHING_SAMPLED, pausedSleepJobs, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
 
 // Requests or jobs before counting starts, the same in every mode, since a longer warm-up alone
 // makes a process cheaper: enough for a process sampling 1 % to have recorded 300 traces, so
@@ -27,8 +27,6 @@ const STOP_TIMEOUT_MS = 120_000;
 // Every trace recorded is measured too: against nothing sampled it gives what recording one
 // request's or job's trace costs, which the sampled share of them pays.
 const modes: readonly TracingMode[] = [TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, ...TRACING_ON];
-const NOTHING_SAMPLED = 2;
-const EVERY_TRACE = modes.length - 1;
 // Under callgrind a service runs some fifty times slower, so work done on a timer comes fifty
 // times as often per request: the span processor's export every 5 s would send a batch of a
 // span or two instead of hundreds. Exporting whenever 128 spans have ended, and never on the
@@ -210,9 +208,9 @@ export async function runTelemetryInstructions(): Promise<void> {
   // cent of a unit's count, which is of the order of the difference between two processes of
   // one mode; the two ends differ by much more, so their difference is the steadier figure.
   for (const [service, rounds] of [['request', web], ['job', worker]] as const) {
-    const off = kilo(rounds[0], 'all');
-    const nothing = kilo(rounds[NOTHING_SAMPLED], 'all');
-    const recording = kilo(rounds[EVERY_TRACE], 'all') - nothing;
+    const off = kilo(rounds[modes.indexOf(TELEMETRY_OFF)], 'all');
+    const nothing = kilo(rounds[modes.indexOf(NOTHING_SAMPLED)], 'all');
+    const recording = kilo(rounds[modes.indexOf(EVERY_TRACE)], 'all') - nothing;
     const projected = [0.01, 0.1].map((share) => `${share * 100}% sampled ${((nothing + share * recording) / off).toFixed(2)}×`).join(', ');
     console.log(`Recording one ${service}'s trace costs ${recording.toFixed(1)} k instructions (every trace recorded − nothing sampled); projected from that: ${projected} telemetry off.`);
   }
