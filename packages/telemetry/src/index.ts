@@ -5,3 +5,4 @@ export { type Tracing } from './tracing.js';
 export { readTracingSettings, type TracingSettings, type DiagnosticsLevel } from './tracing-settings.js';
 export { queueTelemetry, isTracing, type QueueTelemetryOption } from './queue-telemetry.js';
 export { serverRequestTracer, type ServerRequestTracer } from './server-spans.js';
+export { traceBackgroundWork, type Annotate } from './background-spans.js';

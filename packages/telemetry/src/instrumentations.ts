@@ -2,6 +2,7 @@ import type { TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation, type IORedisInstrumentationConfig } from '@opentelemetry/instrumentation-ioredis';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { insideRecordedSpan, recordedTracesOnly } from './recorded-traces-only.js';
 import { redisStatement } from './redis-statement.js';
 
@@ -34,9 +35,10 @@ class SampledRedisInstrumentation extends IORedisInstrumentation {
 export const INSTRUMENTED_MODULES: readonly string[] = ['http', 'https', 'ioredis'];
 
 /**
- * The libraries traced automatically: outgoing HTTP calls and ioredis commands, each only
- * inside an existing trace (the queue's blocking polls and metrics pushes would otherwise
- * start a trace of their own every few seconds). Only these, rather than the
+ * The libraries traced automatically: outgoing HTTP calls (node:http, patched; undici and
+ * fetch(), followed through their diagnostics channels) and ioredis commands, each only inside
+ * an existing trace (the queue's blocking polls and metrics pushes would otherwise start a
+ * trace of their own every few seconds). Only these, rather than the
  * auto-instrumentations bundle, to keep start-up cheap and traces free of fs/dns/net noise.
  *
  * Incoming requests get their server span from `serverRequestTracer`, named by the Express
@@ -48,6 +50,7 @@ export const INSTRUMENTED_MODULES: readonly string[] = ['http', 'https', 'ioredi
 export function createInstrumentations(): Instrumentation[] {
   return [
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
+    new UndiciInstrumentation({ requireParentforSpans: true }),
     new SampledRedisInstrumentation({
       requireParentSpan: true,
       dbStatementSerializer: redisStatement,

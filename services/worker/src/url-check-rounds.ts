@@ -1,5 +1,5 @@
 import type { Partitioner } from '@flotilla/coordination';
-import type { Logger } from '@flotilla/telemetry';
+import { traceBackgroundWork, type Logger } from '@flotilla/telemetry';
 import type { UrlChecker, UrlCheckStore } from '@flotilla/url-checker';
 
 /** The round a moment belongs to: rounds start at multiples of the interval since the epoch. */
@@ -33,17 +33,21 @@ export function startUrlCheckRounds(deps: UrlCheckRoundsDeps): { stop(): Promise
   let running: Promise<void> | undefined;
   let stopped = false;
 
-  const round = async (period: number): Promise<void> => {
-    const owned = deps.partitioner.ownedKeys(await deps.store.targets());
-    const claimed: string[] = [];
-    for (const url of owned) {
-      if (await deps.store.claim(period, url, deps.memberId, deps.intervalSeconds * CLAIM_ROUNDS_KEPT)) claimed.push(url);
-    }
-    const results = await deps.checker.checkAll(claimed, { concurrency: deps.concurrency });
-    const checkedAt = new Date().toISOString();
-    await Promise.all(results.map((result) => deps.store.record({ ...result, checkedBy: deps.memberId, checkedAt, period })));
-    deps.logger.debug({ period, workers: deps.partitioner.members(), owned: owned.length, checked: claimed.length }, 'url check round done');
-  };
+  // A trace per round: nothing else would trace the claims and the checks' HTTP calls.
+  const round = (period: number): Promise<void> =>
+    traceBackgroundWork('url-check round', async (annotate) => {
+      annotate({ 'flotilla.url_check.period': period });
+      const owned = deps.partitioner.ownedKeys(await deps.store.targets());
+      const claimed: string[] = [];
+      for (const url of owned) {
+        if (await deps.store.claim(period, url, deps.memberId, deps.intervalSeconds * CLAIM_ROUNDS_KEPT)) claimed.push(url);
+      }
+      const results = await deps.checker.checkAll(claimed, { concurrency: deps.concurrency });
+      const checkedAt = new Date().toISOString();
+      await Promise.all(results.map((result) => deps.store.record({ ...result, checkedBy: deps.memberId, checkedAt, period })));
+      annotate({ 'flotilla.url_check.owned': owned.length, 'flotilla.url_check.checked': claimed.length });
+      deps.logger.debug({ period, workers: deps.partitioner.members(), owned: owned.length, checked: claimed.length }, 'url check round done');
+    });
 
   // A round is started by a timer set for its own start: timers may fire a little early by the
   // wall clock, so Date.now() at the tick could still name the round before.

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { childJobId } from '@flotilla/queue';
 import { serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { Redis } from 'ioredis';
@@ -9,12 +12,18 @@ import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 
 // The real web and worker processes export their spans to a collector stand-in in this test.
 let receiver: OtlpReceiver;
+// The URL the worker's HTTP client is sent to, which notes the trace context each call carries.
+let target: Server;
+let targetUrl: string;
+const traceparents = new Map<string, string | string[] | undefined>();
 let web: ServiceHandle;
 let worker: ServiceHandle;
 let redis: Redis;
 let prefix: string;
 
+const INTERNAL = 1;
 const SERVER = 2;
+const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 
@@ -38,6 +47,13 @@ function baseEnv(): Record<string, string | undefined> {
 
 beforeAll(async () => {
   receiver = await OtlpReceiver.start();
+  target = createServer((req, res) => {
+    traceparents.set(req.url ?? '', req.headers.traceparent);
+    res.end('ok');
+  });
+  target.listen(0, '127.0.0.1');
+  await once(target, 'listening');
+  targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
   prefix = uniqueQueuePrefix();
   const env = {
     ...baseEnv(),
@@ -45,6 +61,9 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     // Export each batch almost at once, so the test waits for spans in well under a second.
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    // The URL checker may call the loopback target, in a round every second.
+    URL_CHECK_ALLOW: '127.0.0.0/8',
+    URL_CHECK_INTERVAL_SECONDS: '1',
   };
   [web, worker] = await Promise.all([spawnWeb({ ...env, LOG_LEVEL: 'warn' }), spawnWorker({ ...env, LOG_LEVEL: 'debug' })]);
   redis = new Redis(inject('redisUrl'));
@@ -54,6 +73,8 @@ afterAll(async () => {
   await redis?.quit();
   const exits = await Promise.all([web?.stop(), worker?.stop()]);
   await receiver?.close();
+  target?.closeAllConnections();
+  target?.close();
   for (const exit of exits) expect(exit).toEqual({ code: 0, signal: null });
 });
 
@@ -135,6 +156,44 @@ describe('traces', () => {
     for (const line of lines) {
       expect(line['trace_id']).toBe(traceId);
       expect(line['span_id']).toBe(processing(String(line['jobId']))?.spanId);
+    }
+  });
+
+  it("an outgoing HTTP call is a client span in the job's trace, and passes the trace on", async () => {
+    const submitted = await api(web.url, 'POST', '/api/jobs/check-url', { json: { url: `${targetUrl}/job` } });
+    expect(submitted.status, submitted.text).toBe(202);
+    const { id } = submitted.body as { id: string };
+    expect((await api(web.url, 'GET', `/api/jobs/${id}?wait=20`)).body).toMatchObject({ state: 'completed', result: { outcome: 'up', status: 200 } });
+    const job = (await waitFor(() => processing(id), { timeoutMs: 15_000, description: 'the check-url job\'s processing span' })) as ReceivedSpan;
+    const call = (await waitFor(() => receiver.trace(job.traceId).find((s) => s.kind === CLIENT && s.attributes['url.full'] === `${targetUrl}/job`), {
+      timeoutMs: 15_000,
+      description: "the HTTP client span in the job's trace",
+    })) as ReceivedSpan;
+    expect(call).toMatchObject({ service: 'flotilla-worker', name: 'GET' });
+    expect(Number(call.attributes['http.response.status_code'])).toBe(200);
+    expect(ancestors(call)).toContainEqual(job);
+    // The target was called with the trace context of that client span.
+    expect(traceparents.get('/job')).toBe(`00-${job.traceId}-${call.spanId}-01`);
+  });
+
+  it("a URL-check round, run by the worker's timer, is a trace of its own holding its Redis commands and HTTP calls", async () => {
+    const url = `${targetUrl}/round`;
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [url] } })).status).toBe(200);
+    try {
+      // The round's own span ends last, so it may come in a later export than its children.
+      const checks = (traceId: string): ReceivedSpan[] => receiver.trace(traceId).filter((s) => s.kind === CLIENT && s.attributes['url.full'] === url);
+      const round = (await waitFor(() => receiver.spans.find((s) => s.name === 'url-check round' && checks(s.traceId).length > 0), {
+        timeoutMs: 15_000,
+        description: 'a URL-check round span with the HTTP call to the target in its trace',
+      })) as ReceivedSpan;
+      expect(round).toMatchObject({ service: 'flotilla-worker', kind: INTERNAL, parentSpanId: undefined });
+      expect(Number(round.attributes['flotilla.url_check.checked'])).toBeGreaterThanOrEqual(1);
+      const [call] = checks(round.traceId);
+      expect(ancestors(call as ReceivedSpan).at(-1)).toEqual(round);
+      expect(receiver.trace(round.traceId).filter((s) => s.attributes['db.system.name'] === 'redis').length).toBeGreaterThan(0);
+      expect(traceparents.get('/round')).toMatch(new RegExp(`^00-${round.traceId}-[0-9a-f]{16}-01$`));
+    } finally {
+      await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [url] } });
     }
   });
 
