@@ -1,6 +1,7 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { INSTRUMENTED_MODULES, createInstrumentations } from './instrumentations.js';
 import { registerModuleHooks } from './module-hooks.js';
+import { ratioSamplingOptions } from './ratio-sampling.js';
 import { ThreadSpanExporter } from './thread-span-exporter.js';
 import type { TracingSettings } from './tracing-settings.js';
 
@@ -17,6 +18,7 @@ export async function startSdk(settings: TracingSettings): Promise<NodeSDK> {
   const hooksReady = registerModuleHooks(INSTRUMENTED_MODULES);
   const sdk = new NodeSDK({
     instrumentations: createInstrumentations(),
+    ...(settings.ratioSampling ? ratioSamplingOptions(settings.ratioSampling) : {}),
     ...(settings.otlpOnlyProtocol ? { traceExporter: new ThreadSpanExporter({ protocol: settings.otlpOnlyProtocol }) } : {}),
     ...(settings.defaultServiceName ? { serviceName: settings.defaultServiceName } : {}),
     ...(settings.metricsFromEnv ? {} : { metricReaders: [] }),

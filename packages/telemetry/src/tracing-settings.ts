@@ -23,6 +23,8 @@ export interface TracingSettings {
    * OTLP is the only trace exporter, as it is unless OTEL_TRACES_EXPORTER names others.
    */
   readonly otlpOnlyProtocol: OtlpProtocol | undefined;
+  /** OTEL_TRACES_SAMPLER's trace-id ratio sampling, when it names one, and its ratio. */
+  readonly ratioSampling: { readonly ratio: number; readonly parentBased: boolean } | undefined;
 }
 
 /** The transports OTLP exporters speak. */
@@ -117,15 +119,19 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
   const tracesEndpoint = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const endpoint = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   const sampler = oneOf(env, 'OTEL_TRACES_SAMPLER', SAMPLERS);
-  const ratio = read(env, 'OTEL_TRACES_SAMPLER_ARG');
-  if (ratio !== undefined && sampler?.endsWith('traceidratio')) {
-    const value = Number(ratio);
-    if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', ratio);
+  const ratioArg = read(env, 'OTEL_TRACES_SAMPLER_ARG');
+  let ratioSampling: TracingSettings['ratioSampling'];
+  if (sampler?.endsWith('traceidratio')) {
+    // Unset, the ratio is 1, as in the SDK.
+    const ratio = Number(ratioArg ?? '1');
+    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', ratioArg);
+    ratioSampling = { ratio, parentBased: sampler === 'parentbased_traceidratio' };
   }
   const diagnostics = oneOf(env, 'OTEL_LOG_LEVEL', DIAGNOSTICS_LEVELS, true) ?? 'warn';
   const names = exporters?.length ? exporters : ['otlp'];
   const common = {
     otlpOnlyProtocol: names.every((name) => name === 'otlp') ? protocol : undefined,
+    ratioSampling,
     defaultServiceName: definesServiceName(env) ? undefined : serviceName,
     diagnostics,
     metricsFromEnv: read(env, 'OTEL_METRICS_EXPORTER') !== undefined,

@@ -85,7 +85,11 @@ describe('readTracingSettings', () => {
     expect(() => read(env)).toThrow(message);
   });
 
-  it('accepts a sampler ratio inside 0..1', () => {
-    expect(() => read({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })).not.toThrow();
+  it('reads trace-id ratio sampling and its ratio, 1 when unset as in the SDK', () => {
+    expect(read({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).ratioSampling).toEqual({ ratio: 0.25, parentBased: true });
+    expect(read({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }).ratioSampling).toEqual({ ratio: 0, parentBased: false });
+    expect(read({ OTEL_TRACES_SAMPLER: 'traceidratio' }).ratioSampling).toEqual({ ratio: 1, parentBased: false });
+    expect(read({ OTEL_TRACES_SAMPLER: 'parentbased_always_on', OTEL_TRACES_SAMPLER_ARG: '0.25' }).ratioSampling).toBeUndefined();
+    expect(read({}).ratioSampling).toBeUndefined();
   });
 });
