@@ -138,17 +138,17 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       requireHostHeader: false,
     },
     (req, res) => {
-    const startedAt = process.hrtime.bigint();
-    let cachedRoute: string | undefined;
-    traceRequest(req, res, () => cachedRoute ?? expressRoute(req), () => {
-      cachedRoute = pageCache?.serveFromMemory(req, res);
-      if (cachedRoute !== undefined) {
-        httpMetrics.observe(req.method ?? 'GET', cachedRoute, res.statusCode, startedAt);
-        return;
-      }
-      httpMetrics.track(req, res, startedAt, () => expressRoute(req));
-      void app(req, res);
-    });
+      const startedAt = process.hrtime.bigint();
+      let cachedRoute: string | undefined;
+      traceRequest(req, res, () => cachedRoute ?? expressRoute(req), () => {
+        cachedRoute = pageCache?.serveFromMemory(req, res);
+        if (cachedRoute !== undefined) {
+          httpMetrics.observe(req.method ?? 'GET', cachedRoute, res.statusCode, startedAt);
+          return;
+        }
+        httpMetrics.track(req, res, startedAt, () => expressRoute(req));
+        void app(req, res);
+      });
     },
   );
   // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
