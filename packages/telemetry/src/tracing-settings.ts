@@ -38,8 +38,13 @@ export type OtlpProtocol = (typeof PROTOCOLS)[number];
 export function samplesRootSpans(env: Env): boolean {
   const sampler = read(env, 'OTEL_TRACES_SAMPLER');
   if (sampler === 'always_off' || sampler === 'parentbased_always_off') return false;
-  if (sampler?.endsWith('traceidratio')) return Number(read(env, 'OTEL_TRACES_SAMPLER_ARG') ?? '1') > 0;
+  if (sampler?.endsWith('traceidratio')) return traceIdRatio(env) > 0;
   return true;
+}
+
+// A trace-id ratio sampler's ratio: OTEL_TRACES_SAMPLER_ARG, and 1 when unset, as in the SDK.
+function traceIdRatio(env: Env): number {
+  return Number(read(env, 'OTEL_TRACES_SAMPLER_ARG') ?? '1');
 }
 
 /** The levels OTEL_LOG_LEVEL takes, lower-cased. */
@@ -119,12 +124,10 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
   const tracesEndpoint = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const endpoint = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   const sampler = oneOf(env, 'OTEL_TRACES_SAMPLER', SAMPLERS);
-  const ratioArg = read(env, 'OTEL_TRACES_SAMPLER_ARG');
   let ratioSampling: TracingSettings['ratioSampling'];
   if (sampler?.endsWith('traceidratio')) {
-    // Unset, the ratio is 1, as in the SDK.
-    const ratio = Number(ratioArg ?? '1');
-    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', ratioArg);
+    const ratio = traceIdRatio(env);
+    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', read(env, 'OTEL_TRACES_SAMPLER_ARG'));
     ratioSampling = { ratio, parentBased: sampler === 'parentbased_traceidratio' };
   }
   const diagnostics = oneOf(env, 'OTEL_LOG_LEVEL', DIAGNOSTICS_LEVELS, true) ?? 'warn';
