@@ -49,7 +49,8 @@ export async function isReachable(client: RedisClient, timeoutMs = 1000): Promis
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      client.ping().then((reply) => reply === 'PONG'),
+      // A connection in subscriber mode answers ['pong', ''].
+      (client.ping() as Promise<unknown>).then((reply) => reply === 'PONG' || (Array.isArray(reply) && reply[0] === 'pong')),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
   } catch {
