@@ -1,7 +1,7 @@
-import { QueueEvents } from 'bullmq';
 import type { RedisClient } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 import { queueOfJobId } from './job-ids.js';
+import { StreamTail, type StreamEntry } from './stream-tail.js';
 
 /** A change to one job, as read from its queue's Redis event stream. */
 export interface JobEvent {
@@ -21,8 +21,11 @@ export function isTerminalEvent(event: JobEvent): boolean {
 export interface JobEventHubOptions {
   readonly queues: readonly string[];
   readonly prefix: string;
-  /** Creates a blocking (consumer role) connection; the hub closes what it creates. */
-  readonly connect: () => RedisClient;
+  /**
+   * A connection (role `consumer`) the hub blocks on, one for every queue's stream; the hub
+   * ends it on close.
+   */
+  readonly blocking: RedisClient;
   /** A normal connection for range reads of the streams; not closed by the hub. */
   readonly reader: RedisClient;
   readonly logger: Logger;
@@ -33,26 +36,25 @@ type Listener = (event: JobEvent) => void;
 /**
  * Fans job events out to in-process listeners (SSE streams, long polls). Events come from
  * BullMQ's per-queue Redis streams, so a job that runs on any machine is seen by every web
- * replica, and a reconnecting client can be replayed what it missed from the stream.
+ * replica, and a reconnecting client can be replayed what it missed from the stream. One
+ * blocking read follows every queue's stream.
  */
 export class JobEventHub {
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly sources: QueueEvents[] = [];
+  private readonly tail: StreamTail;
 
   constructor(private readonly options: JobEventHubOptions) {
-    for (const queue of options.queues) {
-      const source = new QueueEvents(queue, { connection: options.connect(), prefix: options.prefix });
-      source.on('error', (error) => options.logger.warn({ err: error, queue }, 'job event stream error'));
-      for (const name of ['active', 'progress', 'delayed', 'waiting', 'completed', 'failed', 'removed'] as const) {
-        source.on(name, (args: Record<string, unknown>, id: string) => this.dispatch(toJobEvent(name, args, id)));
-      }
-      this.sources.push(source);
-    }
+    this.tail = new StreamTail({
+      keys: options.queues.map((queue) => eventStreamKey(options.prefix, queue)),
+      connection: options.blocking,
+      onEntry: (_key, entry) => this.dispatch(entryToJobEvent(entry)),
+      onError: (error) => options.logger.warn({ err: error }, 'job event stream error'),
+    });
   }
 
-  /** Resolves once every stream reader is connected; events before that are not seen live. */
+  /** Resolves once the streams are followed; events before that are not seen live. */
   async waitUntilReady(): Promise<void> {
-    await Promise.all(this.sources.map((s) => s.waitUntilReady()));
+    await this.tail.waitUntilStarted();
   }
 
   /** Calls `listener` for each live event of one job until the returned function is called. */
@@ -86,27 +88,23 @@ export class JobEventHub {
     if (oldest === undefined || compareStreamIds(oldest, afterId) > 0) return undefined;
     const entries = (await this.options.reader.xrange(key, `(${afterId}`, untilId)) as [string, string[]][];
     const events: JobEvent[] = [];
-    for (const [id, fields] of entries) {
-      const args = fieldsToObject(fields);
-      const name = args['event'];
-      if (args['jobId'] !== jobId || typeof name !== 'string') continue;
-      const parsed = { ...args, ...parseJsonField(args, 'data'), ...parseJsonField(args, 'returnvalue') };
-      const event = toJobEvent(name, parsed, id);
-      if (event) events.push(event);
+    for (const entry of entries) {
+      const event = entryToJobEvent(entry);
+      if (event?.jobId === jobId) events.push(event);
     }
     return events;
   }
 
-  /** Stops reading the streams and closes the connections the hub opened. */
+  /** Stops reading the streams and ends the blocking connection. */
   async close(): Promise<void> {
     this.listeners.clear();
-    await Promise.all(this.sources.map((s) => s.close()));
+    await this.tail.close();
   }
 
   private streamKey(jobId: string): string {
     const queue = queueOfJobId(jobId);
     if (!queue) throw new Error(`not a job id: ${jobId}`);
-    return `${this.options.prefix}:${queue}:events`;
+    return eventStreamKey(this.options.prefix, queue);
   }
 
   private dispatch(event: JobEvent | undefined): void {
@@ -124,6 +122,18 @@ export function compareStreamIds(a: string, b: string): number {
   if (am !== bm) return am < bm ? -1 : 1;
   if (as !== bs) return as < bs ? -1 : 1;
   return 0;
+}
+
+// Where BullMQ writes a queue's events.
+function eventStreamKey(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:events`;
+}
+
+function entryToJobEvent([id, fields]: StreamEntry): JobEvent | undefined {
+  const args = fieldsToObject(fields);
+  const name = args['event'];
+  if (typeof name !== 'string') return undefined;
+  return toJobEvent(name, { ...args, ...parseJsonField(args, 'data'), ...parseJsonField(args, 'returnvalue') }, id);
 }
 
 function toJobEvent(name: string, args: Record<string, unknown>, id: string): JobEvent | undefined {

@@ -55,7 +55,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const events = new JobEventHub({
     queues: catalog.queues.map((q) => q.name),
     prefix: config.queue.prefix,
-    connect: () => connect('subscriber', 'flotilla:web:events'),
+    blocking: connect('consumer', 'flotilla:web:job-events'),
     reader: queueClient,
     logger,
   });

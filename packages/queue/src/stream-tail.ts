@@ -1,0 +1,141 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RedisClient } from '@flotilla/redis';
+
+/** One stream entry: its id and its field/value list. */
+export type StreamEntry = readonly [id: string, fields: readonly string[]];
+
+/** Options of a {@link StreamTail}. */
+export interface StreamTailOptions {
+  /** The streams to follow; on Redis Cluster they must share a hash slot (one hash tag). */
+  readonly keys: readonly string[];
+  /**
+   * A connection used for nothing else (role `consumer`: it waits out outages). The tail blocks
+   * on it and ends it on close: only a disconnect interrupts a blocked read.
+   */
+  readonly connection: RedisClient;
+  /** Called for every new entry, in stream order per key. */
+  readonly onEntry: (key: string, entry: StreamEntry) => void;
+  /** Told about failed reads; the tail retries after a second. */
+  readonly onError: (error: Error) => void;
+  /** How long one read blocks in Redis; defaults to 5000 ms. */
+  readonly blockMs?: number;
+}
+
+const DEFAULT_BLOCK_MS = 5_000;
+// Past its BLOCK time plus this, a read that has not been answered is on a dead connection
+// (a peer that vanished without a reset); TCP keep-alive would take minutes to notice.
+const WATCHDOG_GRACE_MS = 5_000;
+const RETRY_DELAY_MS = 1_000;
+const ENTRIES_PER_READ = 1_000;
+
+type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+/**
+ * Follows several Redis streams over one blocking connection: XREAD takes any number of
+ * stream keys, so a process needs one reader for all its queues' event streams, where BullMQ's
+ * QueueEvents holds a connection per queue. It starts after the newest entry each stream
+ * has when it starts, and resumes after the last entry it delivered when the connection comes
+ * back, so nothing in between is skipped. Hand-written for that reason.
+ */
+export class StreamTail {
+  readonly #options: StreamTailOptions;
+  readonly #blockMs: number;
+  readonly #ids: string[];
+  readonly #started: Promise<void>;
+  readonly #running: Promise<void>;
+  readonly #stop = new AbortController();
+  #closed = false;
+
+  constructor(options: StreamTailOptions) {
+    if (options.keys.length === 0) throw new TypeError('StreamTail needs at least one stream key');
+    this.#options = options;
+    this.#blockMs = options.blockMs ?? DEFAULT_BLOCK_MS;
+    this.#ids = options.keys.map(() => '0-0');
+    this.#started = this.#readNewestIds();
+    // Reported through waitUntilStarted(); the loop waits for the same promise.
+    this.#started.catch(() => undefined);
+    this.#running = this.#run();
+  }
+
+  /** Resolves once the starting point of every stream is known: entries added from then on are delivered. */
+  async waitUntilStarted(): Promise<void> {
+    await this.#started;
+  }
+
+  /** Stops reading and ends the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#stop.abort();
+      this.#options.connection.disconnect();
+    }
+    await this.#running;
+  }
+
+  // '$' would be evaluated again by every XREAD, losing what arrives between two reads.
+  async #readNewestIds(): Promise<void> {
+    const { connection, keys } = this.#options;
+    const newest = await Promise.all(keys.map((key) => connection.xrevrange(key, '+', '-', 'COUNT', 1)));
+    newest.forEach((entries, index) => {
+      const id = entries[0]?.[0];
+      if (id !== undefined) this.#ids[index] = id;
+    });
+  }
+
+  async #run(): Promise<void> {
+    let started = await this.#started.then(
+      () => true,
+      (error: unknown) => this.#failed(error),
+    );
+    while (!started && !this.#closed) {
+      await this.#pause();
+      started = await this.#readNewestIds().then(
+        () => true,
+        (error: unknown) => this.#failed(error),
+      );
+    }
+    while (!this.#closed) {
+      let reply: XReadReply;
+      try {
+        reply = await this.#read();
+      } catch (error) {
+        this.#failed(error);
+        await this.#pause();
+        continue;
+      }
+      for (const [key, entries] of reply ?? []) {
+        const index = this.#options.keys.indexOf(key);
+        for (const entry of entries) {
+          this.#ids[index] = entry[0];
+          if (this.#closed) return;
+          this.#options.onEntry(key, entry);
+        }
+      }
+    }
+  }
+
+  async #pause(): Promise<void> {
+    await sleep(RETRY_DELAY_MS, undefined, { signal: this.#stop.signal }).catch(() => undefined);
+  }
+
+  // Returns false, for the retry loops.
+  #failed(error: unknown): false {
+    if (!this.#closed) this.#options.onError(error instanceof Error ? error : new Error(String(error)));
+    return false;
+  }
+
+  async #read(): Promise<XReadReply> {
+    const { connection, keys } = this.#options;
+    const read = connection.call('XREAD', 'COUNT', ENTRIES_PER_READ, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, ...this.#ids) as Promise<XReadReply>;
+    // Dropping the socket makes ioredis send the read again on a new one (its commands wait
+    // out outages), which answers the same promise.
+    const watchdog = setTimeout(() => {
+      if (!this.#closed && connection.status === 'ready') connection.disconnect(true);
+    }, this.#blockMs + WATCHDOG_GRACE_MS);
+    try {
+      return await read;
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+}

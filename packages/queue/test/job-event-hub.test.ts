@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { createLogger } from '@flotilla/telemetry';
+import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
+import { Queue, Worker } from 'bullmq';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { JobEventHub, newJobId, type JobEvent } from '../src/index.js';
+import { StreamTail, type StreamEntry } from '../src/stream-tail.js';
+
+const logger = createLogger({ service: 'web', level: 'silent' });
+const opened: { close(): Promise<unknown> }[] = [];
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).reverse().map((o) => o.close()));
+});
+
+function client(role: 'producer' | 'consumer', name?: string, url = inject('redisUrl')): RedisClient {
+  const redis = createRedis({ url, role, ...(name ? { connectionName: name } : {}) }).on('error', () => undefined);
+  opened.push({ close: () => redis.quit().catch(() => redis.disconnect()) });
+  return redis;
+}
+
+async function admin(): Promise<RedisClient> {
+  const redis = client('producer');
+  await waitForReady(redis, 5000);
+  return redis;
+}
+
+/** CLIENT LIST lines of the connections named `name`. */
+async function connectionsNamed(redis: RedisClient, name: string): Promise<string[]> {
+  return String(await redis.client('LIST'))
+    .split('\n')
+    .filter((line) => line.includes(` name=${name} `));
+}
+
+function hub(queues: readonly string[], prefix: string, blockingName: string): JobEventHub {
+  const events = new JobEventHub({ queues, prefix, blocking: client('consumer', blockingName), reader: client('producer'), logger });
+  opened.push(events);
+  return events;
+}
+
+describe('JobEventHub', () => {
+  it('follows the event streams of every queue over one blocking connection', async () => {
+    const prefix = uniqueQueuePrefix();
+    const names = ['alpha', 'beta', 'gamma'];
+    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
+    const events = hub(names, prefix, blockingName);
+    await events.waitUntilReady();
+    const redis = await admin();
+
+    const queues = names.map((name) => new Queue(name, { connection: redis, prefix }));
+    opened.push(...queues);
+    const ids = names.map((name) => newJobId(name));
+    const jobs = await Promise.all(queues.map((q, i) => q.add('t', { i }, { jobId: ids[i] as string, attempts: 1 })));
+    const seen = new Map<string, JobEvent[]>();
+    for (const job of jobs) {
+      const list: JobEvent[] = [];
+      seen.set(job.id as string, list);
+      events.subscribe(job.id as string, (event) => list.push(event));
+    }
+    const workers = names.map(
+      (name) =>
+        new Worker(
+          name,
+          async (job) => {
+            await job.updateProgress(50);
+            if (name === 'gamma') throw new Error('gamma fails');
+            return { done: job.data as unknown };
+          },
+          { connection: { url: inject('redisUrl') }, prefix },
+        ),
+    );
+    opened.push(...workers);
+    await waitFor(() => [...seen.values()].every((list) => list.some((e) => e.type === 'completed' || e.type === 'failed')), {
+      description: 'every job to end',
+    });
+
+    const [alpha = '', beta = '', gamma = ''] = ids;
+    expect(seen.get(alpha)?.map((e) => e.type)).toEqual(['active', 'progress', 'completed']);
+    expect(seen.get(alpha)?.find((e) => e.type === 'progress')?.data).toBe(50);
+    expect(seen.get(beta)?.at(-1)).toMatchObject({ type: 'completed', data: { done: { i: 1 } } });
+    expect(seen.get(gamma)?.at(-1)).toMatchObject({ type: 'failed', data: 'gamma fails' });
+    // The live events are the stream's: a replay from their ids gives the same.
+    const live = seen.get(beta) ?? [];
+    const oldest = ((await redis.xrange(`${prefix}:beta:events`, '-', '+', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '';
+    expect(await events.eventsBetween(beta, oldest, live.at(-1)?.id ?? '+')).toEqual(live);
+
+    const held = await connectionsNamed(redis, blockingName);
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatch(/ cmd=xread /);
+  });
+
+  it('delivers every entry once and in order while its connection is killed again and again', async () => {
+    const prefix = uniqueQueuePrefix();
+    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
+    const events = hub(['one', 'two'], prefix, blockingName);
+    await events.waitUntilReady();
+    const redis = await admin();
+    const received: number[] = [];
+    const [x, y] = [newJobId('one'), newJobId('two')];
+    events.subscribe(x, (event) => received.push(Number(event.data)));
+    events.subscribe(y, (event) => received.push(Number(event.data)));
+
+    const total = 300;
+    const writing = (async () => {
+      for (let i = 0; i < total; i++) {
+        const [queue, jobId] = i % 2 === 0 ? ['one', x] : ['two', y];
+        await redis.xadd(`${prefix}:${queue}:events`, '*', 'event', 'progress', 'jobId', jobId, 'data', String(i));
+        if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    for (let kill = 0; kill < 3; kill++) {
+      await waitFor(() => received.length > (kill + 1) * 50, { description: `progress before kill ${kill + 1}` });
+      const id = /\bid=(\d+)\b/.exec((await connectionsNamed(redis, blockingName))[0] ?? '')?.[1];
+      if (id) await redis.client('KILL', 'ID', id);
+    }
+    await writing;
+    await waitFor(() => received.length >= total, { timeoutMs: 15_000, description: 'every entry' });
+    // Each stream (each job) in its own order; one read may hand over one stream's entries before the other's.
+    const all = Array.from({ length: total }, (_, i) => i);
+    expect(received.filter((n) => n % 2 === 0)).toEqual(all.filter((n) => n % 2 === 0));
+    expect(received.filter((n) => n % 2 === 1)).toEqual(all.filter((n) => n % 2 === 1));
+    expect(received).toHaveLength(total);
+  });
+
+  it('sees nothing of what the streams held before it started', async () => {
+    const prefix = uniqueQueuePrefix();
+    const redis = await admin();
+    const jobId = newJobId('old');
+    await redis.xadd(`${prefix}:old:events`, '*', 'event', 'progress', 'jobId', jobId, 'data', '"before"');
+    const events = hub(['old'], prefix, `hub-${randomBytes(4).toString('hex')}`);
+    await events.waitUntilReady();
+    const received: unknown[] = [];
+    events.subscribe(jobId, (event) => received.push(event.data));
+    await redis.xadd(`${prefix}:old:events`, '*', 'event', 'progress', 'jobId', jobId, 'data', '"after"');
+    await waitFor(() => received.length === 1);
+    expect(received).toEqual(['after']);
+  });
+
+  it('closes promptly while blocked, ending its connection', async () => {
+    const prefix = uniqueQueuePrefix();
+    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
+    const events = hub(['quiet'], prefix, blockingName);
+    await events.waitUntilReady();
+    const redis = await admin();
+    await waitFor(async () => (await connectionsNamed(redis, blockingName))[0]?.includes(' cmd=xread '), { description: 'the read to block' });
+    const started = Date.now();
+    await events.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await waitFor(async () => (await connectionsNamed(redis, blockingName)).length === 0, { description: 'the connection to be gone' });
+  });
+});
+
+/** A TCP proxy to Redis whose open connections can be frozen: bytes stop, and no reset is sent. */
+class FreezingProxy {
+  readonly #pairs: [Socket, Socket][] = [];
+  readonly #server: Server;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  static async start(target: URL): Promise<FreezingProxy> {
+    const server = createServer();
+    const proxy = new FreezingProxy(server);
+    server.on('connection', (downstream) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      downstream.pipe(upstream).pipe(downstream);
+      for (const socket of [downstream, upstream]) socket.on('error', () => undefined);
+      proxy.#pairs.push([downstream, upstream]);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** Every connection open now goes silent, as behind a peer that vanished. */
+  freeze(): void {
+    for (const [downstream, upstream] of this.#pairs.splice(0)) {
+      downstream.unpipe(upstream);
+      upstream.unpipe(downstream);
+      downstream.pause();
+      upstream.pause();
+      opened.push({
+        close: () => {
+          for (const socket of [downstream, upstream]) socket.destroy();
+          return Promise.resolve();
+        },
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.#pairs) for (const socket of pair) socket.destroy();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}
+
+describe('StreamTail', () => {
+  it('replaces a connection that stopped answering, and loses nothing', async () => {
+    const proxy = await FreezingProxy.start(new URL(inject('redisUrl')));
+    opened.push(proxy);
+    const key = `t-${randomBytes(4).toString('hex')}:stream`;
+    const redis = await admin();
+    const received: string[] = [];
+    const errors: Error[] = [];
+    const tail = new StreamTail({
+      keys: [key],
+      connection: client('consumer', undefined, proxy.url),
+      blockMs: 200,
+      onEntry: (_key, [, fields]: StreamEntry) => received.push(fields[1] ?? ''),
+      onError: (error) => errors.push(error),
+    });
+    opened.push(tail);
+    await tail.waitUntilStarted();
+    await redis.xadd(key, '*', 'n', 'before');
+    await waitFor(() => received.length === 1);
+
+    proxy.freeze();
+    await redis.xadd(key, '*', 'n', 'during');
+    // The watchdog gives a read its BLOCK time plus 5 s before it takes the connection for dead.
+    await waitFor(() => received.length === 2, { timeoutMs: 15_000, description: 'the entry written while the connection was silent' });
+    expect(received).toEqual(['before', 'during']);
+  });
+});
