@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Cache } from '@flotilla/cache';
-import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { SharedSubscriber, createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
 import { median, printEnvironment, printTable, startBenchRedis } from './harness/index.js';
 
 // Each variant runs this long per round; rounds alternate the variants.
@@ -50,9 +50,9 @@ export async function runCacheTiers(): Promise<void> {
   await waitForReady(command, 10_000);
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   // Two instances of one cache, as two processes would hold it: with and without memory tier.
-  const options = { name: 'fragments', redis: command, subscribe: () => createRedis({ url: redis.url, role: 'subscriber' }), prefix, defaultTtlMs: 600_000 };
-  const withMemory = await Cache.create<string>(options);
-  const redisOnly = await Cache.create<string>({ ...options, l1: false });
+  const options = { name: 'fragments', redis: command, prefix, defaultTtlMs: 600_000 };
+  const withMemory = await Cache.create<string>({ ...options, subscriber: new SharedSubscriber(connect('subscriber')) });
+  const redisOnly = await Cache.create<string>({ ...options, subscriber: new SharedSubscriber(connect('subscriber')), l1: false });
   try {
     const keys = Array.from({ length: FRAGMENTS }, (_, i) => `card:${i}`);
     await redisOnly.setMany(keys.map((key) => ({ key, value: FRAGMENT, options: { tags: [`article:${key}`] } })));

@@ -68,7 +68,7 @@ export class Cache<T = unknown> {
     const stats = new CacheStats(resolved.name);
     const bus = await InvalidationBus.start({
       redis: resolved.redis,
-      subscriber: resolved.subscribe(),
+      subscriber: resolved.subscriber,
       keys,
       ackTimeoutMs: resolved.ackTimeoutMs,
       handlers: {
@@ -194,7 +194,7 @@ export class Cache<T = unknown> {
     return this.#stats.onEvent(listener);
   }
 
-  /** Unsubscribes, closes the subscriber connection, flushes the statistics. Idempotent. */
+  /** Unsubscribes, flushes the statistics. Idempotent. */
   async close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#l1.setActive(false);

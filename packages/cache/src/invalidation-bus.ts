@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import type { RedisClient } from '@flotilla/redis';
+import type { RedisClient, SharedSubscriber, Subscription } from '@flotilla/redis';
 import type { CacheKeys } from './cache-keys.js';
 
 /** What the bus tells its cache. */
@@ -17,8 +16,8 @@ export interface InvalidationHandlers {
 export interface InvalidationBusOptions {
   /** Command connection, used to publish acknowledgements; not closed by the bus. */
   readonly redis: RedisClient;
-  /** Pub/sub connection; the bus owns and closes it. */
-  readonly subscriber: RedisClient;
+  /** The process's pub/sub connection to the cache Redis; the bus only subscribes through it. */
+  readonly subscriber: SharedSubscriber;
   readonly keys: CacheKeys;
   readonly ackTimeoutMs: number;
   readonly handlers: InvalidationHandlers;
@@ -39,8 +38,6 @@ interface Message {
   readonly t?: string[];
   readonly u?: string;
 }
-
-const QUIT_TIMEOUT_MS = 1000;
 
 interface PendingAck {
   acks: number;
@@ -64,8 +61,7 @@ export class InvalidationBus {
   readonly #pending = new Map<string, PendingAck>();
   readonly #watchers = new Map<string, Set<() => void>>();
   #nextId = 0;
-  #up = false;
-  #epoch = 0;
+  #subscription: Subscription | undefined;
   #closed = false;
 
   private constructor(options: InvalidationBusOptions) {
@@ -76,26 +72,16 @@ export class InvalidationBus {
   /** Subscribes, and resolves once the subscription is live. */
   static async start(options: InvalidationBusOptions): Promise<InvalidationBus> {
     const bus = new InvalidationBus(options);
-    const events: EventEmitter = options.subscriber;
-    // Connection errors surface through close/ready; without a listener ioredis prints them.
-    events.on('error', () => {});
-    events.on('message', (channel: string, text: string) => bus.#receive(channel, text));
-    try {
-      await options.subscriber.subscribe(options.keys.channel, bus.#ackChannel);
-    } catch (error) {
-      options.subscriber.disconnect();
-      throw error;
-    }
-    events.on('close', () => bus.#lost());
-    events.on('end', () => bus.#lost());
-    events.on('ready', () => bus.#resubscribe());
-    bus.#up = options.subscriber.status === 'ready';
+    bus.#subscription = await options.subscriber.subscribe([options.keys.channel, bus.#ackChannel], {
+      message: (channel, text) => bus.#receive(channel, text),
+      liveChange: (live) => bus.#liveChange(live),
+    });
     return bus;
   }
 
   /** Whether messages are being received right now. */
   get up(): boolean {
-    return this.#up;
+    return !this.#closed && this.#subscription?.live === true;
   }
 
   /** Prepares a message about changed keys or invalidated tags; settle or abandon it. */
@@ -161,33 +147,17 @@ export class InvalidationBus {
       }, timeoutMs);
     });
     watchers.add(wake);
-    if (!this.#up) wake();
+    if (!this.up) wake();
     return { fired, cancel };
   }
 
-  /** Unsubscribes, closes the subscriber connection and releases every waiter. Idempotent. */
+  /** Unsubscribes and releases every waiter. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#up = false;
     for (const id of [...this.#pending.keys()]) this.#finish(id);
     this.#wakeAll();
-    const { subscriber } = this.#options;
-    if (subscriber.status !== 'ready') {
-      subscriber.disconnect();
-      return;
-    }
-    const ended = new Promise<void>((resolve) => (subscriber as EventEmitter).once('end', resolve));
-    try {
-      await subscriber.unsubscribe();
-      await subscriber.quit();
-    } catch {
-      subscriber.disconnect();
-    }
-    // QUIT is answered before the socket closes; a caller of close() expects it closed.
-    const timer = setTimeout(() => subscriber.disconnect(), QUIT_TIMEOUT_MS);
-    await ended;
-    clearTimeout(timer);
+    await this.#subscription?.close();
   }
 
   #receive(channel: string, text: string): void {
@@ -237,26 +207,10 @@ export class InvalidationBus {
     for (const watchers of [...this.#watchers.values()]) for (const wake of [...watchers]) wake();
   }
 
-  #lost(): void {
-    this.#epoch++;
-    if (!this.#up) return;
-    this.#up = false;
-    this.#options.handlers.onConnectionChange(false);
-    this.#wakeAll();
-  }
-
-  // ioredis resubscribes by itself on reconnect; subscribing again and awaiting the reply is
-  // how to learn that the subscription is live once more.
-  #resubscribe(): void {
+  #liveChange(live: boolean): void {
     if (this.#closed) return;
-    const epoch = this.#epoch;
-    this.#options.subscriber.subscribe(this.#options.keys.channel, this.#ackChannel).then(
-      () => {
-        if (this.#closed || epoch !== this.#epoch || this.#up) return;
-        this.#up = true;
-        this.#options.handlers.onConnectionChange(true);
-      },
-      () => {},
-    );
+    this.#options.handlers.onConnectionChange(live);
+    // Messages may be missed from now on: nobody should wait for one.
+    if (!live) this.#wakeAll();
   }
 }

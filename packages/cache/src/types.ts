@@ -1,4 +1,4 @@
-import type { RedisClient } from '@flotilla/redis';
+import type { RedisClient, SharedSubscriber } from '@flotilla/redis';
 import type { CacheCodec } from './codec.js';
 
 /** Bounds of the in-process tier: both apply, whichever is reached first evicts. */
@@ -14,8 +14,8 @@ export interface CacheOptions<T = unknown> {
   readonly name: string;
   /** Command connection, owned by the caller and never closed by the cache. */
   readonly redis: RedisClient;
-  /** Creates the pub/sub connection for invalidations; the cache owns and closes it. */
-  readonly subscribe: () => RedisClient;
+  /** The process's pub/sub connection to the same Redis, shared with its other features; not closed by the cache. */
+  readonly subscriber: SharedSubscriber;
   /**
    * Key prefix. Keys are `${prefix}{${name}}:…`, so every key of one cache shares a Redis
    * Cluster hash tag and one script or MGET never spans slots.

@@ -1,3 +1,4 @@
+import { SharedSubscriber } from '@flotilla/redis';
 import { jsonCodec, type CacheCodec } from './codec.js';
 import type { CacheOptions, L1Options, SetOptions, WrapOptions } from './types.js';
 
@@ -44,13 +45,13 @@ function checkPositiveInteger(value: unknown, what: string): number {
 /** Checks the options of {@link Cache.create} and fills in defaults. */
 export function resolveCacheOptions<T>(options: CacheOptions<T>): ResolvedCacheOptions<T> {
   if (typeof options !== 'object' || options === null) throw new TypeError('Cache options must be an object');
-  const { name, prefix, redis, subscribe } = options;
+  const { name, prefix, redis, subscriber } = options;
   if (typeof name !== 'string' || name === '' || /[{}]/.test(name)) {
     throw new TypeError(`Cache name must be a non-empty string without { or }, got ${describe(name)}`);
   }
   if (typeof prefix !== 'string') throw new TypeError(`Cache prefix must be a string, got ${describe(prefix)}`);
   if (typeof redis !== 'object' || redis === null) throw new TypeError('Cache redis must be a Redis connection');
-  if (typeof subscribe !== 'function') throw new TypeError('Cache subscribe must be a function that creates a Redis connection');
+  if (!(subscriber instanceof SharedSubscriber)) throw new TypeError('Cache subscriber must be a SharedSubscriber (the process\'s pub/sub connection)');
   const l1 = options.l1 === undefined ? DEFAULT_L1 : options.l1;
   if (l1 !== false) {
     if (typeof l1 !== 'object' || l1 === null) throw new TypeError(`Cache l1 must be { maxEntries, maxBytes } or false, got ${describe(l1)}`);
@@ -65,7 +66,7 @@ export function resolveCacheOptions<T>(options: CacheOptions<T>): ResolvedCacheO
     name,
     prefix,
     redis,
-    subscribe,
+    subscriber,
     l1: l1 === false ? false : Object.freeze({ maxEntries: l1.maxEntries, maxBytes: l1.maxBytes }),
     codec,
     defaultTtlMs: checkMs(options.defaultTtlMs ?? DEFAULT_TTL_MS, 'Cache defaultTtlMs', false),

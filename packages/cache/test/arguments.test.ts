@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SharedSubscriber } from '@flotilla/redis';
 import { Cache, type CacheOptions } from '../src/index.js';
 import { Harness } from './harness.js';
 
@@ -42,22 +43,26 @@ describe('bad arguments', () => {
 
   it('are refused by create', async () => {
     const redis = await harness.client();
-    const base: CacheOptions = { name: 'n', prefix: 'p:', redis, subscribe: () => redis };
+    const base: CacheOptions = { name: 'n', prefix: 'p:', redis, subscriber: harness.subscriber().shared };
     await expect(Cache.create({ ...base, name: 'a{b}' })).rejects.toThrow(/name must be a non-empty string without/);
     await expect(Cache.create({ ...base, name: '' })).rejects.toThrow(TypeError);
     await expect(Cache.create({ ...base, l1: { maxEntries: 0, maxBytes: 10 } })).rejects.toThrow(/l1.maxEntries must be a positive integer/);
     await expect(Cache.create({ ...base, ackTimeoutMs: -1 })).rejects.toThrow(/ackTimeoutMs/);
-    await expect(Cache.create({ ...base, subscribe: undefined as unknown as () => typeof redis })).rejects.toThrow(/subscribe/);
+    await expect(Cache.create({ ...base, subscriber: undefined as unknown as SharedSubscriber })).rejects.toThrow(/subscriber must be a SharedSubscriber/);
+    // A bare connection is not enough: features of a process share one through SharedSubscriber.
+    await expect(Cache.create({ ...base, subscriber: redis as unknown as SharedSubscriber })).rejects.toThrow(/subscriber must be a SharedSubscriber/);
   });
 });
 
 describe('close', () => {
-  it('unsubscribes, quits its own connection, leaves the caller’s open, and is idempotent', async () => {
-    const { cache, redis, subscriber } = await harness.instance();
+  it('unsubscribes, leaves the caller’s connections open, and is idempotent', async () => {
+    const { cache, redis, subscriber, shared } = await harness.instance();
     await cache.set('k', 1);
+    expect(shared.channels()).toHaveLength(2);
     await Promise.all([cache.close(), cache.close()]);
     await cache.close();
-    expect(subscriber.status).toBe('end');
+    expect(shared.channels()).toEqual([]);
+    expect(subscriber.status).toBe('ready');
     expect(redis.status).toBe('ready');
     expect(cache.peek('k')).toBeUndefined();
     expect(cache.l1Active).toBe(false);

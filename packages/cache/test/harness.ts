@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { SharedSubscriber, createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
 import { waitFor } from '@flotilla/testkit';
 import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
@@ -10,7 +10,9 @@ import { Cache, type CacheOptions } from '../src/index.js';
 export interface Instance<T> {
   readonly cache: Cache<T>;
   readonly redis: RedisClient;
+  /** The process's pub/sub connection, and the same wrapped for sharing. */
   readonly subscriber: RedisClient;
+  readonly shared: SharedSubscriber;
   readonly subscriberName: string;
 }
 
@@ -31,22 +33,30 @@ export class Harness {
     return client;
   }
 
-  /** A cache with its own connections, like one process of the fleet. */
-  async instance<T = unknown>(options: Partial<CacheOptions<T>> = {}): Promise<Instance<T>> {
-    const redis = options.redis ?? (await this.client());
+  /** A pub/sub connection of its own, like one process of the fleet holds. */
+  subscriber(): Pick<Instance<unknown>, 'subscriber' | 'shared' | 'subscriberName'> {
     const subscriberName = `cache-test-sub-${randomBytes(6).toString('hex')}`;
-    let subscriber: RedisClient | undefined;
+    const subscriber = this.#track(createRedis({ url: inject('redisUrl'), role: 'subscriber', connectionName: subscriberName }));
+    return { subscriber, shared: new SharedSubscriber(subscriber), subscriberName };
+  }
+
+  /**
+   * A cache with its own connections, like one process of the fleet; `process` gives it those
+   * of an instance made before, as a second cache of the same process.
+   */
+  async instance<T = unknown>(options: Partial<CacheOptions<T>> = {}, process?: Pick<Instance<unknown>, 'redis' | 'subscriber' | 'shared' | 'subscriberName'>): Promise<Instance<T>> {
+    const redis = process?.redis ?? options.redis ?? (await this.client());
+    const connections = process ?? this.subscriber();
     const cache = await Cache.create<T>({
       name: this.name,
       prefix: this.prefix,
       ackTimeoutMs: 20_000,
       ...options,
       redis,
-      subscribe: () => (subscriber = this.#track(createRedis({ url: inject('redisUrl'), role: 'subscriber', connectionName: subscriberName }))),
+      subscriber: connections.shared,
     });
     this.#caches.push(cache);
-    if (!subscriber) throw new Error('the cache did not create its subscriber');
-    return { cache, redis, subscriber, subscriberName };
+    return { cache, redis, ...connections, shared: connections.shared };
   }
 
   /** The Redis key of one entry (the layout is the cache's business; tests only peek). */

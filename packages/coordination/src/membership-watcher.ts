@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { RedisClient } from '@flotilla/redis';
+import { SharedSubscriber, type Subscription } from '@flotilla/redis';
 import type { GroupMembership, Member } from './group-membership.js';
-import { optionsObject, positiveMs, redisClient } from './validate.js';
+import { optionsObject, positiveMs } from './validate.js';
 
 /**
  * Events of a watcher, each a difference between two reads of the group: members that joined,
@@ -18,8 +18,8 @@ export interface MembershipEvents {
 
 /** Options of {@link MembershipWatcher.start}. */
 export interface WatchOptions {
-  /** A connection for SUBSCRIBE, of role `subscriber`, that the watcher owns and closes. */
-  readonly subscriber: RedisClient;
+  /** The process's pub/sub connection to the membership's Redis; the watcher only subscribes through it. */
+  readonly subscriber: SharedSubscriber;
   /**
    * How often the group is re-read. Joins and explicit leaves are announced at once; a member
    * that died without leaving (SIGKILL) is seen as gone within its ttlMs plus this pollMs.
@@ -34,43 +34,36 @@ export interface WatchOptions {
 export class MembershipWatcher extends EventEmitter<MembershipEvents> {
   readonly #membership: GroupMembership;
   readonly #group: string;
-  readonly #subscriber: RedisClient;
+  #subscription: Subscription | undefined;
   #members: readonly Member[] = [];
   #timer: NodeJS.Timeout | undefined;
   #reading: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(membership: GroupMembership, group: string, subscriber: RedisClient) {
+  private constructor(membership: GroupMembership, group: string) {
     super();
     this.#membership = membership;
     this.#group = group;
-    this.#subscriber = subscriber;
   }
 
   /** Subscribes to the group's announcements, reads its members once, and resolves with the watcher. */
   static async start(membership: GroupMembership, group: string, options: WatchOptions): Promise<MembershipWatcher> {
-    const subscriber = redisClient('watch subscriber', optionsObject('watch options', options).subscriber);
-    const events: EventEmitter = subscriber;
-    const watcher = new MembershipWatcher(membership, group, subscriber);
-    try {
-      const pollMs = positiveMs('pollMs', options.pollMs);
-      const { channel } = membership.keys(group);
-      // Connection trouble shows as failed reads (the 'error' event); ioredis resubscribes on reconnect.
-      events.on('error', () => {});
-      events.on('message', (from: string) => {
-        if (from === channel) void watcher.refresh();
-      });
-      await subscriber.subscribe(channel);
-      await watcher.refresh();
-      watcher.#timer = setInterval(() => void watcher.refresh(), pollMs);
-      watcher.#timer.unref();
-    } catch (error) {
-      subscriber.disconnect();
-      throw error;
-    }
-    // A reconnect may have lost announcements; the re-read catches up at once.
-    events.on('ready', () => void watcher.refresh());
+    const { subscriber } = optionsObject('watch options', options);
+    if (!(subscriber instanceof SharedSubscriber)) throw new TypeError('watch subscriber must be a SharedSubscriber');
+    const pollMs = positiveMs('pollMs', options.pollMs);
+    const watcher = new MembershipWatcher(membership, group);
+    const { channel } = membership.keys(group);
+    watcher.#subscription = await subscriber.subscribe([channel], {
+      message: () => void watcher.refresh(),
+      // A reconnect may have lost announcements; the re-read catches up at once.
+      liveChange: (live) => {
+        if (live) void watcher.refresh();
+      },
+    });
+    await watcher.refresh();
+    watcher.#timer = setInterval(() => void watcher.refresh(), pollMs);
+    watcher.#timer.unref();
     return watcher;
   }
 
@@ -92,14 +85,14 @@ export class MembershipWatcher extends EventEmitter<MembershipEvents> {
     return this.#queued;
   }
 
-  /** Stops polling and closes the subscriber connection. Idempotent. */
+  /** Stops polling and unsubscribes. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#queued;
     await this.#reading;
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
+    await this.#subscription?.close();
   }
 
   async #read(): Promise<void> {

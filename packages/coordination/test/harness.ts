@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
+import { SharedSubscriber, createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
 import { inject } from 'vitest';
 
 const clients: RedisClient[] = [];
@@ -17,6 +17,11 @@ export async function client(role: 'producer' | 'subscriber' = 'producer'): Prom
   clients.push(redis);
   await waitForReady(redis, 5000);
   return redis;
+}
+
+/** A pub/sub connection of its own, as one process of the fleet holds it. */
+export async function subscriber(): Promise<SharedSubscriber> {
+  return new SharedSubscriber(await client('subscriber'));
 }
 
 /** A key prefix no other test uses. */

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@flotilla/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { SharedSubscriber } from '@flotilla/redis';
 import { GroupMembership, MembershipWatcher, processCapabilities, type Capabilities, type Member } from '../src/index.js';
-import { client, closeAll, exited, fixture, uniquePrefix } from './harness.js';
+import { client, closeAll, exited, fixture, subscriber, uniquePrefix } from './harness.js';
 
 afterAll(closeAll);
 
@@ -79,10 +80,12 @@ describe('GroupMembership', () => {
     await expect(membership.join('g', { ...ok, host: '' }, TIMING)).rejects.toThrow('capabilities.host must be a non-empty string');
     await expect(membership.join('g', { ...ok, concurrency: 4 } as unknown as Capabilities, TIMING)).rejects.toThrow('capabilities.concurrency must be a string');
     await expect(membership.join('g', { ...ok, weight: '1.5' }, TIMING)).rejects.toThrow('capabilities.weight must be a positive integer');
-    const subscriber = await client('subscriber');
-    await expect(MembershipWatcher.start(membership, 'g', { subscriber, pollMs: -1 })).rejects.toThrow('pollMs must be');
-    // The watcher owned the connection, so it closed it on the way out.
-    await waitFor(() => subscriber.status === 'end', { description: 'the subscriber to be closed' });
+    const shared = await subscriber();
+    await expect(MembershipWatcher.start(membership, 'g', { subscriber: shared, pollMs: -1 })).rejects.toThrow('pollMs must be');
+    const raw = await client('subscriber');
+    await expect(MembershipWatcher.start(membership, 'g', { subscriber: raw as unknown as SharedSubscriber, pollMs: 100 })).rejects.toThrow('watch subscriber must be a SharedSubscriber');
+    // Refused before subscribing anything.
+    expect(shared.channels()).toEqual([]);
     expect(() => new GroupMembership(redis, 'a b')).toThrow('GroupMembership prefix must be');
     expect(await membership.members('g')).toEqual([]);
   });
@@ -92,7 +95,7 @@ describe('MembershipWatcher', () => {
   it('sees joins and explicit leaves, and a member killed with SIGKILL is gone within ttl + poll', async () => {
     const prefix = uniquePrefix();
     const membership = new GroupMembership(await client(), `${prefix}members:`);
-    const watcher = await MembershipWatcher.start(membership, 'workers', { subscriber: await client('subscriber'), pollMs: POLL_MS });
+    const watcher = await MembershipWatcher.start(membership, 'workers', { subscriber: await subscriber(), pollMs: POLL_MS });
     const joined: string[] = [];
     const left: string[] = [];
     const changes: string[][] = [];
@@ -132,7 +135,7 @@ describe('MembershipWatcher', () => {
     const membership = new GroupMembership(await client(), `${prefix}members:`);
     const member = await membership.join('g', capabilities('worker'), TIMING);
     // A poll so slow that only the announcement can explain a prompt update.
-    const watcher = await MembershipWatcher.start(membership, 'g', { subscriber: await client('subscriber'), pollMs: 600_000 });
+    const watcher = await MembershipWatcher.start(membership, 'g', { subscriber: await subscriber(), pollMs: 600_000 });
     expect(ids(watcher.members())).toEqual([member.id]);
     const left = new Promise<Member>((resolve) => watcher.once('leave', resolve));
     await member.leave();

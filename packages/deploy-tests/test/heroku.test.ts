@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { loadWebConfig, loadWorkerConfig } from '@flotilla/config';
+import { catalog } from '@flotilla/jobs';
+import { connectionsHeld } from '@flotilla/testkit';
 import { describe, expect, it } from 'vitest';
 import { PLATFORM_LIMITS } from './support/platform-limits.js';
 import { readRepoJson, readRepoText, repoPath } from './support/paths.js';
@@ -130,6 +132,22 @@ describe('app.json', () => {
     }
     expect(app.buildpacks).toEqual([{ url: 'heroku/nodejs' }]);
     expect(app.addons.map((a) => a.plan.split(':')[0])).toContain('heroku-redis');
+  });
+
+  it('fits the Redis plan it provisions, with room for a restart where old and new dynos overlap', async () => {
+    const app = await readAppJson();
+    const limits = PLATFORM_LIMITS.heroku;
+    const plan = app.addons.find((a) => a.plan.startsWith('heroku-redis:'))?.plan ?? '';
+    const allowed = limits.redisPlanConnections[plan];
+    expect(allowed, `the connection limit of ${plan}`).toBeDefined();
+    const { web, worker } = app.formation;
+    const processes = limits.webConcurrencyByDynoSize[web?.size ?? ''];
+    expect(processes, `WEB_CONCURRENCY on ${web?.size}`).toBeDefined();
+    const webProcess = connectionsHeld({ service: 'web', durableSubmissions: loadWebConfig(await dynoEnv('web.1')).durableSubmissions });
+    const consumedQueues = loadWorkerConfig(await dynoEnv('worker.1')).worker.queues?.length ?? catalog.queues.length;
+    const workerProcess = connectionsHeld({ service: 'worker', consumedQueues });
+    const steady = (web?.quantity ?? 0) * (processes ?? 0) * webProcess.queue + (worker?.quantity ?? 0) * workerProcess.queue;
+    expect(2 * steady).toBeLessThanOrEqual(allowed ?? 0);
   });
 
   it('gives web and worker a configuration their schema accepts, with Heroku Redis TLS and the dyno defaults', async () => {

@@ -3,7 +3,7 @@ export { HttpMetrics } from './http-metrics.js';
 export { JobMetrics } from './job-metrics.js';
 export { QueueMetrics } from './queue-metrics.js';
 export { CacheMetrics } from './cache-metrics.js';
-export { registerRedisEpoch, registerRedisUp } from './redis-metrics.js';
+export { registerRedisConnections, registerRedisEpoch, registerRedisUp } from './redis-metrics.js';
 export { metricsAuthorized, sameSecret, type MetricsAuth } from './metrics-auth.js';
 export { metricsHandler, registrySource, type MetricsSource } from './metrics-handler.js';
 export { serveClusterMetrics, clusterMetricsSource } from './cluster-metrics.js';

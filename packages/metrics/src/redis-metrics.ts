@@ -1,4 +1,4 @@
-import type { RedisClient, RedisEpoch } from '@flotilla/redis';
+import type { ConnectionCount, RedisClient, RedisEpoch } from '@flotilla/redis';
 import { Gauge, type Registry } from 'prom-client';
 
 const PING_TIMEOUT_MS = 1000;
@@ -41,6 +41,23 @@ export function registerRedisEpoch(registry: Registry, epochs: Readonly<Record<s
     registers: [registry],
     async collect() {
       await Promise.all(Object.entries(epochs).map(async ([name, epoch]) => this.set({ redis: name }, (await epoch.check()) === 'lost' ? 0 : 1)));
+    },
+  });
+}
+
+/**
+ * `flotilla_redis_connections{redis, role}`: the Redis connections this process holds now, by
+ * server and by role (command, subscriber, blocking), to set against the plan's connection limit.
+ */
+export function registerRedisConnections(registry: Registry, census: () => readonly ConnectionCount[]): void {
+  new Gauge({
+    name: 'flotilla_redis_connections',
+    help: 'Redis connections this process holds, per server (queue, cache) and role (command, subscriber, blocking)',
+    labelNames: ['redis', 'role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { server, kind, open } of census()) this.set({ redis: server, role: kind }, open);
     },
   });
 }

@@ -11,3 +11,4 @@ export {
 export { spawnWeb, spawnWorker, serviceEntry, type ServiceOptions } from './services.js';
 export type { TestkitProvidedContext } from './provided-context.js';
 export { LOAD_TEST_ENV } from './load-env.js';
+export { CONNECTION_BUDGET, connectionsHeld, type ConnectionHolder } from './connection-budget.js';

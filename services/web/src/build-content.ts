@@ -3,7 +3,7 @@ import { Cache, type L1Options } from '@flotilla/cache';
 import type { WebConfig } from '@flotilla/config';
 import { refreshFragmentJob } from '@flotilla/jobs';
 import type { JobProducer } from '@flotilla/queue';
-import type { RedisClient } from '@flotilla/redis';
+import type { RedisClient, SharedSubscriber } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 import { cachedPageCodec, type CachedPage } from './page-cache/cached-page.js';
 import { PageCache } from './page-cache/page-cache.js';
@@ -19,8 +19,8 @@ export interface ContentWiring {
   readonly dataRedis: RedisClient;
   /** A fail-fast connection to the cache Redis. */
   readonly cacheRedis: RedisClient;
-  /** Creates a pub/sub connection to the cache Redis. */
-  readonly subscribe: () => RedisClient;
+  /** The process's pub/sub connection to the cache Redis. */
+  readonly subscriber: SharedSubscriber;
   readonly isDraining: () => boolean;
 }
 
@@ -37,7 +37,7 @@ export interface Content {
 export async function buildContent(wiring: ContentWiring): Promise<Content> {
   const { config, logger, producer } = wiring;
   const l1: L1Options | false = config.cache.l1MaxEntries > 0 ? { maxEntries: config.cache.l1MaxEntries, maxBytes: config.cache.l1MaxBytes } : false;
-  const shared = { redis: wiring.cacheRedis, subscribe: wiring.subscribe, prefix: config.cache.prefix, l1 };
+  const shared = { redis: wiring.cacheRedis, subscriber: wiring.subscriber, prefix: config.cache.prefix, l1 };
   const [pages, fragmentCache] = await Promise.all([
     Cache.create<CachedPage>({ ...shared, name: 'pages', codec: cachedPageCodec }),
     Cache.create<string>({ ...shared, name: 'fragments' }),

@@ -3,9 +3,9 @@ import type { WebConfig } from '@flotilla/config';
 import { GroupMembership, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
+import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisConnections, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
 import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret, joinQueueEpoch } from '@flotilla/queue';
-import { AofDurability, RedisConnections, RedisMemoryGauge, isReachable, redactRedisUrl, waitForReady, type RedisClient, type RedisRole } from '@flotilla/redis';
+import { AofDurability, RedisConnections, RedisMemoryGauge, isReachable, redactRedisUrl, waitForReady } from '@flotilla/redis';
 import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
 import { UrlCheckStore } from '@flotilla/url-checker';
 import { createApp } from './app.js';
@@ -22,14 +22,17 @@ const REDIS_BOOT_TIMEOUT_MS = 30_000;
  */
 export async function startWebProcess(config: WebConfig, logger: Logger, shutdown: Shutdown): Promise<Server> {
   const redis = new RedisConnections({
+    service: 'web',
+    servers: { queue: config.redis.queueUrl, cache: config.redis.cacheUrl },
+    // Commands on behalf of an HTTP request fail fast while Redis is down.
+    commandRole: 'producer',
     allowSelfSignedTls: config.redis.allowSelfSignedTls,
     tlsCa: config.redis.tlsCa,
     onError: (connection, error) => logger.warn({ err: error.message, connection }, 'redis connection error'),
   });
   shutdown.add('close redis connections', () => redis.closeAll(), 'release');
-  const connect = (role: RedisRole, name: string, url = config.redis.queueUrl): RedisClient => redis.open(url, role, name);
 
-  const queueClient = connect('producer', 'flotilla:web:queue');
+  const queueClient = redis.command('queue');
   await waitForReady(queueClient, REDIS_BOOT_TIMEOUT_MS);
   await checkEvictionPolicy(queueClient, config.queue.evictionPolicyCheck, logger);
   const epoch = await joinQueueEpoch(queueClient, config.queue.prefix);
@@ -39,13 +42,17 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     count: config.queue.retentionCount,
     eventsMaxLen: config.queue.eventsMaxLen,
   };
-  const durability = config.durableSubmissions ? await AofDurability.detect(queueClient) : undefined;
+  // WAITAOF blocks its connection until the next fsync (up to a second): on the shared one it
+  // would hold up every cache read and heartbeat queued behind it.
+  const submissions = config.durableSubmissions ? redis.dedicated('queue', 'durable-writes', 'command') : queueClient;
+  await waitForReady(submissions, REDIS_BOOT_TIMEOUT_MS);
+  const durability = config.durableSubmissions ? await AofDurability.detect(submissions) : undefined;
   if (durability) logger.info({ mode: await durability.mode() }, 'durable submissions: 202 only once the job is on disk');
   const memoryLimit = config.submissionMemoryLimit < 1 ? { gauge: await RedisMemoryGauge.start(queueClient), maxRatio: config.submissionMemoryLimit } : undefined;
   if (memoryLimit) shutdown.add('stop reading Redis memory', () => memoryLimit.gauge.stop(), 'release');
   const producer = new JobProducer({
     catalog,
-    connection: queueClient,
+    connection: submissions,
     prefix: config.queue.prefix,
     retention,
     idempotencySecret: await ensureIdempotencySecret(queueClient, config.queue.prefix, config.jobIdSecret),
@@ -55,12 +62,12 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const events = new JobEventHub({
     queues: catalog.queues.map((q) => q.name),
     prefix: config.queue.prefix,
-    blocking: connect('consumer', 'flotilla:web:job-events'),
+    blocking: redis.dedicated('queue', 'job-events', 'blocking'),
     reader: queueClient,
     logger,
   });
   await events.waitUntilReady();
-  const cacheRedis = connect('producer', 'flotilla:web:cache', config.redis.cacheUrl);
+  const cacheRedis = redis.command('cache');
   await waitForReady(cacheRedis, REDIS_BOOT_TIMEOUT_MS);
   const content = await buildContent({
     config,
@@ -68,7 +75,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     producer,
     dataRedis: queueClient,
     cacheRedis,
-    subscribe: () => connect('subscriber', 'flotilla:web:cache-events', config.redis.cacheUrl),
+    subscriber: redis.subscriber('cache'),
     isDraining: () => shutdown.isDraining,
   });
 
@@ -77,6 +84,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const cacheMetrics = new CacheMetrics(registry);
   for (const cache of content.caches) cacheMetrics.observe(cache);
   registerRedisUp(registry, { queue: queueClient, cache: cacheRedis });
+  registerRedisConnections(registry, () => redis.census());
   registerRedisEpoch(registry, { queue: epoch });
   if (config.metrics.push) {
     const pusher = startMetricsPush(registry, { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' }, (error) =>

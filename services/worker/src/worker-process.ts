@@ -4,10 +4,10 @@ import { GroupMembership, MembershipWatcher, Partitioner, processCapabilities } 
 import type { WorkerConfig } from '@flotilla/config';
 import { catalog, urlCheckReportJob } from '@flotilla/jobs';
 import { drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisEpoch, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
+import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisConnections, registerRedisEpoch, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
 import { checkEvictionPolicy, joinQueueEpoch } from '@flotilla/queue';
 import { Queue } from 'bullmq';
-import { RedisConnections, isReachable, redactRedisUrl, type RedisClient, type RedisRole } from '@flotilla/redis';
+import { RedisConnections, isReachable, redactRedisUrl } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 import { UrlCheckStore, UrlChecker } from '@flotilla/url-checker';
 import { createHandlers } from './handlers/index.js';
@@ -21,20 +21,23 @@ import { createWorkerService } from './worker-service.js';
  */
 export async function startWorkerProcess(config: WorkerConfig, logger: Logger, shutdown: Shutdown): Promise<void> {
   const redis = new RedisConnections({
+    service: 'worker',
+    servers: { queue: config.redis.queueUrl, cache: config.redis.cacheUrl },
+    // A worker waits out an outage: its commands queue until Redis is back.
+    commandRole: 'consumer',
     allowSelfSignedTls: config.redis.allowSelfSignedTls,
     tlsCa: config.redis.tlsCa,
     onError: (connection, error) => logger.warn({ err: error.message, connection }, 'redis connection error'),
   });
   shutdown.add('close redis connections', () => redis.closeAll(), 'release');
-  const connect = (name: string, url = config.redis.queueUrl, role: RedisRole = 'consumer'): RedisClient => redis.open(url, role, name);
 
-  const control = connect('flotilla:worker:control');
+  const control = redis.command('queue');
   await checkEvictionPolicy(control, config.queue.evictionPolicyCheck, logger);
   const epoch = await joinQueueEpoch(control, config.queue.prefix);
-  const cacheClient = connect('flotilla:worker:cache', config.redis.cacheUrl);
+  const cacheClient = redis.command('cache');
   const cacheOptions = {
     redis: cacheClient,
-    subscribe: () => connect('flotilla:worker:cache-events', config.redis.cacheUrl, 'subscriber'),
+    subscriber: redis.subscriber('cache'),
     prefix: config.cache.prefix,
     // The worker writes and invalidates; it serves nothing, so it keeps no in-process copy.
     l1: false as const,
@@ -60,23 +63,25 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   const cacheMetrics = new CacheMetrics(registry);
   for (const cache of [fragmentCache, pageCache]) cacheMetrics.observe(cache);
   registerRedisUp(registry, { queue: control, cache: cacheClient });
+  registerRedisConnections(registry, () => redis.census());
   registerRedisEpoch(registry, { queue: epoch });
   const service = createWorkerService({
     config,
     catalog,
     handlers,
     logger,
-    connect: (name) => connect(name),
+    connection: control,
+    trackBlocking: (client) => redis.track('queue', 'blocking', client),
     observe: (worker, queue) => jobMetrics.observe(worker, queue),
   });
   // Every declared queue, also those another worker group consumes: the gauges are fleet-wide.
   const queues = catalog.queues.map((q) => new Queue(q.name, { connection: control, prefix: config.queue.prefix }));
   new QueueMetrics(registry, queues);
-  // Its own connection, used for nothing else, so a PING never waits behind other commands.
-  const healthProbe = connect('flotilla:worker:health');
+  const subscriber = redis.subscriber('queue');
   const health = createHealthServer({
     problems: async () => {
-      const stalls = (await isReachable(healthProbe)) ? service.stalls() : [];
+      // On the pub/sub connection: on the command one a PING would wait behind the hung writes this probe is for.
+      const stalls = (await subscriber.reachable()) ? service.stalls() : [];
       // Says why the platform is about to restart this process.
       if (stalls.length > 0) logger.error({ problems: stalls }, 'liveness check failed');
       return stalls;
@@ -109,7 +114,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     { ...config.membership, onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed') },
   );
   const workers = await MembershipWatcher.start(membership, 'worker', {
-    subscriber: connect('flotilla:worker:membership', config.redis.queueUrl, 'subscriber'),
+    subscriber,
     pollMs: config.membership.heartbeatMs,
   });
   const partitioner = new Partitioner(workers, member.id);

@@ -8,14 +8,19 @@ import { queueTelemetry, type Logger } from '@flotilla/telemetry';
 import { consumerStall } from './consumer-liveness.js';
 import { ConsumerWorker } from './consumer-worker.js';
 
-/** What the worker service is built from; connections are created by the caller's factory. */
+/** What the worker service is built from. */
 export interface WorkerServiceDeps {
   readonly config: WorkerConfig;
   readonly catalog: JobCatalog;
   readonly handlers: readonly BoundHandler[];
   readonly logger: Logger;
-  /** Creates a consumer-role connection (waits and reconnects while Redis is down). */
-  readonly connect: (name: string) => RedisClient;
+  /**
+   * The process's command connection to the queue Redis (role `consumer`: it waits out
+   * outages), shared by every BullMQ worker; each of them duplicates it once for its blocking fetch.
+   */
+  readonly connection: RedisClient;
+  /** Told about each worker's blocking connection, which BullMQ opens and closes, so it is counted. */
+  readonly trackBlocking?: (client: { readonly status: string; readonly isCluster: boolean }) => void;
   /** Called once per BullMQ worker started, e.g. to count its jobs in metrics. */
   readonly observe?: (worker: Worker, queue: string) => void;
 }
@@ -54,14 +59,14 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   };
   let stopping = false;
   // Fleet-wide jobs finished per minute: the throughput the dashboard and CLI show.
-  const throughput = new ThroughputRecorder(deps.connect('flotilla:worker:throughput'), config.queue.prefix, {
+  const { connection } = deps;
+  const throughput = new ThroughputRecorder(connection, config.queue.prefix, {
     onError: (error) => logger.warn({ err: error.message }, 'writing the throughput counts failed; they are kept for the next write'),
   });
 
   const workers = queues.map((name) => {
     const definition = catalog.queue(name);
     if (!definition) throw new Error(`queue "${name}" is not declared`);
-    const connection = deps.connect(`flotilla:worker:${name}`);
     const options = {
       // Stored on every job this worker processes (processedBy), so an operator can tell which process ran it.
       name: `${hostname()}:${process.pid}`,
@@ -80,9 +85,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       definition.processor === 'sandboxed'
         ? new ConsumerWorker(name, SANDBOXED_PROCESSOR, { ...options, useWorkerThreads: true })
         : new ConsumerWorker(name, inline, options);
-    // Silence while Redis is away says nothing about the loop: every reconnection attempt, and
-    // the connection becoming ready again, restarts its clock.
-    for (const event of ['reconnecting', 'ready']) connection.on(event, () => worker.noteConnectionChange());
+    void worker
+      .getBackend()
+      .blockingClient?.then((client) => deps.trackBlocking?.(client))
+      .catch(() => undefined);
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker error'));
     throughput.observe(worker, name);
     worker.on('failed', (job, error) =>
@@ -93,6 +99,9 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     deps.observe?.(worker, name);
     return worker;
   });
+  // Silence while Redis is away says nothing about the loops: every reconnection attempt, and
+  // the connection becoming ready again, restarts their clocks.
+  for (const event of ['reconnecting', 'ready']) connection.on(event, () => workers.forEach((w) => w.noteConnectionChange()));
   logger.info({ queues }, 'consuming queues');
 
   return {

@@ -13,6 +13,10 @@ export const PLATFORM_LIMITS = {
     routerRollingWindowSeconds: 55,
     /** The first byte of a response must come within 30 s (H12 request timeout). */
     routerInitialResponseSeconds: 30,
+    /** Connections each Heroku Key-Value Store (Heroku Redis) plan allows (devcenter: plans and limits). */
+    redisPlanConnections: { 'heroku-redis:mini': 20, 'heroku-redis:premium-0': 40 } as Readonly<Record<string, number>>,
+    /** WEB_CONCURRENCY the Node.js buildpack sets: the dyno's memory over 512 MB. */
+    webConcurrencyByDynoSize: { 'standard-1x': 1, 'standard-2x': 2 } as Readonly<Record<string, number>>,
   },
   cloudRun: {
     /** SIGTERM → SIGKILL when an instance shuts down. */

@@ -23,6 +23,7 @@ export const FLOTILLA_SERIES = [
   'flotilla_cache_invalidations_total',
   'flotilla_redis_up',
   'flotilla_redis_epoch_intact',
+  'flotilla_redis_connections',
 ] as const;
 
 /** prom-client's default metrics (collectDefaultMetrics), minus the histogram above. */

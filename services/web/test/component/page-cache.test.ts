@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Cache } from '@flotilla/cache';
+import { SharedSubscriber } from '@flotilla/redis';
 import { createLogger } from '@flotilla/telemetry';
 import { waitFor } from '@flotilla/testkit';
 import express from 'express';
@@ -16,6 +17,7 @@ let server: Server;
 let base: string;
 let cache: Cache<CachedPage>;
 let redis: Redis;
+const subscribers: Redis[] = [];
 let renders = 0;
 const prefix = `t-${randomBytes(4).toString('hex')}:`;
 
@@ -24,7 +26,7 @@ beforeAll(async () => {
   cache = await Cache.create<CachedPage>({
     name: 'pages',
     redis,
-    subscribe: () => new Redis(inject('redisUrl')),
+    subscriber: subscriber(),
     prefix,
     codec: cachedPageCodec,
   });
@@ -62,8 +64,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
   await cache.close();
-  await redis.quit();
+  await Promise.all([redis, ...subscribers].map((c) => c.quit()));
 });
+
+// A pub/sub connection of its own, as each web process has.
+function subscriber(): SharedSubscriber {
+  const client = new Redis(inject('redisUrl'));
+  subscribers.push(client);
+  return new SharedSubscriber(client);
+}
 
 async function get(path: string, headers: Record<string, string> = {}) {
   const before = renders;
@@ -121,7 +130,7 @@ describe('PageCache', () => {
     const other = await Cache.create<CachedPage>({
       name: 'pages',
       redis,
-      subscribe: () => new Redis(inject('redisUrl')),
+      subscriber: subscriber(),
       prefix,
       codec: cachedPageCodec,
     });

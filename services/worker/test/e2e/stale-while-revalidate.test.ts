@@ -2,6 +2,7 @@ import { ArticleFragments, ArticleStore, sampleArticles } from '@flotilla/articl
 import { Cache } from '@flotilla/cache';
 import { catalog, refreshFragmentJob } from '@flotilla/jobs';
 import { JobProducer } from '@flotilla/queue';
+import { SharedSubscriber } from '@flotilla/redis';
 import { isolatedServiceEnv, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -24,8 +25,7 @@ function connection(): Redis {
 }
 
 async function replica(): Promise<ArticleFragments> {
-  // The cache owns (and closes) the subscriber connection it asks for.
-  const cache = await Cache.create<string>({ name: 'fragments', redis: connection(), subscribe: () => new Redis(inject('redisUrl')), prefix: env.CACHE_PREFIX });
+  const cache = await Cache.create<string>({ name: 'fragments', redis: connection(), subscriber: new SharedSubscriber(connection()), prefix: env.CACHE_PREFIX });
   caches.push(cache);
   return new ArticleFragments({
     cache,
