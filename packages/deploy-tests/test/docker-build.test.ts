@@ -11,13 +11,13 @@ import { repoPath } from './support/paths.js';
 import { parseProcfile, procfileCommands, splitCommand } from './support/procfile.js';
 import { findExecutable, run, runOk } from './support/tools.js';
 
-// No Docker engine runs here and no base image can be pulled, so this runs what the image build
-// runs: the build stage's COPY and RUN instructions, in order, in a fresh directory holding
-// only the build context (.dockerignore applied), with pnpm offline from the local store. Then
-// it starts web and worker from the folder the runtime stage copies, with plain node and the
-// image's ENV, exactly as the image's CMD would, and runs jobs through them. What it cannot
-// show: the base image, tini, apt, the USER and file ownership, HEALTHCHECK timing, and the
-// image's size (the size of the copied folder stands in).
+// The image build rehearsed without a Docker engine, so a machine without one still checks it:
+// the build stage's COPY and RUN instructions, in order, in a fresh directory holding only the
+// build context (.dockerignore applied), with pnpm offline from the local store. Then it starts
+// web and worker from the folder the runtime stage copies, with plain node and the image's ENV,
+// exactly as the image's CMD would, and runs jobs through them. The base image, tini, apt, the
+// USER, file ownership, HEALTHCHECK timing and the image's size are docker-image.test.ts's,
+// which builds and runs the real image wherever an engine answers (CI starts one).
 
 let dockerfile: ParsedDockerfile;
 let contextDir = '';

@@ -4,7 +4,13 @@ import { requireTool, run } from './support/tools.js';
 
 // The deployment scripts a user runs: bash must parse them, shellcheck must find nothing.
 
-const SCRIPTS = ['infra/appengine/deploy.sh', 'infra/cloudrun/deploy.sh', 'infra/elasticbeanstalk/bundle.sh'];
+const SCRIPTS = [
+  'infra/appengine/deploy.sh',
+  'infra/cloudrun/deploy.sh',
+  'infra/elasticbeanstalk/bundle.sh',
+  'packages/deploy-tests/bin/base-image-stand-in.sh',
+  'packages/deploy-tests/bin/docker-engine.sh',
+];
 
 describe('deployment scripts', () => {
   it.each(SCRIPTS)('%s parses', async (script) => {
