@@ -15,10 +15,10 @@ import type { ContainerSpec } from './support/workloads.js';
 interface CloudRunService {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     template: {
-      metadata: { annotations?: Record<string, string> };
+      metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
       spec: { containerConcurrency?: number; timeoutSeconds?: number; containers: ContainerSpec[] };
     };
   };
@@ -49,6 +49,21 @@ const REVISION_ANNOTATIONS = new Set([
   'run.googleapis.com/encryption-key',
 ]);
 
+/**
+ * Problems of labels under Google Cloud's label rules (docs: "Labels overview", requirements):
+ * at most 64; keys 1–63 characters of lowercase letters, digits, `_` and `-`, starting with a
+ * letter; values up to 63 of the same (or empty). Cloud Run refuses a service that breaks them.
+ */
+function googleLabelProblems(labels: Record<string, string> | undefined): string[] {
+  const entries = Object.entries(labels ?? {});
+  const problems = entries.length > 64 ? [`${entries.length} labels, at most 64 allowed`] : [];
+  for (const [key, value] of entries) {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(key)) problems.push(`label key ${JSON.stringify(key)}`);
+    if (!/^[a-z0-9_-]{0,63}$/.test(value)) problems.push(`label value ${JSON.stringify(value)} of ${key}`);
+  }
+  return problems;
+}
+
 async function descriptor(service: 'web' | 'worker'): Promise<CloudRunService> {
   return parseYaml(await readRepoText('infra', 'cloudrun', `${service}.yaml`), `infra/cloudrun/${service}.yaml`) as CloudRunService;
 }
@@ -72,6 +87,17 @@ function instanceEnv(service: CloudRunService): Record<string, string> {
 describe.each(['web', 'worker'] as const)('Cloud Run %s', (name) => {
   it('validates against the Knative serving schema, unknown fields included', async () => {
     expect(schemaProblems(await descriptor(name))).toEqual([]);
+  });
+
+  it('carries only labels Google Cloud accepts, on the service and its revisions', async () => {
+    const service = await descriptor(name);
+    expect(googleLabelProblems(service.metadata.labels)).toEqual([]);
+    expect(googleLabelProblems(service.spec.template.metadata.labels)).toEqual([]);
+    expect(googleLabelProblems({ 'app.kubernetes.io/name': 'x', Upper: 'x', ok: 'Has Space' })).toEqual([
+      'label key "app.kubernetes.io/name"',
+      'label key "Upper"',
+      'label value "Has Space" of ok',
+    ]);
   });
 
   it('uses only annotations Cloud Run knows, with valid values', async () => {
