@@ -19,8 +19,31 @@ interface Workflow {
   name: string;
   on: unknown;
   permissions?: Record<string, string>;
-  jobs: Record<string, { 'runs-on': string; steps: Step[]; services?: Record<string, unknown>; if?: string }>;
+  env?: Record<string, string>;
+  jobs: Record<string, { 'runs-on': string; steps: Step[]; services?: Record<string, unknown>; if?: string; permissions?: Record<string, string> }>;
 }
+
+/**
+ * The current major of each action the workflows use, read from the actions' release tags on
+ * 2026-12-07 (azure/setup-kubectl could not be checked here and stays at the one it had).
+ */
+const CURRENT_MAJORS: Readonly<Record<string, number>> = {
+  'actions/checkout': 7,
+  'actions/attest-build-provenance': 4,
+  'docker/setup-qemu-action': 4,
+  'docker/setup-buildx-action': 4,
+  'docker/login-action': 4,
+  'docker/metadata-action': 6,
+  'docker/build-push-action': 7,
+  'google-github-actions/auth': 3,
+  'google-github-actions/setup-gcloud': 3,
+  'aws-actions/configure-aws-credentials': 6,
+  'redhat-actions/openshift-tools-installer': 3,
+  'azure/setup-kubectl': 4,
+};
+
+/** Actions that exchange the job's OIDC token, the only ones that need id-token: write. */
+const OIDC_ACTIONS = ['google-github-actions/auth', 'aws-actions/configure-aws-credentials', 'actions/attest-build-provenance'];
 
 async function workflows(): Promise<Map<string, Workflow>> {
   const files = (await readdir(repoPath('.github', 'workflows'))).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -55,6 +78,36 @@ describe('.github/workflows', () => {
       for (const [job, { steps }] of Object.entries(workflow.jobs)) {
         for (const step of steps.filter((s) => s.uses)) expect(step.uses, `${file} ${job}`).toMatch(/^[\w.-]+\/[\w.-]+@(v\d+|[0-9a-f]{40})$/);
       }
+    }
+  });
+
+  it('uses the current major of every action', async () => {
+    for (const [file, workflow] of await workflows()) {
+      for (const [job, { steps }] of Object.entries(workflow.jobs)) {
+        for (const step of steps.filter((s) => s.uses)) {
+          const [action = '', version = ''] = (step.uses ?? '').split('@');
+          expect(CURRENT_MAJORS[action], `${file} ${job}: ${action} is not in the list of current majors`).toBeDefined();
+          expect(Number(/^v(\d+)$/.exec(version)?.[1]), `${file} ${job}: ${step.uses}`).toBeGreaterThanOrEqual(CURRENT_MAJORS[action] ?? Infinity);
+        }
+      }
+    }
+  });
+
+  it('grants id-token: write only to the jobs that exchange an OIDC token', async () => {
+    for (const [file, workflow] of await workflows()) {
+      expect(workflow.permissions?.['id-token'], `${file}: workflow-wide id-token`).toBeUndefined();
+      for (const [job, { steps, permissions }] of Object.entries(workflow.jobs)) {
+        const usesOidc = steps.some((s) => OIDC_ACTIONS.some((action) => s.uses?.startsWith(`${action}@`)));
+        expect(permissions?.['id-token'] === 'write', `${file} ${job}`).toBe(usesOidc);
+      }
+    }
+  });
+
+  it('spells image references in lower case, as registries require (owner and repository names may not be)', async () => {
+    for (const [file, workflow] of await workflows()) {
+      const text = JSON.stringify(workflow);
+      expect(text, file).not.toMatch(/ghcr\.io\/\$\{\{\s*github\.repository\s*\}\}/);
+      expect(text, file).not.toMatch(/ghcr\.io\/\$\{\{\s*github\.repository_owner\s*\}\}/);
     }
   });
 
