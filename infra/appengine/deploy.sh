@@ -3,9 +3,13 @@
 # service), `worker` (infra/appengine/worker.yaml) or both (the default). Extra arguments go to
 # `gcloud app deploy`, e.g. `--project my-project --quiet`.
 #
-# `gcloud app deploy` uploads the folder that holds each descriptor. The worker needs the whole
-# repository, so its descriptor is copied to the repository root for the upload and removed
-# afterwards (the layout keeps service descriptors other than app.yaml under infra/).
+# The descriptors hold placeholders, filled in here for the upload: PROJECT_ID from --project (or
+# the current gcloud project), REGION from GCP_REGION (the Serverless VPC Access connector's
+# region, e.g. europe-west1) and MEMORYSTORE_HOST from MEMORYSTORE_HOST (the Redis instance's
+# private address). A placeholder left unfilled stops the deploy before anything is uploaded.
+#
+# `gcloud app deploy` uploads the folder that holds each descriptor, so the filled-in copies are
+# written to the repository root for the upload and removed afterwards.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,14 +33,40 @@ if ! command -v gcloud >/dev/null 2>&1; then
   exit 1
 fi
 
-staged_worker=".appengine-worker.yaml"
-trap 'rm -f "$staged_worker"' EXIT
+project=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --project=*) project="${args[i]#--project=}" ;;
+    --project) project="${args[i + 1]:-}" ;;
+  esac
+done
+if [[ -z "$project" ]]; then project="$(gcloud config get-value project 2>/dev/null || true)"; fi
+missing=()
+if [[ -z "$project" ]]; then missing+=("the project (--project, or \`gcloud config set project PROJECT_ID\`)"); fi
+if [[ -z "${GCP_REGION:-}" ]]; then missing+=("GCP_REGION (the VPC connector's region, e.g. europe-west1)"); fi
+if [[ -z "${MEMORYSTORE_HOST:-}" ]]; then missing+=("MEMORYSTORE_HOST (the Redis instance's private address)"); fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  printf 'deploy: set %s\n' "${missing[@]}" >&2
+  exit 1
+fi
 
 descriptors=()
-if [[ "$which_services" == web || "$which_services" == all ]]; then descriptors+=(app.yaml); fi
-if [[ "$which_services" == worker || "$which_services" == all ]]; then
-  cp infra/appengine/worker.yaml "$staged_worker"
-  descriptors+=("$staged_worker")
-fi
+trap 'rm -f "${descriptors[@]}"' EXIT
+
+# Writes a descriptor with its placeholders filled to the repository root, for the upload.
+stage() {
+  local source="$1" target="$2"
+  descriptors+=("$target")
+  sed -e "s|PROJECT_ID|${project}|g" -e "s|REGION|${GCP_REGION}|g" -e "s|MEMORYSTORE_HOST|${MEMORYSTORE_HOST}|g" \
+    "$source" >"$target"
+  if grep -nE 'PROJECT_ID|REGION|MEMORYSTORE_HOST' "$target" >&2; then
+    echo "deploy: $source still holds a placeholder after filling it in (lines above)" >&2
+    exit 1
+  fi
+}
+
+if [[ "$which_services" == web || "$which_services" == all ]]; then stage app.yaml .appengine-web.yaml; fi
+if [[ "$which_services" == worker || "$which_services" == all ]]; then stage infra/appengine/worker.yaml .appengine-worker.yaml; fi
 
 gcloud app deploy "${descriptors[@]}" "$@"

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadWebConfig, loadWorkerConfig } from '@flotilla/config';
 import { describe, expect, it } from 'vitest';
-import { readRepoText, readRepoYaml, repoPath } from './support/paths.js';
+import { parseYaml, readRepoText, readRepoYaml, repoPath } from './support/paths.js';
 import { procfileCommands, splitCommand } from './support/procfile.js';
 import { runWithStubGcloud } from './support/stub-gcloud.js';
 import { findExecutable, run } from './support/tools.js';
@@ -127,27 +127,54 @@ describe('App Engine descriptors', () => {
 
 describe('infra/appengine/deploy.sh', () => {
   const files = ['app.yaml', 'infra/appengine/worker.yaml', 'infra/appengine/deploy.sh'];
+  const PLACES = { GCP_REGION: 'europe-west1', MEMORYSTORE_HOST: '10.20.30.40' };
 
-  it('deploys both services from the repository root, the worker descriptor staged there and removed afterwards', async () => {
-    const { result, calls, checkout, leftovers } = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['--project', 'demo', '--quiet']);
+  it('deploys both services from the repository root with every placeholder filled, leaving nothing behind', async () => {
+    const { result, calls, checkout, leftovers } = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['--project', 'demo', '--quiet'], PLACES);
     expect(result.code, result.stderr).toBe(0);
     expect(calls).toHaveLength(1);
     const [call] = calls;
     expect(call?.cwd).toBe(checkout);
-    const staged = call?.args[3] ?? '';
-    expect(call?.args).toEqual(['app', 'deploy', 'app.yaml', staged, '--project', 'demo', '--quiet']);
-    expect(staged, 'a descriptor in the root: gcloud uploads the folder that holds it').not.toContain('/');
-    expect(call?.files[staged]).toBe(await readRepoText('infra', 'appengine', 'worker.yaml'));
+    const [web = '', worker = ''] = call?.args.slice(2, 4) ?? [];
+    expect(call?.args).toEqual(['app', 'deploy', web, worker, '--project', 'demo', '--quiet']);
+    for (const staged of [web, worker]) {
+      expect(staged, 'a descriptor in the root: gcloud uploads the folder that holds it').not.toContain('/');
+      const text = call?.files[staged] ?? '';
+      expect(text).not.toMatch(/PROJECT_ID|REGION|MEMORYSTORE_HOST/);
+      const app = parseYaml(text, staged) as AppYaml;
+      expect(app.vpc_access_connector?.name).toBe('projects/demo/locations/europe-west1/connectors/flotilla');
+      expect(app.env_variables['REDIS_URL']).toBe('redis://10.20.30.40:6379');
+    }
+    expect((parseYaml(call?.files[web] ?? '', web) as AppYaml).service ?? 'default').toBe((await descriptor('web')).service ?? 'default');
+    expect((parseYaml(call?.files[worker] ?? '', worker) as AppYaml).service).toBe('worker');
     expect(leftovers).toEqual([]);
   });
 
+  it('takes the project from the gcloud configuration when no --project is given', async () => {
+    const { result, calls } = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['web'], PLACES);
+    expect(result.code, result.stderr).toBe(0);
+    const deploy = calls.find((c) => c.args[0] === 'app');
+    expect(deploy?.files[deploy.args[2] ?? '']).toContain('projects/demo-project/locations/europe-west1/');
+  });
+
+  it('refuses to deploy while a placeholder would be left, naming what to set', async () => {
+    for (const missing of ['GCP_REGION', 'MEMORYSTORE_HOST'] as const) {
+      const env = { ...PLACES, [missing]: '' };
+      const { result, calls, leftovers } = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['--project', 'demo'], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(missing);
+      expect(calls.filter((c) => c.args[0] === 'app')).toEqual([]);
+      expect(leftovers).toEqual([]);
+    }
+  });
+
   it('deploys one service when asked, and refuses an unknown one', async () => {
-    const web = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['web']);
-    expect(web.calls.map((c) => c.args)).toEqual([['app', 'deploy', 'app.yaml']]);
-    const worker = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['worker']);
-    expect(worker.calls.map((c) => c.args.length)).toEqual([3]);
+    const web = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['web', '--project', 'demo'], PLACES);
+    expect(web.calls.map((c) => c.args.length)).toEqual([5]);
+    const worker = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['worker', '--project', 'demo'], PLACES);
+    expect(worker.calls.map((c) => c.args.length)).toEqual([5]);
     expect(worker.leftovers).toEqual([]);
-    const wrong = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['everything']);
+    const wrong = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['everything'], PLACES);
     expect(wrong.result.code).toBe(2);
     expect(wrong.calls).toEqual([]);
   });

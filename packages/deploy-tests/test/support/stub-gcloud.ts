@@ -30,6 +30,7 @@ export async function runWithStubGcloud(
   files: readonly string[],
   script: string,
   args: readonly string[],
+  extraEnv: Readonly<Record<string, string>> = {},
 ): Promise<{ result: CommandResult; calls: GcloudCall[]; checkout: string; leftovers: string[] }> {
   const scratch = await mkdtemp(join(tmpdir(), 'flotilla-gcloud-'));
   try {
@@ -44,7 +45,7 @@ export async function runWithStubGcloud(
     await chmod(join(bin, 'gcloud'), 0o755);
     const log = join(scratch, 'calls.jsonl');
     await writeFile(log, '');
-    const env = { ...process.env, PATH: [bin, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter), STUB_GCLOUD_LOG: log };
+    const env = { ...process.env, ...extraEnv, PATH: [bin, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter), STUB_GCLOUD_LOG: log };
     const result = await run('bash', [join(checkout, script), ...args], { cwd: scratch, env, timeoutMs: 30_000 });
     const calls = (await readFile(log, 'utf8'))
       .split('\n')
