@@ -18,10 +18,28 @@ import { onlyContainer, podEnv, serviceDeployment, type DeploymentObject } from 
 interface Trigger {
   type: string;
   name?: string;
+  metricType?: string;
   metadata: Record<string, string>;
 }
 interface ScaledObjectObject extends K8sObject {
-  spec: { scaleTargetRef: { name: string }; minReplicaCount?: number; triggers: Trigger[] };
+  spec: { scaleTargetRef: { name: string }; minReplicaCount?: number; triggers: Trigger[]; fallback?: { failureThreshold: number; replicas: number } };
+}
+
+/**
+ * What KEDA's admission webhook says of a ScaledObject's fallback (read from its source,
+ * CheckFallbackValid): 2.14 to 2.16 ('strict') accept one only when every trigger is neither cpu
+ * nor memory and names metricType AverageValue; 2.17 and later ('relaxed') when at least one
+ * such trigger does. Before 2.14 nothing checks, and a fallback applies only to AverageValue
+ * metrics. Fallback itself came with 2.4.
+ */
+function kedaFallbackProblem(scaled: ScaledObjectObject, rules: 'strict' | 'relaxed'): string | undefined {
+  if (!scaled.spec.fallback) return undefined;
+  const eligible = (t: Trigger): boolean => t.type !== 'cpu' && t.type !== 'memory' && t.metricType === 'AverageValue';
+  if (rules === 'strict') {
+    const refused = scaled.spec.triggers.find((t) => !eligible(t));
+    return refused ? `trigger ${refused.name ?? refused.type}: metricType=${refused.metricType ?? ''}, but fallback needs AverageValue` : undefined;
+  }
+  return scaled.spec.triggers.some(eligible) ? undefined : 'no AverageValue trigger for the fallback';
 }
 
 const QUEUE_GAUGES = ['flotilla_queue_jobs', 'flotilla_queue_oldest_waiting_seconds', 'flotilla_queue_workers'];
@@ -113,6 +131,23 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
         }
       }
     }
+  });
+
+  it("pass KEDA's fallback checks on every release since 2.4, and fall back on every metric", () => {
+    expect(scaledCases.length).toBeGreaterThan(0);
+    for (const name of scaledCases) {
+      for (const scaled of ofKind<ScaledObjectObject>(renders.get(name) ?? [], 'ScaledObject')) {
+        expect(scaled.spec.fallback, name).toBeDefined();
+        for (const rules of ['strict', 'relaxed'] as const) expect(kedaFallbackProblem(scaled, rules), `${name}, KEDA ${rules === 'strict' ? '2.14-2.16' : '2.17+'}`).toBeUndefined();
+      }
+    }
+    const probe = (triggers: Trigger[]): ScaledObjectObject =>
+      ({ spec: { scaleTargetRef: { name: 'w' }, triggers, fallback: { failureThreshold: 3, replicas: 2 } } }) as unknown as ScaledObjectObject;
+    const value = { type: 'prometheus', metricType: 'Value', metadata: {} };
+    const average = { type: 'prometheus', metricType: 'AverageValue', metadata: {} };
+    expect(kedaFallbackProblem(probe([average, value]), 'strict')).toBeDefined();
+    expect(kedaFallbackProblem(probe([average, value]), 'relaxed')).toBeUndefined();
+    expect(kedaFallbackProblem(probe([{ type: 'redis', metadata: {} }]), 'relaxed')).toBeDefined();
   });
 
   it('keep at least one worker when the signal comes from the workers themselves', () => {
