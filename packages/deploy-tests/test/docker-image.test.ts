@@ -68,6 +68,21 @@ async function start(service: 'web' | 'worker', env: Record<string, string>, opt
   return { container, url };
 }
 
+/** A redis-server for one describe block, which pauses it or uses the manifests' key prefix. */
+function privateRedis(): () => RedisServer {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('the private redis-server has not started');
+    return server;
+  };
+}
+
 async function client(url: string): Promise<RedisClient> {
   const redis = createRedis({ url, role: 'consumer' });
   await waitForReady(redis, 5000);
@@ -165,22 +180,14 @@ describe('the image', () => {
 });
 
 describe('the HEALTHCHECK', () => {
-  let redis: RedisServer;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = privateRedis();
 
   it('turns healthy, and unhealthy once the worker reports its consumer loops stopped', async () => {
     // The image's own check, run often so the test need not wait out 30 s intervals.
     const timing = ['--health-interval', '1s', '--health-timeout', '4s', '--health-retries', '2', '--health-start-period', '2s'];
-    const { container } = await start('worker', { ...fleetEnv(redis.url), WORKER_LIVENESS_TIMEOUT_SECONDS: '15' }, timing);
+    const { container } = await start('worker', { ...fleetEnv(redis().url), WORKER_LIVENESS_TIMEOUT_SECONDS: '15' }, timing);
     await waitFor(async () => (await container.inspect<string>('.State.Health.Status')) === 'healthy', { timeoutMs: 20_000, description: 'healthy' });
-    const admin = await client(redis.url);
+    const admin = await client(redis().url);
     try {
       // Writes hang while PING answers: the failure the liveness check exists for.
       await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
@@ -239,15 +246,7 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 describe('each Kubernetes Deployment of the prod overlay, run as its manifest says', () => {
-  let redis: RedisServer;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = privateRedis();
 
   it('serves a mixed load within its memory limit, with its probes answering on their declared ports', async (ctx) => {
     const [renderer] = await kustomizeRenderers();
@@ -265,7 +264,7 @@ describe('each Kubernetes Deployment of the prod overlay, run as its manifest sa
         return ctx.skip(`port ${port} (the ${service} Deployment's) is in use on this machine`);
       }
       // The Secret is the operator's; its REDIS_URL points at this test's Redis.
-      const env = { ...podEnv(spec, objects), REDIS_URL: redis.url };
+      const env = { ...podEnv(spec, objects), REDIS_URL: redis().url };
       const container = await startContainer(docker, image, [...kubernetesRunOptions(deployment, spec), ...envFlags(env)], spec.args ?? []);
       containers.push(container);
       started.push({ service, container, spec, port });
