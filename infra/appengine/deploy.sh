@@ -33,15 +33,9 @@ if ! command -v gcloud >/dev/null 2>&1; then
   exit 1
 fi
 
-project=""
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[i]}" in
-    --project=*) project="${args[i]#--project=}" ;;
-    --project) project="${args[i + 1]:-}" ;;
-  esac
-done
-if [[ -z "$project" ]]; then project="$(gcloud config get-value project 2>/dev/null || true)"; fi
+# shellcheck source=infra/gcloud-project.sh
+source "$root/infra/gcloud-project.sh"
+project="$(gcloud_project "$@")"
 missing=()
 if [[ -z "$project" ]]; then missing+=("the project (--project, or \`gcloud config set project PROJECT_ID\`)"); fi
 if [[ -z "${GCP_REGION:-}" ]]; then missing+=("GCP_REGION (the VPC connector's region, e.g. europe-west1)"); fi

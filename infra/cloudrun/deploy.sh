@@ -34,15 +34,9 @@ if ! command -v gcloud >/dev/null 2>&1; then
   exit 1
 fi
 
-project=""
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[i]}" in
-    --project=*) project="${args[i]#--project=}" ;;
-    --project) project="${args[i + 1]:-}" ;;
-  esac
-done
-if [[ -z "$project" ]]; then project="$(gcloud config get-value project 2>/dev/null)"; fi
+# shellcheck source=infra/gcloud-project.sh
+source "$here/../gcloud-project.sh"
+project="$(gcloud_project "$@")"
 if [[ -z "$project" ]]; then
   echo "deploy: no project: pass --project or run \`gcloud config set project PROJECT_ID\`" >&2
   exit 1

@@ -126,7 +126,7 @@ describe('App Engine descriptors', () => {
 });
 
 describe('infra/appengine/deploy.sh', () => {
-  const files = ['app.yaml', 'infra/appengine/worker.yaml', 'infra/appengine/deploy.sh'];
+  const files = ['app.yaml', 'infra/appengine/worker.yaml', 'infra/appengine/deploy.sh', 'infra/gcloud-project.sh'];
   const PLACES = { GCP_REGION: 'europe-west1', MEMORYSTORE_HOST: '10.20.30.40' };
 
   it('deploys both services from the repository root with every placeholder filled, leaving nothing behind', async () => {

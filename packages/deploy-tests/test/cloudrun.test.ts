@@ -161,7 +161,7 @@ describe('Cloud Run services together', () => {
 });
 
 describe('infra/cloudrun/deploy.sh', () => {
-  const files = ['infra/cloudrun/deploy.sh', 'infra/cloudrun/web.yaml', 'infra/cloudrun/worker.yaml'];
+  const files = ['infra/cloudrun/deploy.sh', 'infra/gcloud-project.sh', 'infra/cloudrun/web.yaml', 'infra/cloudrun/worker.yaml'];
   const image = 'europe-docker.pkg.dev/demo-project/flotilla/flotilla:sha-0123';
 
   it('replaces both services with the image and project filled in, passing the other flags on', async () => {

@@ -8,6 +8,7 @@ const SCRIPTS = [
   'infra/appengine/deploy.sh',
   'infra/cloudrun/deploy.sh',
   'infra/elasticbeanstalk/bundle.sh',
+  'infra/gcloud-project.sh',
   'packages/deploy-tests/bin/base-image-stand-in.sh',
   'packages/deploy-tests/bin/docker-engine.sh',
 ];
