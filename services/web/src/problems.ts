@@ -91,8 +91,10 @@ export function sendProblem(res: Response, problem: HttpProblem, instance: strin
 interface BodyParserError {
   readonly type?: string;
   readonly status?: number;
-  /** zlib's code when a compressed body does not inflate, e.g. Z_DATA_ERROR. */
+  /** The decompressor's code when a compressed body does not decode: Z_DATA_ERROR, ERR__ERROR_FORMAT_…, ZSTD_error_… */
   readonly code?: string;
+  /** Set, with code, on every error Node's zlib raises (gzip, deflate, brotli and zstd alike). */
+  readonly errno?: number;
 }
 
 /** Turns any thrown error into the right problem; only errors nobody anticipated are 500s. */
@@ -119,8 +121,9 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
   if (error instanceof URIError && (error as BodyParserError).status === 400) {
     return new HttpProblem('bad-request', 'the path contains an invalid percent-encoding');
   }
-  const { type, code } = (error ?? {}) as BodyParserError;
-  if (type === undefined && code?.startsWith('Z_')) {
+  const { type, code, errno, status } = (error ?? {}) as BodyParserError;
+  // The body parser passes a decoder's error on as a 400 of no type of its own.
+  if (type === undefined && status === 400 && typeof code === 'string' && typeof errno === 'number') {
     return new HttpProblem('malformed-body', 'the request body does not decompress as its Content-Encoding says');
   }
   switch (type) {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { catalog } from '@flotilla/jobs';
 import { isolatedServiceEnv, spawnWeb, waitFor, type ServiceHandle } from '@flotilla/testkit';
@@ -92,6 +92,12 @@ const cases: Case[] = [
   { name: 'an unsupported Content-Encoding', path: '/api/jobs/fib', body: '{"n":1}', headers: { ...JSON_TYPE, 'content-encoding': 'compress' }, status: 415, code: 'unsupported-media-type' },
   { name: 'gzip that is not gzip', path: '/api/jobs/fib', body: 'not gzip at all', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, status: 400, code: 'malformed-body' },
   { name: 'brotli that is not brotli', path: '/api/jobs/fib', body: 'xx', headers: { ...JSON_TYPE, 'content-encoding': 'br' }, status: 400, code: 'malformed-body' },
+  { name: 'brotli with a corrupt stream', path: '/api/jobs/fib', body: 'this is not compressed at all, nope', headers: { ...JSON_TYPE, 'content-encoding': 'br' }, status: 400, code: 'malformed-body' },
+  { name: 'zstd that is not zstd', path: '/api/jobs/fib', body: 'this is not compressed at all, nope', headers: { ...JSON_TYPE, 'content-encoding': 'zstd' }, status: 400, code: 'malformed-body' },
+  { name: 'truncated gzip', path: '/api/jobs/fib', body: gzipSync('{"n":1}').subarray(0, 12), headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, status: 400, code: 'malformed-body' },
+  { name: 'truncated brotli', path: '/api/jobs/fib', body: brotliCompressSync(JSON.stringify({ n: 1, pad: 'x'.repeat(500) })).subarray(0, 8), headers: { ...JSON_TYPE, 'content-encoding': 'br' }, status: 400, code: 'malformed-body' },
+  { name: 'truncated zstd', path: '/api/jobs/fib', body: zstdCompressSync(JSON.stringify({ n: 1, pad: 'x'.repeat(500) })).subarray(0, 12), headers: { ...JSON_TYPE, 'content-encoding': 'zstd' }, status: 400, code: 'malformed-body' },
+  { name: 'two encodings', path: '/api/jobs/fib', body: '{"n":1}', headers: { ...JSON_TYPE, 'content-encoding': 'gzip, br' }, status: 415, code: 'unsupported-media-type' },
   // Oversized bodies
   { name: 'a body over the limit', path: '/api/jobs/fib', body: JSON.stringify({ n: 1, pad: 'x'.repeat(BODY_LIMIT) }), status: 413, code: 'payload-too-large' },
   { name: 'a gzip bomb', path: '/api/jobs/fib', body: gzipSync(JSON.stringify({ n: 1, pad: 'x'.repeat(5_000_000) })), headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, status: 413, code: 'payload-too-large' },
@@ -157,6 +163,18 @@ describe('bad input gets the right problem and changes nothing', () => {
       return { status: result.status, headers: result.headers, text: await result.text(), body: undefined };
     });
     expectProblem(response, 413, 'payload-too-large');
+  });
+});
+
+describe('bodies in every encoding the API reads', () => {
+  it.each([
+    { encoding: 'gzip', compress: gzipSync },
+    { encoding: 'deflate', compress: deflateSync },
+    { encoding: 'br', compress: brotliCompressSync },
+    { encoding: 'zstd', compress: zstdCompressSync },
+  ])('$encoding is accepted', async ({ encoding, compress }) => {
+    const response = await api(web.url, 'POST', '/api/jobs/fib', { body: compress(JSON.stringify({ n: 3 })), headers: { ...JSON_TYPE, 'content-encoding': encoding } });
+    expect(response.status, response.text).toBe(202);
   });
 });
 
