@@ -1,3 +1,4 @@
+import { MIMEType } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import { queueOfJobId } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
@@ -36,13 +37,35 @@ export function jobIdOf(req: Request): string {
   return id;
 }
 
-/** 415 unless the body is declared JSON; runs before the body is read. */
+/**
+ * 415 unless the body is declared JSON; runs before the body is read. A request with no body at
+ * all (no Content-Length, no Transfer-Encoding) counts as the empty body, which the JSON parser
+ * reads as {}: req.is() reports no type for it, whatever its Content-Type says.
+ */
 export const requireJson: RequestHandler = (req, _res, next) => {
-  if (!req.is(['application/json', 'application/*+json'])) {
-    throw new HttpProblem('unsupported-media-type', `expected Content-Type application/json, got ${req.get('content-type') ?? 'none'}`);
+  const declared = req.get('content-type');
+  if (!isJsonMediaType(declared)) {
+    throw new HttpProblem('unsupported-media-type', `expected Content-Type application/json, got ${declared ?? 'none'}`);
   }
+  if (!hasBody(req)) req.body = {};
   next();
 };
+
+function isJsonMediaType(declared: string | undefined): boolean {
+  if (declared === undefined) return false;
+  let type: MIMEType;
+  try {
+    type = new MIMEType(declared);
+  } catch {
+    return false;
+  }
+  return type.type === 'application' && (type.subtype === 'json' || type.subtype.endsWith('+json'));
+}
+
+// RFC 9112 §6.3: a request has a body when it says how long it is, in either header.
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+}
 
 /**
  * 400 for an HTTP/1.1 request without Host (RFC 9112 §3.2). Node would refuse it itself with a

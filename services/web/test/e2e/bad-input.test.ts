@@ -176,6 +176,14 @@ describe('bodies in every encoding the API reads', () => {
     const response = await api(web.url, 'POST', '/api/jobs/fib', { body: compress(JSON.stringify({ n: 3 })), headers: { ...JSON_TYPE, 'content-encoding': encoding } });
     expect(response.status, response.text).toBe(202);
   });
+
+  it('a JSON request with no body at all is read as {}, not refused as another type', async () => {
+    const request = 'POST /api/jobs/fib HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n\r\n';
+    const exchange = await changesNothing(() => rawExchange(web.port, [request]));
+    expectProblem(exchange, 422, 'validation-failed', '#/n');
+    const typed = await changesNothing(() => rawExchange(web.port, [request.replace('application/json; charset=utf-8', 'text/plain')]));
+    expectProblem(typed, 415, 'unsupported-media-type');
+  });
 });
 
 describe('requests that never reach Express', () => {
