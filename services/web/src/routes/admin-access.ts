@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { WebConfig } from '@flotilla/config';
 import { metricsAuthorized } from '@flotilla/metrics';
 import { HttpProblem } from '../problems.js';
@@ -22,12 +21,16 @@ export function requireAdmin(access: AdminAccess): RequestHandler {
 
 // CSRF: browsers label every request with where it came from (Sec-Fetch-Site, Origin); a change
 // that another site's page makes a logged-in browser send is refused. Clients that are not
-// browsers send neither header and cannot be tricked into sending credentials.
-function crossSite(req: IncomingMessage): boolean {
+// browsers send neither header and cannot be tricked into sending credentials. An origin is
+// scheme, host and port: http://host and https://host are different sites' pages.
+function crossSite(req: Request): boolean {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined) return site !== 'same-origin' && site !== 'none';
   const origin = req.headers.origin;
-  return origin !== undefined && (!URL.canParse(origin) || new URL(origin).host !== req.headers.host);
+  if (origin === undefined) return false;
+  // req.protocol follows X-Forwarded-Proto from the proxies TRUST_PROXY names, as a browser sees the page.
+  const own = `${req.protocol}://${req.headers.host ?? ''}`;
+  return !URL.canParse(origin) || !URL.canParse(own) || new URL(origin).origin !== new URL(own).origin;
 }
 
 /** 403 for a state-changing request that a browser sent on another site's behalf. */

@@ -186,9 +186,16 @@ describe('/api/admin', () => {
     const [first, second] = failed as [string, string];
     const forged = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: { ...auth, 'sec-fetch-site': 'cross-site' } });
     expect(forged.status).toBe(403);
+    // Without Sec-Fetch-Site the Origin decides, scheme and port included: the same host served
+    // over https, or on another port, is another site.
+    const { host, port } = new URL(web.url);
+    for (const origin of [`https://${host}`, `http://${host.split(':')[0]}:${Number(port) + 1}`, 'null']) {
+      expect((await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: { ...auth, origin } })).status, origin).toBe(403);
+    }
     expect((await jobState(first)).state).toBe('failed');
 
-    const retried = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: auth });
+    // The dashboard's own page: the same scheme, host and port.
+    const retried = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: { ...auth, origin: new URL(web.url).origin } });
     expect(retried.status, retried.text).toBe(200);
     await waitFor(async () => (await jobState(first)).state === 'completed', { timeoutMs: 20_000, description: 'the retried job to complete' });
     const twice = await api(web.url, 'POST', `/api/admin/jobs/${first}/retry`, { headers: auth });
