@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { clientKey } from './client-key.js';
 import { HttpProblem } from './problems.js';
+import { whenResponseCloses } from './when-response-closes.js';
 
 /**
  * Caps the Server-Sent Event streams one client holds open on this process (429 beyond the
@@ -24,7 +25,9 @@ export class StreamLimiter {
         throw new HttpProblem('too-many-streams', `this client already holds ${count} event streams open, the most allowed; close one first`);
       }
       this.open.set(key, count + 1);
-      res.once('close', () => {
+      // A client that left during the middleware before (the API rate limit awaits Redis) has
+      // its slot back at once.
+      whenResponseCloses(res, () => {
         const left = (this.open.get(key) ?? 1) - 1;
         if (left > 0) this.open.set(key, left);
         else this.open.delete(key);

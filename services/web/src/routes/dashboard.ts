@@ -10,6 +10,7 @@ import { requireAdmin, sameOriginChanges, type AdminAccess } from './admin-acces
 import type { CacheStatsDeps } from './cache-stats.js';
 import { DASHBOARD_SCRIPT_HASH, renderDashboard } from './dashboard-page.js';
 import { FLEET_GROUPS } from './fleet.js';
+import { whenResponseCloses } from '../when-response-closes.js';
 
 /** What the dashboard shows and drives. */
 export interface DashboardDeps {
@@ -107,16 +108,22 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   router.get('/dashboard/events', (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     let timer: NodeJS.Timeout | undefined;
+    let closed = false;
     const send = async (): Promise<void> => {
       try {
-        res.write(`event: snapshot\ndata: ${JSON.stringify(await streamSnapshot())}\n\n`);
+        const snapshot = await streamSnapshot();
+        if (closed) return;
+        res.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
       } catch {
+        if (closed) return;
         res.write(': redis unavailable, retrying\n\n');
       }
-      if (!res.writableEnded) timer = setTimeout(() => void send(), UPDATE_EVERY_MS);
+      // The client may have left while the snapshot was read: no next round then.
+      if (!closed) timer = setTimeout(() => void send(), UPDATE_EVERY_MS);
     };
     const untrack = deps.trackStream(() => res.end());
-    req.on('close', () => {
+    whenResponseCloses(res, () => {
+      closed = true;
       clearTimeout(timer);
       untrack();
     });

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import { compareStreamIds, isFinished, isTerminalEvent, type JobEvent, type JobEventHub, type JobProducer, type JobView } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
+import { whenResponseCloses } from '../when-response-closes.js';
 import { jobIdOf } from './request-checks.js';
 
 /** What the event stream route needs. */
@@ -44,11 +45,15 @@ export function jobEventRoutes(deps: JobEventRoutesDeps): Router {
       for (const cleanup of cleanups) cleanup();
       res.end();
     };
+    // From the start: a client that leaves during one of the reads below releases everything
+    // it holds then, and the reads' continuation finds the stream closed.
+    whenResponseCloses(res, end);
     try {
       const horizon = await deps.events.lastEventId(id);
       const view = await deps.producer.find(id);
       if (!view) throw new HttpProblem('job-not-found', 'there is no job with this id (finished jobs expire)');
       const missed = resumeFrom ? await deps.events.eventsBetween(id, resumeFrom, horizon) : undefined;
+      if (closed) return;
 
       res.status(200).set({
         'content-type': 'text/event-stream; charset=utf-8',
@@ -59,7 +64,6 @@ export function jobEventRoutes(deps: JobEventRoutesDeps): Router {
       });
       res.flushHeaders();
       res.write(`retry: ${RECONNECT_MS}\n\n`);
-      res.once('close', end);
       cleanups.push(deps.track(end));
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.heartbeatSeconds * 1000);
       cleanups.push(() => clearInterval(heartbeat));
@@ -85,7 +89,7 @@ export function jobEventRoutes(deps: JobEventRoutesDeps): Router {
       };
       for (const event of buffered.splice(0)) deliver(event);
     } catch (error) {
-      if (res.headersSent) {
+      if (res.headersSent || closed) {
         end();
         return;
       }

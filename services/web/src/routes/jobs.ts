@@ -2,6 +2,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { isFinished, isTerminalEvent, type JobEventHub, type JobProducer, type JobView } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 import { idempotencyKeyOf, integerQuery, jobIdOf, requireJson } from './request-checks.js';
+import { whenResponseCloses } from '../when-response-closes.js';
 
 /** What the job routes need. */
 export interface JobRoutesDeps {
@@ -90,8 +91,8 @@ async function waitForEnd(deps: JobRoutesDeps, id: string, timeoutMs: number, re
     if (isTerminalEvent(event)) wake();
   });
   const timer = setTimeout(wake, timeoutMs);
-  // The response closes early only when the client went away.
-  res.once('close', wake);
+  // The response closes early only when the client went away (possibly already, during an await before).
+  const stopWatching = whenResponseCloses(res, wake);
   try {
     const first = await deps.producer.find(id);
     if (!first || isFinished(first.state)) return first;
@@ -99,7 +100,7 @@ async function waitForEnd(deps: JobRoutesDeps, id: string, timeoutMs: number, re
     return await deps.producer.find(id);
   } finally {
     clearTimeout(timer);
-    res.off('close', wake);
+    stopWatching();
     unsubscribe();
   }
 }
