@@ -6,7 +6,7 @@ export { UnknownJobTypeError, JobInputError, IdempotencyConflictError, JobTimeou
 export { type RetentionPolicy } from './retention.js';
 export { isFinished, type JobView, type JobStateName } from './job-view.js';
 export { JobProducer, type JobProducerOptions, type EnqueueOptions, type EnqueueResult, type CancelOutcome } from './job-producer.js';
-export { JobEventHub, isTerminalEvent, compareStreamIds, type JobEvent, type JobEventHubOptions } from './job-event-hub.js';
+export { JobEventHub, REPLAY_SCAN_LIMIT, isTerminalEvent, compareStreamIds, type JobEvent, type JobEventHubOptions } from './job-event-hub.js';
 export { createJobProcessor, defineHandler, type JobHandler, type JobContext, type BoundHandler, type ProcessableJob } from './job-processor.js';
 export { ensureIdempotencySecret } from './idempotency-secret.js';
 export { checkEvictionPolicy } from './check-eviction-policy.js';

@@ -34,6 +34,13 @@ export interface JobEventHubOptions {
 type Listener = (event: JobEvent) => void;
 
 /**
+ * Most entries of a queue's event stream read to replay one job's missed events (Last-Event-ID);
+ * past it the client gets the job's current state instead. Bounds what one request can make Redis send.
+ */
+export const REPLAY_SCAN_LIMIT = 1000;
+const CLOCK_SKEW_MS = 60_000;
+
+/**
  * Fans job events out to in-process listeners (SSE streams, long polls). Events come from
  * BullMQ's per-queue Redis streams, so a job that runs on any machine is seen by every web
  * replica, and a reconnecting client can be replayed what it missed from the stream. One
@@ -78,15 +85,22 @@ export class JobEventHub {
   }
 
   /**
-   * The events of one job after `afterId` up to and including `untilId`, or undefined when the
-   * stream no longer reaches back to `afterId` (trimmed), so the caller falls back to a snapshot.
+   * The events of one job after `afterId` up to and including `untilId`, or undefined when they
+   * cannot be replayed: the stream no longer reaches back to `afterId` (trimmed), or more than
+   * {@link REPLAY_SCAN_LIMIT} entries of the queue lie in between. The caller then falls back to
+   * a snapshot. Nothing before the job's creation (`createdAtMs`) is read: a client-chosen id at
+   * the start of a busy stream costs no more than a fresh one.
    */
-  async eventsBetween(jobId: string, afterId: string, untilId: string): Promise<JobEvent[] | undefined> {
+  async eventsBetween(jobId: string, afterId: string, untilId: string, createdAtMs = 0): Promise<JobEvent[] | undefined> {
     const key = this.streamKey(jobId);
     const first = (await this.options.reader.xrange(key, '-', '+', 'COUNT', 1)) as [string, string[]][];
     const oldest = first[0]?.[0];
     if (oldest === undefined || compareStreamIds(oldest, afterId) > 0) return undefined;
-    const entries = (await this.options.reader.xrange(key, `(${afterId}`, untilId)) as [string, string[]][];
+    // Stream ids are Redis's clock, createdAtMs the producer's: allow for a skew between them.
+    const created = `${Math.max(0, Math.floor(createdAtMs) - CLOCK_SKEW_MS)}-0`;
+    const start = compareStreamIds(created, afterId) > 0 ? created : `(${afterId}`;
+    const entries = (await this.options.reader.xrange(key, start, untilId, 'COUNT', REPLAY_SCAN_LIMIT + 1)) as [string, string[]][];
+    if (entries.length > REPLAY_SCAN_LIMIT) return undefined;
     const events: JobEvent[] = [];
     for (const entry of entries) {
       const event = entryToJobEvent(entry);

@@ -6,7 +6,8 @@ import { createLogger } from '@flotilla/telemetry';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { Queue, Worker } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { JobEventHub, newJobId, type JobEvent } from '../src/index.js';
+import { startRedisServer } from '@flotilla/local-redis';
+import { JobEventHub, REPLAY_SCAN_LIMIT, newJobId, type JobEvent } from '../src/index.js';
 import { StreamTail, type StreamEntry } from '../src/stream-tail.js';
 
 const logger = createLogger({ service: 'web', level: 'silent' });
@@ -151,6 +152,59 @@ describe('JobEventHub', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     await waitFor(async () => (await connectionsNamed(redis, blockingName)).length === 0, { description: 'the connection to be gone' });
   });
+});
+
+describe('JobEventHub replay (Last-Event-ID)', () => {
+  /** Bytes Redis sent to its clients so far. */
+  async function bytesSent(redis: RedisClient): Promise<number> {
+    return Number(/total_net_output_bytes:(\d+)/.exec(await redis.info('stats'))?.[1]);
+  }
+
+  it('reads nothing from before the job existed, and at most REPLAY_SCAN_LIMIT entries after', async () => {
+    const server = await startRedisServer();
+    opened.push({ close: () => server.stop() });
+    const redis = client('producer', undefined, server.url);
+    await waitForReady(redis, 5000);
+    const prefix = uniqueQueuePrefix();
+    const key = `${prefix}:busy:events`;
+    const events = new JobEventHub({ queues: ['busy'], prefix, blocking: client('consumer', undefined, server.url), reader: redis, logger });
+    opened.push(events);
+    await events.waitUntilReady();
+
+    // Ten thousand events of other jobs, two minutes old, as a busy queue's stream holds them.
+    const old = Date.now() - 120_000;
+    const other = newJobId('busy');
+    for (let i = 0; i < 10_000; i += 500) {
+      const batch = redis.pipeline();
+      for (let j = i; j < i + 500; j++) batch.xadd(key, `${old}-${j}`, 'event', 'progress', 'jobId', other, 'data', String(j));
+      await batch.exec();
+    }
+    const createdAt = Date.now();
+    const mine = newJobId('busy');
+    await redis.xadd(key, '*', 'event', 'active', 'jobId', mine);
+    await redis.xadd(key, '*', 'event', 'progress', 'jobId', mine, 'data', '50');
+    const oldest = `${old}-0`;
+
+    let before = await bytesSent(redis);
+    const replayed = await events.eventsBetween(mine, oldest, '+', createdAt);
+    const fromTheStart = (await bytesSent(redis)) - before;
+    expect(replayed?.map((e) => e.type)).toEqual(['active', 'progress']);
+    // The two entries of this job and the oldest one, not the 10,000 (about 650 KB) before it.
+    expect(fromTheStart).toBeLessThan(20_000);
+
+    // Past the limit of entries in between, the caller gets undefined (it sends a snapshot).
+    const fresh = Date.now();
+    for (let i = 0; i <= REPLAY_SCAN_LIMIT; i += 500) {
+      const batch = redis.pipeline();
+      for (let j = i; j < i + 500; j++) batch.xadd(key, '*', 'event', 'progress', 'jobId', other, 'data', String(j));
+      await batch.exec();
+    }
+    before = await bytesSent(redis);
+    expect(await events.eventsBetween(mine, oldest, '+', fresh)).toBeUndefined();
+    const bounded = (await bytesSent(redis)) - before;
+    // About 120 bytes an entry: the limit's worth, where the range holds over 11,000 (1.3 MB).
+    expect(bounded).toBeLessThan((REPLAY_SCAN_LIMIT + 1) * 200);
+  }, 60_000);
 });
 
 /** A TCP proxy to Redis whose open connections can be frozen: bytes stop, and no reset is sent. */

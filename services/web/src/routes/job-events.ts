@@ -52,7 +52,7 @@ export function jobEventRoutes(deps: JobEventRoutesDeps): Router {
       const horizon = await deps.events.lastEventId(id);
       const view = await deps.producer.find(id);
       if (!view) throw new HttpProblem('job-not-found', 'there is no job with this id (finished jobs expire)');
-      const missed = resumeFrom ? await deps.events.eventsBetween(id, resumeFrom, horizon) : undefined;
+      const missed = resumeFrom ? await deps.events.eventsBetween(id, resumeFrom, horizon, Date.parse(view.createdAt)) : undefined;
       if (closed) return;
 
       res.status(200).set({
