@@ -9,9 +9,20 @@ export type Resolver = (hostname: string) => Promise<readonly LookupAddress[]>;
 /** The operating system's resolver (getaddrinfo, so /etc/hosts counts), as `fetch` and `net` use it. */
 export const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true });
 
-/** A connection the address policy refused; the checker reports it as `blocked`. */
+/**
+ * A connection the address policy refused; the checker reports it as `blocked`. The message says
+ * only that the name is not public; `detail` names the address it resolved to, for the operator:
+ * in a result anyone can read it would map the internal DNS.
+ */
 export class BlockedAddressError extends Error {
   override readonly name = 'BlockedAddressError';
+
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+  }
 }
 
 // Chosen over undici's dns interceptor, which rewrites the request's origin to the address and
@@ -26,7 +37,7 @@ export function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupF
     resolve(hostname).then(
       (resolved) => {
         const refusal = policy.refuseResolved(hostname, resolved.map(({ address }) => address));
-        if (refusal) return callback(new BlockedAddressError(refusal), '', 0);
+        if (refusal) return callback(new BlockedAddressError(`host ${hostname} is not a public address`, refusal), '', 0);
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
         const addresses = family === 4 || family === 6 ? resolved.filter((address) => address.family === family) : [...resolved];
         const [first] = addresses;

@@ -37,6 +37,11 @@ export interface UrlCheckerOptions {
   readonly userAgent?: string;
   /** How host names become addresses (the result is judged by the allowlist). Default: the system resolver. */
   readonly resolve?: Resolver;
+  /**
+   * Told why a check was blocked, with the address a name resolved to, which the result leaves
+   * out: results are shown to API clients, and the addresses would map the internal DNS.
+   */
+  readonly onBlocked?: (url: string, detail: string) => void;
 }
 
 /** Options with every default filled in and every value checked. */

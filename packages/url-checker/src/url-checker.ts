@@ -51,11 +51,11 @@ function isTimeout(error: unknown): boolean {
   );
 }
 
-function isBlocked(error: unknown): boolean {
+function blockedBy(error: unknown): BlockedAddressError | undefined {
   for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof BlockedAddressError) return true;
+    if (cause instanceof BlockedAddressError) return cause;
   }
-  return false;
+  return undefined;
 }
 
 function messageOf(error: unknown): string {
@@ -73,10 +73,12 @@ export class UrlChecker {
   readonly #settings: UrlCheckerSettings;
   readonly #policy: AddressPolicy;
   readonly #agent: Agent;
+  readonly #onBlocked: ((url: string, detail: string) => void) | undefined;
 
   constructor(options: UrlCheckerOptions = {}) {
     const settings = urlCheckerSettings(options);
     this.#settings = settings;
+    this.#onBlocked = options.onBlocked;
     this.#policy = new AddressPolicy(settings.allow, { hostsOnly: settings.allowHostsOnly });
     this.#agent = new Agent({
       connections: settings.connectionsPerOrigin,
@@ -153,7 +155,11 @@ export class UrlChecker {
       const pauseMs = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after'], this.#settings.maxRetryAfterMs) : undefined;
       return { result, retry: true, pauseMs };
     } catch (error) {
-      if (isBlocked(error)) return { result: { outcome: 'blocked', attempts: attempt - 1, error: messageOf(error) }, retry: false };
+      const blocked = blockedBy(error);
+      if (blocked) {
+        this.#onBlocked?.(url, blocked.detail);
+        return { result: { outcome: 'blocked', attempts: attempt - 1, error: blocked.message }, retry: false };
+      }
       const closed = error instanceof errors.ClientDestroyedError || error instanceof errors.ClientClosedError;
       return { result: { outcome: isTimeout(error) ? 'timeout' : 'error', attempts: attempt, error: messageOf(error) }, retry: !closed };
     }

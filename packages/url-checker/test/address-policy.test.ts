@@ -87,9 +87,12 @@ describe('UrlChecker allowlist: judged on the resolved address, as the connectio
   it('blocks a host name that resolves to loopback (localhost, through the system resolver)', async () => {
     const s = await server();
     const p = probe();
-    const result = await checker().check(`http://localhost:${s.port}/`);
+    const details: string[] = [];
+    const result = await checker({ onBlocked: (_url, detail) => details.push(detail) }).check(`http://localhost:${s.port}/`);
     expect(result).toMatchObject({ outcome: 'blocked', attempts: 0 });
-    expect(result.error).toMatch(/localhost resolves to 127\.0\.0\.1, which is loopback/);
+    // The result, which API clients read, names no internal address; the operator's hook does.
+    expect(result.error).toBe('host localhost is not a public address');
+    expect(details).toEqual([expect.stringMatching(/localhost resolves to 127\.0\.0\.1, which is loopback/)]);
     expect(p.connected).toEqual([]);
     expect(s.connections).toBe(0);
   });
@@ -97,20 +100,23 @@ describe('UrlChecker allowlist: judged on the resolved address, as the connectio
   it('blocks a name when any of its addresses is refused', async () => {
     const s = await server();
     const resolve = fakeResolver(() => ['127.0.0.1', '10.0.0.1']);
-    const result = await checker({ allow: { cidrs: ['127.0.0.0/8'] }, resolve }).check(`http://mixed.test:${s.port}/`);
+    const details: string[] = [];
+    const result = await checker({ allow: { cidrs: ['127.0.0.0/8'] }, resolve, onBlocked: (_url, detail) => details.push(detail) }).check(`http://mixed.test:${s.port}/`);
     expect(result).toMatchObject({ outcome: 'blocked' });
-    expect(result.error).toContain('resolves to 10.0.0.1, which is private');
+    expect(result.error).not.toContain('10.0.0.1');
+    expect(details.join()).toContain('resolves to 10.0.0.1, which is private');
     expect(s.connections).toBe(0);
   });
 
   it('blocks DNS rebinding: a name that resolved to an allowed address, then to a refused one', async () => {
     const s = closeWhenDone(await loopbackServer((_req, res) => res.writeHead(200, { connection: 'close' }).end()));
     const resolve = fakeResolver((_hostname, call) => (call === 1 ? ['127.0.0.1'] : ['169.254.169.254']));
-    const c = checker({ allow: { cidrs: ['127.0.0.0/8'] }, resolve });
+    const details: string[] = [];
+    const c = checker({ allow: { cidrs: ['127.0.0.0/8'] }, resolve, onBlocked: (_url, detail) => details.push(detail) });
     expect(await c.check(`http://rebind.test:${s.port}/`)).toMatchObject({ outcome: 'up' });
     const second = await c.check(`http://rebind.test:${s.port}/`);
-    expect(second).toMatchObject({ outcome: 'blocked', attempts: 0 });
-    expect(second.error).toContain('resolves to 169.254.169.254, which is linkLocal');
+    expect(second).toMatchObject({ outcome: 'blocked', attempts: 0, error: 'host rebind.test is not a public address' });
+    expect(details.join()).toContain('resolves to 169.254.169.254, which is linkLocal');
     expect(resolve.calls).toEqual(['rebind.test', 'rebind.test']);
     expect(s.connections).toBe(1);
   });

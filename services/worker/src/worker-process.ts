@@ -47,7 +47,12 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   const pageCache = await Cache.create({ ...cacheOptions, name: 'pages' });
   const store = new ArticleStore({ redis: control, prefix: config.dataPrefix });
   const { urlCheck } = config;
-  const checker = new UrlChecker({ allow: urlCheck.allow, timeoutMs: urlCheck.timeoutSeconds * 1000 });
+  const checker = new UrlChecker({
+    allow: urlCheck.allow,
+    timeoutMs: urlCheck.timeoutSeconds * 1000,
+    // The addresses stay in the logs: results are shown to API clients.
+    onBlocked: (url, detail) => logger.warn({ url, detail }, 'URL check blocked'),
+  });
   const urlChecks = new UrlCheckStore(control, config.dataPrefix);
   const handlers = createHandlers({
     store,

@@ -136,6 +136,16 @@ describe('each example job type, submitted over HTTP and run by the worker proce
     expect(job).toMatchObject({ state: 'completed', result: { outcome: 'blocked', attempts: 0 } });
     expect(job.result?.['error']).toContain('linkLocal');
   });
+
+  it("check-url's result does not say which internal address a name resolves to; the worker's log does", async () => {
+    const { id } = await submit('check-url', { url: 'http://localhost/' });
+    const job = await finished(id);
+    expect(job).toMatchObject({ state: 'completed', result: { outcome: 'blocked', error: 'host localhost is not a public address' } });
+    expect(JSON.stringify(job)).not.toMatch(/127\.0\.0\.1|::1|loopback/);
+    await waitFor(() => /URL check blocked[^\n]*localhost resolves to/.test(worker.logs()) || /localhost resolves to[^\n]*URL check blocked/.test(worker.logs()), {
+      description: 'the detail in the worker log',
+    });
+  });
 });
 
 describe('Server-Sent Events', () => {
