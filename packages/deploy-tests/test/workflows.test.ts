@@ -25,7 +25,7 @@ interface Workflow {
 
 /**
  * The current major of each action the workflows use, read from the actions' release tags on
- * 2026-12-07 (azure/setup-kubectl could not be checked here and stays at the one it had).
+ * 2026-12-07 (azure/setup-kubectl's from its release notes: v5, the same inputs on Node 24).
  */
 const CURRENT_MAJORS: Readonly<Record<string, number>> = {
   'actions/checkout': 7,
@@ -39,7 +39,7 @@ const CURRENT_MAJORS: Readonly<Record<string, number>> = {
   'google-github-actions/setup-gcloud': 3,
   'aws-actions/configure-aws-credentials': 6,
   'redhat-actions/openshift-tools-installer': 3,
-  'azure/setup-kubectl': 4,
+  'azure/setup-kubectl': 5,
 };
 
 /** Actions that exchange the job's OIDC token, the only ones that need id-token: write. */
