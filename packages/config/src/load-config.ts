@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { boolFromEnv, intFromEnv, listFromEnv, originsFromEnv, redisUrlFromEnv, secondsFromEnv, trustProxyFromEnv } from './env-parsers.js';
@@ -23,6 +24,8 @@ export interface CommonConfig {
   /** The release running, as the platform names it (FLOTILLA_RELEASE, else the platform's own), or `dev`. */
   readonly release: string;
   readonly port: number;
+  /** The address to listen on (LISTEN_HOST); undefined means every interface, as platforms need. */
+  readonly listenHost: string | undefined;
   readonly logLevel: LogLevel;
   readonly redis: {
     /** Redis for BullMQ (QUEUE_REDIS_URL, else REDIS_TLS_URL, else REDIS_URL). */
@@ -147,6 +150,7 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 const commonSchema = z.object({
   PORT: intFromEnv(1, 65535).optional(),
+  LISTEN_HOST: z.string().refine((host) => isIP(host) !== 0, 'an IP address, e.g. 127.0.0.1').optional(),
   LOG_LEVEL: z.enum(logLevels, `one of ${logLevels.join(', ')}`).optional(),
   REDIS_URL: redisUrlFromEnv.optional(),
   REDIS_TLS_URL: redisUrlFromEnv.optional(),
@@ -245,6 +249,7 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
     platform,
     release: env['FLOTILLA_RELEASE'] ?? env['HEROKU_RELEASE_VERSION'] ?? env['K_REVISION'] ?? env['GAE_VERSION'] ?? 'dev',
     port: e.PORT ?? defaultPort,
+    listenHost: e.LISTEN_HOST,
     logLevel: e.LOG_LEVEL ?? 'info',
     redis: {
       queueUrl,

@@ -37,6 +37,15 @@ describe('loadWebConfig', () => {
     expect(config.redis.cacheUrl).toBe('redis://cache:6379');
   });
 
+  it('listens on every interface unless LISTEN_HOST names an address, and refuses a name', () => {
+    expect(loadWebConfig(base).listenHost).toBeUndefined();
+    expect(loadWebConfig({ ...base, LISTEN_HOST: '127.0.0.1' }).listenHost).toBe('127.0.0.1');
+    expect(loadWorkerConfig({ ...base, LISTEN_HOST: '::1' }).listenHost).toBe('::1');
+    const error = errorOf(() => loadWebConfig({ ...base, LISTEN_HOST: 'localhost' }));
+    expect(error.variable).toBe('LISTEN_HOST');
+    expect(error.message).toContain('an IP address');
+  });
+
   it('honours PORT, WEB_CONCURRENCY and the platform shutdown budget', () => {
     expect(loadWebConfig({ ...base, PORT: '8080', WEB_CONCURRENCY: '4' })).toMatchObject({ port: 8080, webConcurrency: 4 });
     expect(loadWebConfig({ ...base, K_SERVICE: 'web' })).toMatchObject({ platform: 'cloud-run', shutdown: { timeoutSeconds: 8 } });

@@ -152,12 +152,14 @@ async function startAndWatch(
   }
 
   const serviceEnv = (port: number): NodeJS.ProcessEnv => ({
+    // A laptop's stack answers on loopback only, as the addresses it prints say, unless asked otherwise.
+    LISTEN_HOST: '127.0.0.1',
     ...env,
     ...(resources.redis ? { REDIS_URL: resources.redis.url } : {}),
     PORT: String(port),
   });
-  // The dashboard can act on jobs, and the web listens on every interface: a laptop gets a
-  // password made up for this run rather than an open dashboard, unless it chose otherwise.
+  // The dashboard can act on jobs: a laptop gets a password made up for this run rather than an
+  // open dashboard, unless it chose otherwise.
   const dashboardChosen = ['ADMIN_TOKEN', 'ADMIN_BASIC_AUTH', 'DASHBOARD_ALLOW_UNAUTHENTICATED'].some((name) => env[name] !== undefined);
   const dashboardPassword = dashboardChosen ? undefined : randomBytes(12).toString('base64url');
   const web = startChild({

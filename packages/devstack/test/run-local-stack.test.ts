@@ -65,7 +65,9 @@ describe('runLocalStack', () => {
     expect(ready.workerHealthUrl).toBe(`http://127.0.0.1:${options.env?.['WORKER_PORT']}/healthz`);
     expect((await fetch(`${ready.webUrl}/readyz`)).status).toBe(200);
     expect((await fetch(ready.workerHealthUrl)).status).toBe(200);
-    expect(lines).toContain(`web | {"msg":"listening","port":${options.env?.['PORT']},"redis":"+PONG"}`);
+    // Both on loopback only, as the addresses printed say.
+    expect(lines).toContain(`web | {"msg":"listening","port":${options.env?.['PORT']},"host":"127.0.0.1","redis":"+PONG"}`);
+    expect(lines).toContain(`worker | {"msg":"listening","port":${options.env?.['WORKER_PORT']},"host":"127.0.0.1","redis":"+PONG"}`);
     expect(lines).toContain('worker | a line on stderr');
     expect(messages).toContainEqual(expect.stringMatching(/^ready: web http:\/\/127\.0\.0\.1:\d+ \| worker health .*\/healthz \| redis redis:\/\/127\.0\.0\.1:\d+ \(private/));
     // No dashboard settings of the user's: a password made up for this run, never an open dashboard.

@@ -179,7 +179,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, () => {
+    server.listen(config.port, config.listenHost, () => {
       server.off('error', reject);
       resolve();
     });

@@ -134,7 +134,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     logger,
   });
 
-  health.listen(config.port, () =>
+  health.listen(config.port, config.listenHost, () =>
     logger.info({ port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform }, 'worker ready'),
   );
   // First, so the other workers take over this one's URL check share at once.

@@ -39,6 +39,19 @@ afterEach(async () => {
 });
 
 describe('web lifecycle', () => {
+  it('listens on LISTEN_HOST alone when it is set (npm start sets 127.0.0.1), on every interface otherwise', async () => {
+    const answers = async (host: string, port: number): Promise<boolean> =>
+      await fetch(`http://${host}:${port}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      );
+    const loopbackOnly = await start('web', { ...baseEnv(), LISTEN_HOST: '127.0.0.1' });
+    expect(await answers('127.0.0.1', loopbackOnly.port)).toBe(true);
+    expect(await answers('[::1]', loopbackOnly.port)).toBe(false);
+    const everywhere = await start('web', baseEnv());
+    expect(await answers('[::1]', everywhere.port)).toBe(true);
+  });
+
   it('SIGTERM: readiness turns false, in-flight requests finish, then the process exits 0', async () => {
     const env = baseEnv();
     const web = await start('web', { ...env, SHUTDOWN_DRAIN_DELAY: '1' });
