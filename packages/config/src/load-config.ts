@@ -26,6 +26,8 @@ export interface CommonConfig {
   readonly port: number;
   /** The address to listen on (LISTEN_HOST); undefined means every interface, as platforms need. */
   readonly listenHost: string | undefined;
+  /** Addresses (CIDRs) and host names URL checks may reach besides public ones (URL_CHECK_ALLOW). */
+  readonly urlCheckAllow: readonly string[];
   readonly logLevel: LogLevel;
   readonly redis: {
     /** Redis for BullMQ (QUEUE_REDIS_URL, else REDIS_TLS_URL, else REDIS_URL). */
@@ -141,8 +143,6 @@ export interface WorkerConfig extends CommonConfig {
     readonly intervalSeconds: number;
     readonly concurrency: number;
     readonly timeoutSeconds: number;
-    /** Addresses (CIDRs) and host names checks may reach besides public ones, e.g. 10.0.0.0/8. */
-    readonly allow: readonly string[];
   };
 }
 
@@ -151,6 +151,10 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const commonSchema = z.object({
   PORT: intFromEnv(1, 65535).optional(),
   LISTEN_HOST: z.string().refine((host) => isIP(host) !== 0, 'an IP address, e.g. 127.0.0.1').optional(),
+  // Read by the web too, which refuses targets the worker's checker would refuse.
+  URL_CHECK_ALLOW: listFromEnv(
+    z.string().regex(/^([0-9a-fA-F.:]+\/\d{1,3}|\*?\.?[a-z0-9.-]+)$/, 'CIDRs or host names like 10.0.0.0/8,status.internal'),
+  ).optional(),
   LOG_LEVEL: z.enum(logLevels, `one of ${logLevels.join(', ')}`).optional(),
   REDIS_URL: redisUrlFromEnv.optional(),
   REDIS_TLS_URL: redisUrlFromEnv.optional(),
@@ -215,9 +219,6 @@ const workerSchema = commonSchema.extend({
   URL_CHECK_INTERVAL_SECONDS: secondsFromEnv(1, 86_400).optional(),
   URL_CHECK_CONCURRENCY: intFromEnv(1, 1000).optional(),
   URL_CHECK_TIMEOUT_SECONDS: secondsFromEnv(0.1, 120).optional(),
-  URL_CHECK_ALLOW: listFromEnv(
-    z.string().regex(/^([0-9a-fA-F.:]+\/\d{1,3}|\*?\.?[a-z0-9.-]+)$/, 'CIDRs or host names like 10.0.0.0/8,status.internal'),
-  ).optional(),
 });
 
 const SECRET_VARIABLES = new Set(['JOB_ID_SECRET', 'REDIS_TLS_CA', 'METRICS_BEARER_TOKEN', 'METRICS_BASIC_AUTH', 'HIREFIRE_TOKEN', 'ADMIN_TOKEN', 'ADMIN_BASIC_AUTH']);
@@ -250,6 +251,7 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
     release: env['FLOTILLA_RELEASE'] ?? env['HEROKU_RELEASE_VERSION'] ?? env['K_REVISION'] ?? env['GAE_VERSION'] ?? 'dev',
     port: e.PORT ?? defaultPort,
     listenHost: e.LISTEN_HOST,
+    urlCheckAllow: e.URL_CHECK_ALLOW ?? [],
     logLevel: e.LOG_LEVEL ?? 'info',
     redis: {
       queueUrl,
@@ -384,7 +386,6 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       intervalSeconds: e.URL_CHECK_INTERVAL_SECONDS ?? 60,
       concurrency: e.URL_CHECK_CONCURRENCY ?? 10,
       timeoutSeconds: e.URL_CHECK_TIMEOUT_SECONDS ?? 10,
-      allow: e.URL_CHECK_ALLOW ?? [],
     },
   });
 }

@@ -169,7 +169,8 @@ describe('loadWorkerConfig', () => {
   it('reads membership timing and the URL check settings, defaulting the ttl to three heartbeats', () => {
     const config = loadWorkerConfig({ ...base, MEMBERSHIP_HEARTBEAT_SECONDS: '0.5', URL_CHECK_ALLOW: '127.0.0.0/8, status.internal' });
     expect(config.membership).toEqual({ heartbeatMs: 500, ttlMs: 1500 });
-    expect(config.urlCheck).toEqual({ intervalSeconds: 60, concurrency: 10, timeoutSeconds: 10, allow: ['127.0.0.0/8', 'status.internal'] });
+    expect(config.urlCheck).toEqual({ intervalSeconds: 60, concurrency: 10, timeoutSeconds: 10 });
+    expect(config.urlCheckAllow).toEqual(['127.0.0.0/8', 'status.internal']);
   });
 
   it.each([

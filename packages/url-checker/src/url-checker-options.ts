@@ -105,7 +105,7 @@ function duration(option: string, value: number, zeroAllowed: boolean): number {
   return value;
 }
 
-function allowlist(allow: UrlCheckerOptions['allow']): Allowlist {
+export function allowlist(allow: UrlCheckerOptions['allow']): Allowlist {
   if (allow === undefined) return {};
   if (!isList(allow)) return allow;
   return { cidrs: allow.filter((entry) => entry.includes('/')), hosts: allow.filter((entry) => !entry.includes('/')) };

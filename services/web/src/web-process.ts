@@ -120,7 +120,13 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     metrics: metricsHandler(clusterMetricsSource(registry), config.metrics.auth),
     metricsAuthorized: (req) => metricsAuthorized(config.metrics.auth, req),
     hirefireToken: config.hirefireToken,
-    fleet: { membership, urlChecks: new UrlCheckStore(queueClient, config.dataPrefix) },
+    fleet: {
+      membership,
+      urlChecks: new UrlCheckStore(queueClient, config.dataPrefix),
+      readAuthorized: (req) => metricsAuthorized(config.metrics.auth, req),
+      access: config.dashboard,
+      urlCheckAllow: config.urlCheckAllow,
+    },
     dashboard: config.dashboard,
     security: config.security,
     // Counters live in the cache Redis: they are disposable, and it may evict them under memory

@@ -48,7 +48,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   const store = new ArticleStore({ redis: control, prefix: config.dataPrefix });
   const { urlCheck } = config;
   const checker = new UrlChecker({
-    allow: urlCheck.allow,
+    allow: config.urlCheckAllow,
     timeoutMs: urlCheck.timeoutSeconds * 1000,
     // The addresses stay in the logs: results are shown to API clients.
     onBlocked: (url, detail) => logger.warn({ url, detail }, 'URL check blocked'),

@@ -84,7 +84,7 @@ async function submit(web: ServiceHandle, type: string, input: unknown): Promise
 async function exerciseEverything(webs: readonly ServiceHandle[], workers: readonly ServiceHandle[]): Promise<void> {
   const [first] = webs;
   if (!first) throw new Error('no web');
-  expect((await api(first.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/budget`] } })).status).toBe(200);
+  expect((await api(first.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/budget`] }, headers: auth })).status).toBe(200);
   await Promise.all(
     webs.map(async (web, i) => {
       const sleep = await submit(web, 'sleep', { ms: 400, steps: 4 });

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '../support/api.js';
 
 // Real web and worker processes coordinating through the run's Redis.
-const TIMING = { MEMBERSHIP_HEARTBEAT_SECONDS: '0.3', MEMBERSHIP_TTL_SECONDS: '1', URL_CHECK_INTERVAL_SECONDS: '1', URL_CHECK_ALLOW: '127.0.0.0/8' };
+const ADMIN = 'ops:correct-horse-battery';
+const TIMING = { MEMBERSHIP_HEARTBEAT_SECONDS: '0.3', MEMBERSHIP_TTL_SECONDS: '1', URL_CHECK_INTERVAL_SECONDS: '1', URL_CHECK_ALLOW: '127.0.0.0/8', ADMIN_BASIC_AUTH: ADMIN };
+// Changing the URL-check targets needs the admin credentials.
+const admin = { authorization: `Basic ${Buffer.from(ADMIN).toString('base64')}` };
 
 interface Member {
   id: string;
@@ -32,7 +35,7 @@ afterAll(async () => {
   await new Promise((resolve) => target?.close(resolve));
 });
 
-async function start(kind: 'web' | 'worker', env: IsolatedServiceEnv, extra: Record<string, string> = {}): Promise<ServiceHandle> {
+async function start(kind: 'web' | 'worker', env: IsolatedServiceEnv, extra: Record<string, string | undefined> = {}): Promise<ServiceHandle> {
   const handle = await (kind === 'web' ? spawnWeb : spawnWorker)({ ...env, ...TIMING, ...extra });
   started.push(handle);
   return handle;
@@ -79,7 +82,7 @@ describe('fleet membership and the partitioned URL check', () => {
     const web = await start('web', env);
     const workers = [await start('worker', env), await start('worker', env), await start('worker', env)];
     const targets = Array.from({ length: 60 }, (_, i) => `${targetUrl}/feed/${i}`);
-    const added = await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: targets } });
+    const added = await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: targets }, headers: admin });
     expect(added.body).toEqual({ added: 60, targets: 60 });
 
     await waitFor(async () => (await members(web, 'worker')).length === 3, { description: 'three workers in the membership' });
@@ -122,23 +125,43 @@ describe('fleet membership and the partitioned URL check', () => {
     const env = isolatedServiceEnv(inject('redisUrl'));
     const web = await start('web', env);
     const good = `${targetUrl}/ok`;
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [good] } })).status).toBe(200);
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [good] }, headers: admin })).status).toBe(200);
     for (const [body, pointer] of [
       [{ urls: [good, 'ftp://example.com/'] }, '#/urls/1'],
       [{ urls: ['https://user:pw@example.com/'] }, '#/urls/0'],
       [{ urls: [] }, '#/urls'],
       [{ urls: good }, '#/urls'],
       [{ urls: [good], extra: 1 }, '#/'],
+      // Targets the workers' checker refuses outright are refused now, not at every round.
+      [{ urls: [good, 'http://169.254.169.254/latest/meta-data/'] }, '#/urls/1'],
+      [{ urls: ['http://10.0.0.1:6379/'] }, '#/urls/0'],
     ] as const) {
-      const response = await api(web.url, 'POST', '/api/url-checks/targets', { json: body });
+      const response = await api(web.url, 'POST', '/api/url-checks/targets', { json: body, headers: admin });
       expect(response.status, JSON.stringify(body)).toBe(422);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       expect((response.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(pointer);
     }
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { body: 'urls=x', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { body: 'urls=x', headers: { ...admin, 'content-type': 'text/plain' } })).status).toBe(415);
+    // Without the admin credentials, or sent by another site's page, nothing changes.
+    expect((await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] } })).status).toBe(401);
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/more`] } })).status).toBe(401);
+    const forged = await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] }, headers: { ...admin, 'sec-fetch-site': 'cross-site' } });
+    expect(forged.status).toBe(403);
     const listed = (await api(web.url, 'GET', '/api/url-checks')).body as { targets: { url: string }[] };
     expect(listed.targets.map((t) => t.url)).toEqual([good]);
-    expect((await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] } })).body).toEqual({ removed: 1 });
+    expect((await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] }, headers: admin })).body).toEqual({ removed: 1 });
+  });
+
+  it('shows members and targets only to holders of the metrics credentials, when those are set, and has no target writes without a dashboard', async () => {
+    const token = 'metrics-token-of-this-test-0123456789';
+    // And no admin credentials: the dashboard is off.
+    const web = await start('web', isolatedServiceEnv(inject('redisUrl')), { METRICS_BEARER_TOKEN: token, ADMIN_BASIC_AUTH: undefined });
+    for (const path of ['/api/members', '/api/url-checks']) {
+      expect((await api(web.url, 'GET', path)).status, path).toBe(401);
+      expect((await api(web.url, 'GET', path, { headers: { authorization: `Bearer ${token}` } })).status, path).toBe(200);
+    }
+    // No admin credentials configured: the dashboard is off, and so are target writes.
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/x`] } })).status).toBe(404);
   });
 });
 

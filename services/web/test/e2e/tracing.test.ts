@@ -63,6 +63,8 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: '100',
     // The URL checker may call the loopback target, in a round every second.
     URL_CHECK_ALLOW: '127.0.0.0/8',
+    // Target changes need the admin credentials.
+    ADMIN_BASIC_AUTH: 'ops:correct-horse-battery',
     URL_CHECK_INTERVAL_SECONDS: '1',
   };
   [web, worker] = await Promise.all([spawnWeb({ ...env, LOG_LEVEL: 'warn' }), spawnWorker({ ...env, LOG_LEVEL: 'debug' })]);
@@ -178,7 +180,8 @@ describe('traces', () => {
 
   it("a URL-check round, run by the worker's timer, is a trace of its own holding its Redis commands and HTTP calls", async () => {
     const url = `${targetUrl}/round`;
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [url] } })).status).toBe(200);
+    const admin = { authorization: `Basic ${Buffer.from('ops:correct-horse-battery').toString('base64')}` };
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [url] }, headers: admin })).status).toBe(200);
     try {
       // The round's own span ends last, so it may come in a later export than its children.
       const checks = (traceId: string): ReceivedSpan[] => receiver.trace(traceId).filter((s) => s.kind === CLIENT && s.attributes['url.full'] === url);
@@ -193,7 +196,7 @@ describe('traces', () => {
       expect(receiver.trace(round.traceId).filter((s) => s.attributes['db.system.name'] === 'redis').length).toBeGreaterThan(0);
       expect(traceparents.get('/round')).toMatch(new RegExp(`^00-${round.traceId}-[0-9a-f]{16}-01$`));
     } finally {
-      await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [url] } });
+      await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [url] }, headers: admin });
     }
   });
 
