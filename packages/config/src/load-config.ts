@@ -175,8 +175,9 @@ const commonSchema = z.object({
   CACHE_L1_MAX_ENTRIES: intFromEnv(0, 10_000_000).optional(),
   CACHE_L1_MAX_MB: intFromEnv(1, 65_536).optional(),
   DATA_PREFIX: z.string().regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:data:').optional(),
-  METRICS_BEARER_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
-  METRICS_BASIC_AUTH: z.string().regex(/^[^:]+:.{8,}$/, 'user:password with a password of at least 8 characters').optional(),
+  // Long enough that guessing is hopeless even where failed attempts are not slowed.
+  METRICS_BEARER_TOKEN: z.string().min(24, 'a token of at least 24 characters').optional(),
+  METRICS_BASIC_AUTH: z.string().regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters').optional(),
   METRICS_PUSHGATEWAY_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus Pushgateway' }).optional(),
   METRICS_PUSH_INTERVAL_SECONDS: secondsFromEnv(1, 3600).optional(),
   SHUTDOWN_TIMEOUT: secondsFromEnv(1, 3600).optional(),
@@ -204,8 +205,8 @@ const webSchema = commonSchema.extend({
   DURABLE_SUBMISSIONS: boolFromEnv.optional(),
   SUBMISSION_MEMORY_LIMIT_PERCENT: intFromEnv(1, 100).optional(),
   HIREFIRE_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _').optional(),
-  ADMIN_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
-  ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{8,}$/, 'user:password with a password of at least 8 characters').optional(),
+  ADMIN_TOKEN: z.string().min(24, 'a token of at least 24 characters').optional(),
+  ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters').optional(),
   DASHBOARD_ALLOW_UNAUTHENTICATED: boolFromEnv.optional(),
 });
 

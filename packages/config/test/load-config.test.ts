@@ -72,12 +72,17 @@ describe('loadWebConfig', () => {
   it('keeps the dashboard off unless credentials or the local flag say otherwise', () => {
     expect(loadWebConfig(base).dashboard).toEqual({ access: 'off' });
     expect(loadWebConfig({ ...base, DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' }).dashboard).toEqual({ access: 'open' });
-    expect(loadWebConfig({ ...base, ADMIN_BASIC_AUTH: 'ops:long-enough' }).dashboard).toEqual({
+    expect(loadWebConfig({ ...base, ADMIN_BASIC_AUTH: 'ops:long-enough-to-pass' }).dashboard).toEqual({
       access: 'credentials',
-      auth: { kind: 'basic', user: 'ops', password: 'long-enough' },
+      auth: { kind: 'basic', user: 'ops', password: 'long-enough-to-pass' },
     });
-    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(16), DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' })).variable).toBe('DASHBOARD_ALLOW_UNAUTHENTICATED');
-    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'short' })).message).toBe('ADMIN_TOKEN: expected a token of at least 16 characters, got "***"');
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(24), DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' })).variable).toBe('DASHBOARD_ALLOW_UNAUTHENTICATED');
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'short' })).message).toBe('ADMIN_TOKEN: expected a token of at least 24 characters, got "***"');
+    // Short enough to guess: refused at start-up, passwords and tokens alike.
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_BASIC_AUTH: 'ops:12345678' })).variable).toBe('ADMIN_BASIC_AUTH');
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(23) })).variable).toBe('ADMIN_TOKEN');
+    expect(errorOf(() => loadWorkerConfig({ ...base, METRICS_BASIC_AUTH: 'prometheus:s3cret-pass' })).variable).toBe('METRICS_BASIC_AUTH');
+    expect(errorOf(() => loadWorkerConfig({ ...base, METRICS_BEARER_TOKEN: 'x'.repeat(16) })).variable).toBe('METRICS_BEARER_TOKEN');
   });
 
   it('answers submissions before fsync unless DURABLE_SUBMISSIONS asks for durability', () => {

@@ -118,7 +118,7 @@ describe('protected metrics', () => {
     const token = randomBytes(16).toString('hex');
     const [web, worker] = await Promise.all([
       spawnWeb({ ...env, METRICS_BEARER_TOKEN: token }),
-      spawnWorker({ ...env, METRICS_BASIC_AUTH: 'prometheus:s3cret-pass' }),
+      spawnWorker({ ...env, METRICS_BASIC_AUTH: 'prometheus:a-s3cret-pass-phrase' }),
     ]);
     try {
       const denied = await fetch(`${web.url}/metrics`);
@@ -129,7 +129,7 @@ describe('protected metrics', () => {
       expect((await fetch(`${web.url}/api/queues`)).status).toBe(401);
       expect((await fetch(`${web.url}/api/queues`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
       expect((await fetch(`${worker.url}/metrics`)).status).toBe(401);
-      const basic = `Basic ${Buffer.from('prometheus:s3cret-pass').toString('base64')}`;
+      const basic = `Basic ${Buffer.from('prometheus:a-s3cret-pass-phrase').toString('base64')}`;
       expect(total(await scrape(worker, { authorization: basic }), 'flotilla_redis_up')).toBe(2);
     } finally {
       await Promise.all([web.stop(), worker.stop()]);
