@@ -26,7 +26,7 @@ export const redisUrlFromEnv = z
   .string()
   .regex(/^rediss?(\+(sentinel|cluster))?:\/\/./, 'a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL');
 
-export function listFromEnv(item: z.ZodType<string, string>): z.ZodType<string[], string> {
+export function listFromEnv<T extends string>(item: z.ZodType<T, string>): z.ZodType<T[], string> {
   return z
     .string()
     .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))

@@ -3,6 +3,8 @@ export { detectPlatform, defaultShutdownTimeoutSeconds, type Platform } from './
 export {
   loadWebConfig,
   loadWorkerConfig,
+  BOARD_ACTIONS,
+  type BoardAction,
   type CommonConfig,
   type WebConfig,
   type WorkerConfig,

@@ -121,6 +121,8 @@ export interface WebConfig extends CommonConfig {
    * (DASHBOARD_ALLOW_UNAUTHENTICATED=true, for a laptop), or nobody (the default: no dashboard).
    */
   readonly dashboard: { readonly access: 'off' | 'open' } | { readonly access: 'credentials'; readonly auth: MetricsAuthConfig };
+  /** What bull-board under /dashboard/jobs may do to jobs and queues (DASHBOARD_ACTIONS); everything else is read-only. */
+  readonly dashboardActions: readonly BoardAction[];
 }
 
 /** Settings of the worker service. */
@@ -147,6 +149,16 @@ export interface WorkerConfig extends CommonConfig {
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * What bull-board can do, by kind: retry, promote and remove single jobs; pause queues; clean,
+ * empty and obliterate them; add jobs; edit their data, delay or priority; change concurrency,
+ * rate limits and job schedulers.
+ */
+export const BOARD_ACTIONS = ['retry', 'promote', 'remove', 'pause', 'clean', 'empty', 'obliterate', 'add', 'edit', 'concurrency', 'rate-limit', 'schedulers'] as const;
+/** One kind of bull-board action. */
+export type BoardAction = (typeof BOARD_ACTIONS)[number];
+const DEFAULT_BOARD_ACTIONS: readonly BoardAction[] = ['retry', 'promote', 'remove'];
 
 const commonSchema = z.object({
   PORT: intFromEnv(1, 65535).optional(),
@@ -208,6 +220,7 @@ const webSchema = commonSchema.extend({
   ADMIN_TOKEN: z.string().min(24, 'a token of at least 24 characters').optional(),
   ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters').optional(),
   DASHBOARD_ALLOW_UNAUTHENTICATED: boolFromEnv.optional(),
+  DASHBOARD_ACTIONS: listFromEnv(z.enum(BOARD_ACTIONS, `one of ${BOARD_ACTIONS.join(', ')}`)).optional(),
 });
 
 const workerSchema = commonSchema.extend({
@@ -365,6 +378,7 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
     submissionMemoryLimit: (e.SUBMISSION_MEMORY_LIMIT_PERCENT ?? 90) / 100,
     hirefireToken: e.HIREFIRE_TOKEN,
     dashboard: dashboardAccess(e.ADMIN_TOKEN, e.ADMIN_BASIC_AUTH, e.DASHBOARD_ALLOW_UNAUTHENTICATED ?? false),
+    dashboardActions: e.DASHBOARD_ACTIONS ?? DEFAULT_BOARD_ACTIONS,
   });
 }
 

@@ -53,6 +53,8 @@ export interface AppDeps {
   readonly dashboard: WebConfig['dashboard'];
   /** CORS origins, whose X-Forwarded-For to believe, and the per-client stream cap. */
   readonly security: Pick<WebConfig['security'], 'corsOrigins' | 'trustProxy' | 'maxStreamsPerClient'>;
+  /** What bull-board may change (DASHBOARD_ACTIONS). */
+  readonly dashboardActions: WebConfig['dashboardActions'];
   /** The per-client request limit of /api; undefined when switched off. */
   readonly rateLimiter: ApiRateLimiter | undefined;
 }
@@ -107,6 +109,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     dashboardRoutes({
       access: deps.dashboard,
+      actions: deps.dashboardActions,
       catalog: deps.catalog,
       producer: deps.producer,
       membership: deps.fleet.membership,

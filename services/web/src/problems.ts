@@ -14,6 +14,7 @@ export const PROBLEMS = {
   'bad-request': { status: 400, title: 'The request is not valid HTTP' },
   'unauthorized': { status: 401, title: 'Credentials required' },
   'cross-site-request': { status: 403, title: 'Cross-site requests may not change anything here' },
+  'action-disabled': { status: 403, title: 'This dashboard action is turned off' },
   'not-found': { status: 404, title: 'No such resource' },
   'unknown-job-type': { status: 404, title: 'No such job type' },
   'job-not-found': { status: 404, title: 'No such job' },

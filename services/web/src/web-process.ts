@@ -128,6 +128,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       urlCheckAllow: config.urlCheckAllow,
     },
     dashboard: config.dashboard,
+    dashboardActions: config.dashboardActions,
     security: config.security,
     // Counters live in the cache Redis: they are disposable, and it may evict them under memory
     // pressure, which the queue Redis (noeviction) must never have to choose between.

@@ -3,10 +3,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { readCacheStats } from '@flotilla/cache';
+import type { BoardAction } from '@flotilla/config';
 import type { GroupMembership } from '@flotilla/coordination';
 import { readQueueOverview, type JobCatalog, type JobProducer } from '@flotilla/queue';
 import { inlineScriptPolicy } from '../security-headers.js';
 import { requireAdmin, sameOriginChanges, type AdminAccess } from './admin-access.js';
+import { boardActionGuard } from './board-actions.js';
 import type { CacheStatsDeps } from './cache-stats.js';
 import { DASHBOARD_SCRIPT_HASH, renderDashboard } from './dashboard-page.js';
 import { FLEET_GROUPS } from './fleet.js';
@@ -15,6 +17,8 @@ import { whenResponseCloses } from '../when-response-closes.js';
 /** What the dashboard shows and drives. */
 export interface DashboardDeps {
   readonly access: AdminAccess;
+  /** What bull-board may change (DASHBOARD_ACTIONS). */
+  readonly actions: readonly BoardAction[];
   readonly catalog: JobCatalog;
   readonly producer: JobProducer;
   readonly membership: GroupMembership;
@@ -76,8 +80,9 @@ function sharedSnapshot(deps: DashboardDeps): () => Promise<unknown> {
 
 /**
  * /dashboard: the fleet overview (members, queues, caches, updated live over Server-Sent Events)
- * and, under /dashboard/jobs, bull-board for inspecting and acting on jobs (retry, remove,
- * promote, pause). Behind the admin credentials; no routes at all while the dashboard is off.
+ * and, under /dashboard/jobs, bull-board for inspecting jobs and, as DASHBOARD_ACTIONS allows,
+ * acting on them (retry, promote and remove by default). Behind the admin credentials; no routes
+ * at all while the dashboard is off.
  */
 export function dashboardRoutes(deps: DashboardDeps): Router {
   const router = Router();
@@ -87,6 +92,7 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   const board = new ExpressAdapter();
   board.setBasePath('/dashboard/jobs');
   createBullBoard({ queues: deps.catalog.queues.map((q) => new BullMQAdapter(deps.producer.queue(q.name))), serverAdapter: board });
+  router.use('/dashboard/jobs/api', boardActionGuard(deps.actions));
   router.use('/dashboard/jobs', board.getRouter() as RequestHandler);
 
   router.get('/dashboard', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (_req, res) => {

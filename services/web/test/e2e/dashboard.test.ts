@@ -11,7 +11,8 @@ let worker: ServiceHandle;
 
 beforeAll(async () => {
   const env = isolatedServiceEnv(inject('redisUrl'));
-  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_BASIC_AUTH: ADMIN }), spawnWorker(env)]);
+  // Pausing queues on top of the default actions (retry, promote, remove).
+  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_BASIC_AUTH: ADMIN, DASHBOARD_ACTIONS: 'retry,promote,remove,pause' }), spawnWorker(env)]);
 });
 
 afterAll(async () => {
@@ -151,6 +152,36 @@ describe('bull-board actions under /dashboard/jobs', () => {
     expect((await jobState(held)).state).toBe('waiting');
     expect((await board('cpu/resume')).status).toBeLessThan(300);
     await waitFor(async () => (await jobState(held)).state === 'completed', { timeoutMs: 10_000, description: 'the job to run once the queue is resumed' });
+  });
+});
+
+describe('bull-board actions turned off', () => {
+  it('refuses by default what DASHBOARD_ACTIONS does not list (obliterate, empty, pause, add, edit) and changes nothing', async () => {
+    const env = isolatedServiceEnv(inject('redisUrl'));
+    const plain = await spawnWeb({ ...env, ADMIN_BASIC_AUTH: ADMIN });
+    try {
+      const headers = { ...auth, origin: plain.url, 'sec-fetch-site': 'same-origin' };
+      const kept = ((await api(plain.url, 'POST', '/api/jobs/sleep?delay=600000', { json: { ms: 10 } })).body as { id: string }).id;
+      for (const [method, path] of [
+        ['PUT', 'default/obliterate'],
+        ['PUT', 'default/empty'],
+        ['PUT', 'default/pause'],
+        ['PUT', 'pause'],
+        ['POST', 'default/add'],
+        ['PUT', `default/${kept}/update-data`],
+        ['PUT', 'default/some-future-action'],
+      ] as const) {
+        const response = await api(plain.url, method, `/dashboard/jobs/api/queues/${path}`, { headers, json: {} });
+        expect(response.status, path).toBe(403);
+        expect((response.body as { type: string }).type, path).toBe('urn:flotilla:problem:action-disabled');
+      }
+      expect((await api(plain.url, 'GET', `/api/jobs/${kept}`)).body).toMatchObject({ state: 'delayed' });
+      // The defaults still work.
+      expect((await api(plain.url, 'PUT', `/dashboard/jobs/api/queues/default/${kept}/clean`, { headers })).status).toBeLessThan(300);
+      expect((await api(plain.url, 'GET', `/api/jobs/${kept}`)).status).toBe(404);
+    } finally {
+      await plain.stop();
+    }
   });
 });
 
