@@ -97,6 +97,8 @@ export interface WebConfig extends CommonConfig {
     readonly rateLimit: { readonly requests: number; readonly windowSeconds: number } | undefined;
     /** Event streams one client may hold open at once on one web process. */
     readonly maxStreamsPerClient: number;
+    /** Failed authentications (401s) per client in 15 minutes before its credentials are refused with 429. */
+    readonly failedAuthLimit: number;
   };
   readonly pageCache: {
     /** Fresh period of a cached page; 0 switches the full-page cache off. */
@@ -220,6 +222,7 @@ const webSchema = commonSchema.extend({
   ADMIN_TOKEN: z.string().min(24, 'a token of at least 24 characters').optional(),
   ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters').optional(),
   DASHBOARD_ALLOW_UNAUTHENTICATED: boolFromEnv.optional(),
+  AUTH_FAILURE_LIMIT: intFromEnv(1, 10_000).optional(),
   DASHBOARD_ACTIONS: listFromEnv(z.enum(BOARD_ACTIONS, `one of ${BOARD_ACTIONS.join(', ')}`)).optional(),
 });
 
@@ -370,6 +373,7 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
       // client's address; a client connecting directly (a public peer) cannot name another.
       trustProxy: e.TRUST_PROXY ?? ['loopback', 'linklocal', 'uniquelocal'],
       rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
+      failedAuthLimit: e.AUTH_FAILURE_LIMIT ?? 10,
       maxStreamsPerClient: e.SSE_MAX_STREAMS_PER_CLIENT ?? 20,
     },
     pageCache: { ttlSeconds: e.PAGE_CACHE_TTL_SECONDS ?? 300 },

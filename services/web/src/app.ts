@@ -21,6 +21,7 @@ import { declaredLengthWithin, requireHost } from './routes/request-checks.js';
 import { queueRoutes } from './routes/queues.js';
 import { siteRoutes } from './routes/site.js';
 import { securityHeaders } from './security-headers.js';
+import type { FailedAuthGuard } from './failed-auth-guard.js';
 import { StreamLimiter } from './stream-limiter.js';
 
 /** What the web app is built from; it opens no connections itself. */
@@ -55,6 +56,8 @@ export interface AppDeps {
   readonly security: Pick<WebConfig['security'], 'corsOrigins' | 'trustProxy' | 'maxStreamsPerClient'>;
   /** What bull-board may change (DASHBOARD_ACTIONS). */
   readonly dashboardActions: WebConfig['dashboardActions'];
+  /** Counts 401s per client and refuses further credentials past the limit; undefined in tests that build the app bare. */
+  readonly failedAuth?: FailedAuthGuard | undefined;
   /** The per-client request limit of /api; undefined when switched off. */
   readonly rateLimiter: ApiRateLimiter | undefined;
 }
@@ -76,6 +79,8 @@ export function createApp(deps: AppDeps): Express {
     res.type('application/json').send(openapi);
   });
   app.use(healthRoutes(deps));
+  // Before everything that checks credentials: /metrics, /api/queues, the fleet, admin and dashboard.
+  if (deps.failedAuth) app.use(deps.failedAuth.middleware());
   app.get('/metrics', (req, res) => deps.metrics(req, res));
   app.use((_req, res, next) => {
     // While draining, tell keep-alive clients to reconnect elsewhere after this response.

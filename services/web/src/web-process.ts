@@ -12,9 +12,12 @@ import { createApp } from './app.js';
 import { buildContent } from './build-content.js';
 import { answerClientError } from './client-error.js';
 import { expressRoute } from './express-route.js';
+import { FailedAuthGuard } from './failed-auth-guard.js';
 import { ApiRateLimiter } from './rate-limiter.js';
 
 const REDIS_BOOT_TIMEOUT_MS = 30_000;
+// The window over which failed authentications are counted, and a blocked client waits.
+const FAILED_AUTH_WINDOW_SECONDS = 900;
 
 /**
  * Starts one web process: connects to Redis, builds the app, listens, and registers the
@@ -132,6 +135,12 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     security: config.security,
     // Counters live in the cache Redis: they are disposable, and it may evict them under memory
     // pressure, which the queue Redis (noeviction) must never have to choose between.
+    failedAuth: new FailedAuthGuard({
+      redis: cacheRedis,
+      keyPrefix: `${config.cache.prefix}auth-failures`,
+      failures: config.security.failedAuthLimit,
+      windowSeconds: FAILED_AUTH_WINDOW_SECONDS,
+    }),
     rateLimiter: config.security.rateLimit
       ? new ApiRateLimiter({ redis: cacheRedis, keyPrefix: `${config.cache.prefix}rate-limit`, ...config.security.rateLimit, logger })
       : undefined,
