@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
       track: deps.trackStream,
     }),
   );
-  app.use(siteRoutes(deps.content, deps.http.bodyLimitBytes));
+  app.use(siteRoutes(deps.content, deps.http.bodyLimitBytes, deps.rateLimiter?.middleware()));
   app.use(articleApiRoutes(deps.content, deps.http.bodyLimitBytes));
   app.use(cacheStatsRoutes(deps.cacheStats));
   app.use(fleetRoutes({ ...deps.fleet, bodyLimitBytes: deps.http.bodyLimitBytes }));

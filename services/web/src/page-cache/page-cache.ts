@@ -13,6 +13,11 @@ export interface PageCacheOptions {
   readonly ttlMs: number;
   /** Request headers cached responses vary on, lower-case (e.g. `accept-language`). */
   readonly vary?: readonly string[];
+  /**
+   * Query parameters the cached pages depend on; any other parameter is left out of the key, so a
+   * flood of distinct query strings makes no new entries. Default: none.
+   */
+  readonly query?: readonly string[];
   readonly logger: Logger;
   /** While draining, every response carries `Connection: close`; the fast path steps aside. */
   readonly isDraining: () => boolean;
@@ -44,6 +49,7 @@ function bypasses(req: IncomingMessage): boolean {
  */
 export class PageCache {
   private readonly vary: readonly string[];
+  private readonly query: ReadonlySet<string>;
   /** The Vary header every cached response carries, or undefined when nothing varies. */
   private readonly varyValue: string | undefined;
   // Flattened header lists per cached page object, so a memory hit does no header work.
@@ -51,6 +57,7 @@ export class PageCache {
 
   constructor(private readonly options: PageCacheOptions) {
     this.vary = (options.vary ?? []).map((name) => name.toLowerCase());
+    this.query = new Set(options.query ?? []);
     this.varyValue = this.vary.length > 0 ? this.vary.join(', ') : undefined;
   }
 
@@ -60,7 +67,9 @@ export class PageCache {
    */
   serveFromMemory(req: IncomingMessage, res: ServerResponse): string | undefined {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || bypasses(req) || this.options.isDraining()) return undefined;
-    const hit = this.options.cache.peek(pageKey(req.url ?? '/', req.headers, this.vary));
+    const key = pageKey(req.url ?? '/', req.headers, this.vary, this.query);
+    if (key === undefined) return undefined;
+    const hit = this.options.cache.peek(key);
     if (hit?.freshness !== 'fresh') return undefined;
     this.send(req, res, hit.value, 'HIT');
     return hit.value.route;
@@ -73,7 +82,11 @@ export class PageCache {
         next();
         return;
       }
-      const key = pageKey(req.originalUrl, req.headers, this.vary);
+      const key = pageKey(req.originalUrl, req.headers, this.vary, this.query);
+      if (key === undefined) {
+        next();
+        return;
+      }
       let fence: string;
       try {
         const hit = await this.options.cache.get(key);

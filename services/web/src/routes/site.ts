@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { ARTICLE_LIST_TAG, articleTag, commentInput, renderArticlePage, renderHome } from '@flotilla/articles';
 import { cacheTags } from '../page-cache/page-cache.js';
 import { HttpProblem } from '../problems.js';
@@ -11,12 +11,18 @@ const HOME_SIZE = 20;
 // Browsers keep pages but revalidate every time: with the ETag that is a cheap 304.
 const PAGE_CACHE_CONTROL = 'public, max-age=0, must-revalidate';
 
-/** The server-rendered pages of the example domain, full-page cached when the cache is on. */
-export function siteRoutes(deps: ContentDeps, bodyLimitBytes: number): Router {
+/**
+ * The server-rendered pages of the example domain, full-page cached when the cache is on. Pages
+ * not served from this process's memory count against the client's request limit (`limit`,
+ * shared with the API), so a flood of cache-busting URLs is bounded like any other.
+ */
+export function siteRoutes(deps: ContentDeps, bodyLimitBytes: number, limit?: RequestHandler): Router {
   const router = Router();
   const { store, fragments } = deps;
   const cached = deps.pageCache?.middleware() ?? ((_req, _res, next) => next());
   const form = express.urlencoded({ limit: bodyLimitBytes, extended: false });
+  // The router sees every request that reaches it; only the site's own paths are counted here.
+  if (limit) router.use((req, res, next) => (req.path === '/' || req.path.startsWith('/articles/') ? limit(req, res, next) : next()));
 
   router.get('/', cached, async (_req, res) => {
     const summaries = await store.list(HOME_SIZE);

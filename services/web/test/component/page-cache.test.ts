@@ -30,7 +30,7 @@ beforeAll(async () => {
     prefix,
     codec: cachedPageCodec,
   });
-  const pages = new PageCache({ cache, ttlMs: 60_000, vary: ['accept-language'], logger: createLogger({ service: 'web', level: 'silent' }), isDraining: () => false });
+  const pages = new PageCache({ cache, ttlMs: 60_000, vary: ['accept-language'], query: ['q'], logger: createLogger({ service: 'web', level: 'silent' }), isDraining: () => false });
   const app = express();
   app.use(pages.middleware());
   app.use((_req, _res, next) => {
