@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { catalog } from '@flotilla/jobs';
@@ -12,7 +13,8 @@ const BODY_LIMIT = 2048;
 // the floor of a tenth accepted lies more than four standard deviations below the expected 150.
 const RUNS = 1000;
 const PUBLIC_TYPES = catalog.publicContracts.map((c) => c.name);
-const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json'];
+const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'application/json;charset="utf-8"', 'Application/JSON'];
+const COMPRESS = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync, zstd: zstdCompressSync } as const;
 
 let web: ServiceHandle;
 let redis: Redis;
@@ -20,7 +22,14 @@ let state: QueueStateReader;
 
 beforeAll(async () => {
   const env = isolatedServiceEnv(inject('redisUrl'));
-  web = await spawnWeb({ ...env, REQUEST_BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+  web = await spawnWeb({
+    ...env,
+    REQUEST_BODY_LIMIT_BYTES: String(BODY_LIMIT),
+    // Protected routes to throw credentials at; 429s past the failure limit would hide the 401 path.
+    ADMIN_BASIC_AUTH: 'ops:correct-horse-battery',
+    METRICS_BEARER_TOKEN: 'the-metrics-token-of-the-fuzz-test',
+    AUTH_FAILURE_LIMIT: '10000',
+  });
   redis = new Redis(env.REDIS_URL);
   state = new QueueStateReader(redis, env.QUEUE_PREFIX, catalog.queues.map((q) => q.name));
 });
@@ -35,6 +44,8 @@ afterAll(async () => {
 interface Submission {
   readonly type: string;
   readonly body: string | Uint8Array;
+  /** A real Content-Encoding the body is sent in (compressed accordingly, unless `garbled`). */
+  readonly encoding: { readonly name: 'gzip' | 'deflate' | 'br' | 'zstd'; readonly garbled: boolean } | undefined;
   readonly contentType: string | undefined;
   readonly idempotencyKey: string | undefined;
   readonly delay: string | undefined;
@@ -104,6 +115,10 @@ const submission: fc.Arbitrary<Submission> = fc
       { weight: 1, arbitrary: fc.nat(700_000_000).map(String) },
       { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
     ),
+    encoding: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.record({ name: fc.constantFrom('gzip' as const, 'deflate' as const, 'br' as const, 'zstd' as const), garbled: fc.boolean() }) },
+    ),
     headers: fc.dictionary(
       fc.constantFrom('accept', 'accept-encoding', 'content-encoding', 'content-language', 'if-match', 'last-event-id', 'origin', 'x-forwarded-for', 'authorization', 'cookie', 'x-anything'),
       headerText(80),
@@ -112,16 +127,27 @@ const submission: fc.Arbitrary<Submission> = fc
   })
   .map(({ typeAndBody: { type, body }, ...rest }) => ({ type, body, ...rest }));
 
+/** The bytes sent: the body, compressed as its encoding says (or sent raw under it, garbled). */
+function wireBody(s: Submission): string | Uint8Array {
+  if (!s.encoding || s.encoding.garbled) return s.body;
+  return COMPRESS[s.encoding.name](typeof s.body === 'string' ? Buffer.from(s.body) : s.body);
+}
+
 /** Whether the request is one the API must accept: a public type, JSON, within limits, input valid. */
 function mustAccept(s: Submission): boolean {
   const contract = catalog.publicContracts.find((c) => c.name === s.type);
   if (!contract || s.contentType === undefined || !JSON_TYPES.includes(s.contentType) || typeof s.body !== 'string') return false;
-  const encoding = s.headers['content-encoding']?.trim().toLowerCase();
-  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') return false;
+  if (s.encoding) {
+    if (s.encoding.garbled) return false;
+  } else {
+    const encoding = s.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding !== undefined && encoding !== '' && encoding !== 'identity') return false;
+  }
   // fetch strips spaces and tabs around header values, as HTTP says receivers may.
   const key = s.idempotencyKey?.replace(/^[\t ]+|[\t ]+$/g, '');
   if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) return false;
   if (s.delay !== undefined && !(/^\d{1,10}$/.test(s.delay) && Number(s.delay) <= 7 * 24 * 3600 * 1000)) return false;
+  // The limit applies to the decoded body, whatever its size on the wire.
   if (Buffer.byteLength(s.body) > BODY_LIMIT) return false;
   return contract.input.safeParse(parsed(s.body)).success;
 }
@@ -141,11 +167,12 @@ describe('POST /api/jobs/:type under generated input', () => {
     await fc.assert(
       fc.asyncProperty(submission, async (s) => {
         const headers: Record<string, string> = { ...s.headers };
+        if (s.encoding) headers['content-encoding'] = s.encoding.name;
         if (s.contentType !== undefined) headers['content-type'] = s.contentType;
         if (s.idempotencyKey !== undefined) headers['idempotency-key'] = s.idempotencyKey;
         const query = s.delay !== undefined ? `?delay=${encodeURIComponent(s.delay)}` : '';
         const before = await state.read();
-        const response = await fetch(`${web.url}/api/jobs/${s.type}${query}`, { method: 'POST', headers, body: s.body });
+        const response = await fetch(`${web.url}/api/jobs/${s.type}${query}`, { method: 'POST', headers, body: wireBody(s) });
         const text = await response.text();
         const after = await state.read();
         const context = `${response.status} ${text.slice(0, 300)}`;
@@ -177,5 +204,58 @@ describe('POST /api/jobs/:type under generated input', () => {
     );
     // The generators must reach the accepting path, or the property says little.
     expect(accepted).toBeGreaterThan(RUNS / 10);
+  }, 60_000);
+});
+
+// Requests to the rest of the surface a browser or a scraper reaches: the site's pages and form,
+// event streams with any Last-Event-ID, and the protected routes with any Authorization.
+const idText = fc.oneof(fc.nat(10).map(String), fc.string({ maxLength: 30 }).map((t) => encodeURIComponent(t)));
+const queryText = fc.oneof(fc.constant(''), fc.string({ maxLength: 300 }).map((t) => `?${encodeURIComponent(t)}=${encodeURIComponent(t)}`));
+const otherRequest = fc.oneof(
+  fc.record({ method: fc.constant('GET'), path: fc.tuple(idText, queryText).map(([id, q]) => `/articles/${id}${q}`), headers: fc.constant({}), body: fc.constant(undefined) }),
+  fc.record({ method: fc.constant('GET'), path: queryText.map((q) => `/${q}`), headers: fc.constant({}), body: fc.constant(undefined) }),
+  fc.record({
+    method: fc.constant('POST'),
+    path: idText.map((id) => `/articles/${id}/comments`),
+    headers: fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain').map((type) => ({ 'content-type': type })),
+    body: fc.oneof(fc.string({ maxLength: 200 }), fc.record({ author: fc.string({ maxLength: 40 }), text: fc.string({ maxLength: 300 }) }).map((f) => new URLSearchParams(f).toString())),
+  }),
+  fc.record({
+    method: fc.constant('GET'),
+    path: fc.constantFrom('/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA/events', '/api/jobs/nope/events'),
+    headers: headerText(60).map((id) => ({ 'last-event-id': id })),
+    body: fc.constant(undefined),
+  }),
+  fc.record({
+    method: fc.constant('GET'),
+    path: fc.constantFrom('/metrics', '/dashboard', '/api/admin/queues/default/jobs', '/api/members', '/api/queues'),
+    headers: fc
+      .tuple(fc.constantFrom('Bearer', 'bearer', 'Basic', 'BASIC', 'Digest', ''), headerText(60))
+      .map(([scheme, credentials]) => ({ authorization: `${scheme} ${credentials}`.trim() })),
+    body: fc.constant(undefined),
+  }),
+);
+
+describe('the site, event streams and protected routes under generated input', () => {
+  it('never answer 5xx, and answer every client error with problem JSON', async () => {
+    await fc.assert(
+      fc.asyncProperty(otherRequest, async (r) => {
+        const response = await fetch(`${web.url}${r.path}`, {
+          method: r.method,
+          headers: r.headers as Record<string, string>,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(5000),
+          ...(r.body !== undefined ? { body: r.body } : {}),
+        });
+        const type = response.headers.get('content-type') ?? '';
+        // An event stream is not read to its end: its status and type say enough.
+        const text = type.startsWith('text/event-stream') ? '' : await response.text();
+        if (type.startsWith('text/event-stream')) await response.body?.cancel();
+        const context = `${r.method} ${r.path} → ${response.status} ${text.slice(0, 200)}`;
+        expect(response.status, context).toBeLessThan(500);
+        if (response.status >= 400) expect(type, context).toContain('application/problem+json');
+      }),
+      { numRuns: 300 },
+    );
   }, 60_000);
 });
