@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+// Each article and comment is bounded in size here (about 20 KB and 2 KB); how many a client can
+// add is bounded only by the request limit, which suits the example and not a public site.
+
 /** What a client sends to create or replace an article. */
 export const articleInput = z.strictObject({
   title: z.string().trim().min(1).max(200).describe('Headline'),

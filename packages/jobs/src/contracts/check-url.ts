@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { outboundQueue } from '../queues.js';
 
 /** A URL the checker may be asked to fetch: http(s), no credentials, of a sane length. */
+// Stored as a URL-check target: at most 2,048 characters, and the store keeps at most
+// MAX_TARGETS (1,000) of them, so targets take 2 MB of Redis at the very most.
 export const checkableUrl = z
   .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
   .max(2048)

@@ -3,7 +3,8 @@ import type { Request, RequestHandler } from 'express';
 import { queueOfJobId } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 
-// Printable ASCII only: the key is echoed into logs and Redis, never control characters.
+// Printable ASCII only: the key is echoed into logs, never control characters. At most 255 of
+// them, and Redis never stores the key itself: the job id is an HMAC of it, of fixed length.
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** The Idempotency-Key header, if any; a malformed one is a 400, never silently ignored. */
