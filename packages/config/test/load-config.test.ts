@@ -106,6 +106,7 @@ describe('loadWebConfig', () => {
       trustProxy: ['loopback', 'linklocal', 'uniquelocal'],
       rateLimit: { requests: 6000, windowSeconds: 60 },
       maxStreamsPerClient: 20,
+      failedAuthLimit: 10,
     });
     expect(config.http).toMatchObject({ headersTimeoutSeconds: 20, requestTimeoutSeconds: 60, maxHeaderBytes: 16_384 });
   });
@@ -118,6 +119,7 @@ describe('loadWebConfig', () => {
       RATE_LIMIT_REQUESTS: '100',
       RATE_LIMIT_WINDOW_SECONDS: '10',
       SSE_MAX_STREAMS_PER_CLIENT: '3',
+      AUTH_FAILURE_LIMIT: '5',
       HTTP_HEADERS_TIMEOUT: '2',
       HTTP_REQUEST_TIMEOUT: '5',
       HTTP_MAX_HEADER_BYTES: '8192',
@@ -127,6 +129,7 @@ describe('loadWebConfig', () => {
       trustProxy: ['10.0.0.0/8', 'loopback', '::1'],
       rateLimit: { requests: 100, windowSeconds: 10 },
       maxStreamsPerClient: 3,
+      failedAuthLimit: 5,
     });
     expect(config.http).toMatchObject({ headersTimeoutSeconds: 2, requestTimeoutSeconds: 5, maxHeaderBytes: 8192 });
     expect(loadWebConfig({ ...base, CORS_ORIGINS: '*' }).security.corsOrigins).toBe('*');
