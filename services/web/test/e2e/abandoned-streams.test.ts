@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../support/api.js';
+import { useOwnRedis } from '../support/own-redis.js';
 import { parseMetrics, total } from '../support/prometheus-text.js';
 
 // A client that leaves while its streaming or long-polling request waits on Redis must leave
@@ -14,20 +13,7 @@ import { parseMetrics, total } from '../support/prometheus-text.js';
 const MAX_STREAMS = 3;
 const PAUSE_MS = 400;
 
-let redis: RedisServer;
-let admin: Redis;
-const started: ServiceHandle[] = [];
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  admin = new Redis(redis.url);
-});
-
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-  await admin?.quit();
-  await redis?.stop();
-});
+const redis = useOwnRedis();
 
 async function fleet(extra: Record<string, string>): Promise<{ web: ServiceHandle; jobId: string }> {
   const env = {
@@ -40,7 +26,8 @@ async function fleet(extra: Record<string, string>): Promise<{ web: ServiceHandl
     ...extra,
   };
   const [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
-  started.push(web, worker);
+  redis.track(web);
+  redis.track(worker);
   // A delayed job: its streams and long polls would stay open for a minute.
   const submitted = await api(web.url, 'POST', '/api/jobs/sleep?delay=60000', { json: { ms: 10 } });
   expect(submitted.status).toBe(202);
@@ -53,7 +40,7 @@ async function activeTimers(web: ServiceHandle): Promise<number> {
 
 /** Starts a request while Redis is paused, leaves after `leaveAfterMs`, and waits out the pause. */
 async function abandon(url: string, headers: Record<string, string>, leaveAfterMs: number): Promise<void> {
-  await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+  await redis.admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
   const controller = new AbortController();
   const request = fetch(url, { headers, signal: controller.signal }).then(async (response) => {
     // Headers already sent (the dashboard stream): leave while reading the body.

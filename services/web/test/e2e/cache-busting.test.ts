@@ -1,38 +1,22 @@
-import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { isolatedServiceEnv, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../support/api.js';
+import { useOwnRedis } from '../support/own-redis.js';
 
 // A flood of distinct URLs for one cached page (a cache-buster in the query) must neither fill
 // Redis nor take the job API down with it. The Redis is the test's own, to read its memory.
 const FLOOD = 3000;
 const MEMORY_BOUND_BYTES = 1024 * 1024;
 
-let redis: RedisServer;
-let admin: Redis;
-const started: ServiceHandle[] = [];
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  admin = new Redis(redis.url);
-});
-
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-  await admin?.quit();
-  await redis?.stop();
-});
+const redis = useOwnRedis();
 
 async function usedMemory(): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+  return Number(/used_memory:(\d+)/.exec(await redis.admin.info('memory'))?.[1]);
 }
 
 async function web(extra: Record<string, string> = {}): Promise<ServiceHandle> {
   // Prefixes of its own: the request counts live in the cache Redis too.
-  const handle = await spawnWeb({ ...isolatedServiceEnv(redis.url), ...extra });
-  started.push(handle);
-  return handle;
+  return redis.track(await spawnWeb({ ...isolatedServiceEnv(redis.url), ...extra }));
 }
 
 describe('cache-busting URLs', () => {
