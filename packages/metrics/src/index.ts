@@ -1,6 +1,7 @@
 export { createMetricsRegistry, type ServiceName } from './metrics-registry.js';
 export { HttpMetrics } from './http-metrics.js';
 export { JobMetrics } from './job-metrics.js';
+export { registerJobEventListeners } from './job-event-metrics.js';
 export { QueueMetrics } from './queue-metrics.js';
 export { CacheMetrics } from './cache-metrics.js';
 export { registerRedisConnections, registerRedisEpoch, registerRedisUp } from './redis-metrics.js';

@@ -78,6 +78,13 @@ export class JobEventHub {
     };
   }
 
+  /** The live subscriptions now open: requests still following a job (streams, long polls). */
+  get listenerCount(): number {
+    let count = 0;
+    for (const set of this.listeners.values()) count += set.size;
+    return count;
+  }
+
   /** The id of the newest entry in a job's event stream ('0-0' when empty). */
   async lastEventId(jobId: string): Promise<string> {
     const entries = (await this.options.reader.xrevrange(this.streamKey(jobId), '+', '-', 'COUNT', 1)) as [string, string[]][];

@@ -101,8 +101,9 @@ describe('JobEventHub', () => {
     const redis = await admin();
     const received: number[] = [];
     const [x, y] = [newJobId('one'), newJobId('two')];
-    events.subscribe(x, (event) => received.push(Number(event.data)));
-    events.subscribe(y, (event) => received.push(Number(event.data)));
+    const leaveX = events.subscribe(x, (event) => received.push(Number(event.data)));
+    const leaveY = events.subscribe(y, (event) => received.push(Number(event.data)));
+    expect(events.listenerCount).toBe(2);
 
     const total = 300;
     const writing = (async () => {
@@ -124,6 +125,10 @@ describe('JobEventHub', () => {
     expect(received.filter((n) => n % 2 === 0)).toEqual(all.filter((n) => n % 2 === 0));
     expect(received.filter((n) => n % 2 === 1)).toEqual(all.filter((n) => n % 2 === 1));
     expect(received).toHaveLength(total);
+    leaveX();
+    leaveY();
+    leaveY();
+    expect(events.listenerCount).toBe(0);
   });
 
   it('sees nothing of what the streams held before it started', async () => {

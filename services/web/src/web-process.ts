@@ -3,7 +3,7 @@ import type { WebConfig } from '@flotilla/config';
 import { GroupMembership, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerRedisConnections, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
+import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerJobEventListeners, registerRedisConnections, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
 import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret, joinQueueEpoch } from '@flotilla/queue';
 import { AofDurability, RedisConnections, RedisMemoryGauge, isReachable, redactRedisUrl, waitForReady } from '@flotilla/redis';
 import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
@@ -89,6 +89,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   registerRedisUp(registry, { queue: queueClient, cache: cacheRedis });
   registerRedisConnections(registry, () => redis.census());
   registerRedisEpoch(registry, { queue: epoch });
+  registerJobEventListeners(registry, () => events.listenerCount);
   if (config.metrics.push) {
     const pusher = startMetricsPush(registry, { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' }, (error) =>
       logger.warn({ err: error.message }, 'pushing metrics failed'),

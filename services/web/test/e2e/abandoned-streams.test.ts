@@ -38,6 +38,12 @@ async function activeTimers(web: ServiceHandle): Promise<number> {
   return total(parseMetrics((await api(web.url, 'GET', '/metrics')).text), 'nodejs_active_resources', { type: 'Timeout' });
 }
 
+async function jobEventListeners(web: ServiceHandle): Promise<number> {
+  const samples = parseMetrics((await api(web.url, 'GET', '/metrics')).text);
+  if (!samples.some((s) => s.name === 'flotilla_job_event_listeners')) throw new Error('the web exports no flotilla_job_event_listeners');
+  return total(samples, 'flotilla_job_event_listeners');
+}
+
 /** Starts a request while Redis is paused, leaves after `leaveAfterMs`, and waits out the pause. */
 async function abandon(url: string, headers: Record<string, string>, leaveAfterMs: number): Promise<void> {
   await redis.admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
@@ -71,6 +77,13 @@ describe('requests abandoned while they wait on Redis', () => {
       const events = `${web.url}/api/jobs/${jobId}/events`;
       await sleep(1500);
       const before = await activeTimers(web);
+      expect(await jobEventListeners(web)).toBe(0);
+      // The gauge counts a live stream, so its return to 0 below means each one was let go.
+      const live = new AbortController();
+      const stream = await fetch(events, { signal: live.signal });
+      await waitFor(async () => (await jobEventListeners(web)) === 1, { description: 'one job event subscription' });
+      live.abort();
+      await stream.body?.cancel().catch(() => undefined);
 
       const routes = [
         { url: events, headers: {} },
@@ -82,6 +95,7 @@ describe('requests abandoned while they wait on Redis', () => {
         for (const leaveAfterMs of [0, 20, 100]) await abandon(route.url, route.headers, leaveAfterMs);
       }
 
+      await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: 'no job event subscription left' });
       await expectAllSlotsFree(events);
       await expectAllSlotsFree(`${web.url}/dashboard/events`);
       // Each abandoned stream would have kept a heartbeat, a long poll its timeout, the dashboard
