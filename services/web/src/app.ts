@@ -45,11 +45,11 @@ export interface AppDeps {
   readonly cacheStats: CacheStatsDeps;
   /** Answers GET /metrics (Prometheus text format, protected when configured). */
   readonly metrics: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Whether a request carries the metrics credentials (also asked by /api/queues). */
+  /** Whether a request carries the metrics credentials (also asked by /api/queues and the fleet reads). */
   readonly metricsAuthorized: (req: IncomingMessage) => boolean;
   readonly hirefireToken: string | undefined;
   /** Membership of the fleet and the partitioned URL check. */
-  readonly fleet: Omit<FleetDeps, 'bodyLimitBytes'>;
+  readonly fleet: Pick<FleetDeps, 'membership' | 'urlChecks' | 'urlCheckAllow'>;
   /** Who may use /dashboard. */
   readonly dashboard: WebConfig['dashboard'];
   /** CORS origins, whose X-Forwarded-For to believe, and the per-client stream cap. */
@@ -110,7 +110,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(siteRoutes(deps.content, deps.http.bodyLimitBytes, deps.rateLimiter?.middleware()));
   app.use(articleApiRoutes(deps.content, deps.http.bodyLimitBytes));
   app.use(cacheStatsRoutes(deps.cacheStats));
-  app.use(fleetRoutes({ ...deps.fleet, bodyLimitBytes: deps.http.bodyLimitBytes }));
+  // Reads as /api/queues, target changes as the admin API.
+  app.use(fleetRoutes({ ...deps.fleet, bodyLimitBytes: deps.http.bodyLimitBytes, readAuthorized: deps.metricsAuthorized, access: deps.dashboard }));
   app.use(
     dashboardRoutes({
       access: deps.dashboard,
