@@ -97,6 +97,9 @@ describe('requests abandoned while they wait on Redis', () => {
 
       await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: 'no job event subscription left' });
       await expectAllSlotsFree(events);
+      // Both routes share the client's slots: the check's own event streams must be gone first.
+      // Their subscriptions end in the same 'close' that frees their slots.
+      await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: "the check's streams closed" });
       await expectAllSlotsFree(`${web.url}/dashboard/events`);
       // Each abandoned stream would have kept a heartbeat, a long poll its timeout, the dashboard
       // its refresh timer; the scrape and the fleet's own timers come and go by one or two.
