@@ -100,12 +100,14 @@ async function exerciseEverything(webs: readonly ServiceHandle[], workers: reado
         expect((polled.body as { state: string }).state, polled.text).toBe('completed');
       }
 
-      const before = await api(web.url, 'GET', '/articles/1');
+      // An article per web: another web's comment would invalidate the page between MISS and HIT.
+      const page = `/articles/${i + 1}`;
+      const before = await api(web.url, 'GET', page);
       expect(before.status).toBe(200);
-      expect((await api(web.url, 'GET', '/articles/1')).headers.get('x-cache')).toBe('HIT');
+      expect((await api(web.url, 'GET', page)).headers.get('x-cache')).toBe('HIT');
       const text = `budget comment ${i}`;
-      expect((await api(web.url, 'POST', '/api/articles/1/comments', { json: { author: 'Tester', text } })).status).toBe(201);
-      expect((await api(web.url, 'GET', '/articles/1')).text).toContain(text);
+      expect((await api(web.url, 'POST', `/api${page}/comments`, { json: { author: 'Tester', text } })).status).toBe(201);
+      expect((await api(web.url, 'GET', page)).text).toContain(text);
 
       const live = await readSse(`${web.url}/dashboard/events`, { headers: auth, stopWhen: () => true, timeoutMs: 10_000 });
       expect(live.events[0]?.event).toBe('snapshot');
