@@ -1,31 +1,40 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/api.js';
 import { useOwnRedis } from '../support/own-redis.js';
 import { parseMetrics, total } from '../support/prometheus-text.js';
+import { RedisGate } from '../support/redis-gate.js';
 
 // A client that leaves while its streaming or long-polling request waits on Redis must leave
 // nothing behind: not its per-client stream slot, not a heartbeat or timeout timer, not a
-// subscription. Redis is paused (CLIENT PAUSE) so that each request is stuck in an await when
-// its client disconnects; the handler then carries on after the client has gone.
+// subscription. A proxy between the web and Redis stops each request at each of its round trips
+// to Redis in turn while its client disconnects; the handler then carries on after the client
+// has gone.
 
 const MAX_STREAMS = 3;
-const PAUSE_MS = 400;
+const ADMIN_TOKEN = 'abandoned-streams-admin-token-0123456789';
+// A credentialed request reads the client's failed sign-ins from Redis first.
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
+// A request that sends no Redis command for this long has passed all its reads.
+const QUIET_MS = 1000;
+const SETTLE_MS = 100;
+const QUIET_BETWEEN_MS = 300;
+const MAX_STEPS = 12;
 
 const redis = useOwnRedis();
 
-async function fleet(extra: Record<string, string>): Promise<{ web: ServiceHandle; jobId: string }> {
+async function fleet(gate: RedisGate, extra: Record<string, string>): Promise<{ web: ServiceHandle; jobId: string }> {
   const env = {
     REDIS_URL: redis.url,
     QUEUE_PREFIX: uniqueQueuePrefix(),
     LOG_LEVEL: 'warn',
     SSE_MAX_STREAMS_PER_CLIENT: String(MAX_STREAMS),
     SSE_HEARTBEAT_SECONDS: '1',
-    DASHBOARD_ALLOW_UNAUTHENTICATED: 'true',
+    ADMIN_TOKEN,
     ...extra,
   };
-  const [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
+  const [web, worker] = await Promise.all([spawnWeb({ ...env, REDIS_URL: gate.url }), spawnWorker(env)]);
   redis.track(web);
   redis.track(worker);
   // A delayed job: its streams and long polls would stay open for a minute.
@@ -44,71 +53,126 @@ async function jobEventListeners(web: ServiceHandle): Promise<number> {
   return total(samples, 'flotilla_job_event_listeners');
 }
 
-/** Starts a request while Redis is paused, leaves after `leaveAfterMs`, and waits out the pause. */
-async function abandon(url: string, headers: Record<string, string>, leaveAfterMs: number): Promise<void> {
-  await redis.admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
-  const controller = new AbortController();
-  const request = fetch(url, { headers, signal: controller.signal }).then(async (response) => {
-    // Headers already sent (the dashboard stream): leave while reading the body.
-    await response.body?.cancel();
-  }, () => undefined);
-  await sleep(leaveAfterMs);
-  controller.abort();
-  await request;
-  await sleep(PAUSE_MS);
+/**
+ * Opens the request again and again, stopping it at its first, second, ... round trip to Redis on
+ * the web's command connection, and leaves while it is stopped there; the gate then lets the
+ * round trip through, and the handler carries on after its client has gone. The last time, the
+ * request passes every round trip before the client leaves (with the headers sent, or waiting on
+ * the job). Returns the command each round trip was stopped at.
+ */
+async function abandonAtEachRoundTrip(gate: RedisGate, url: string, headers: Record<string, string>, quietMs: number): Promise<string[]> {
+  const stoppedAt: string[] = [];
+  for (let step = 0; step < MAX_STEPS; step += 1) {
+    // What the last abandoned request still reads must not count as this one's.
+    await gate.quietFor(quietMs);
+    gate.holdAfter(step);
+    const controller = new AbortController();
+    const request = fetch(url, { headers, signal: controller.signal }).then(async (response) => {
+      // Headers already sent (the streams): leave while reading the body.
+      await response.body?.cancel();
+    }, () => undefined);
+    const held = await gate.heldWithin(QUIET_MS);
+    controller.abort();
+    // The web sees the socket close while its command is still held.
+    await sleep(SETTLE_MS);
+    gate.release();
+    await request;
+    if (held === undefined) return stoppedAt;
+    stoppedAt.push((held.split(' ')[0] as string).toUpperCase());
+  }
+  throw new Error(`${url} was still sending Redis commands after ${MAX_STEPS} steps: ${stoppedAt.join(', ')}`);
 }
 
 /** Every slot is free again: MAX_STREAMS streams open at once, none refused. */
-async function expectAllSlotsFree(url: string): Promise<void> {
+async function expectAllSlotsFree(url: string, headers: Record<string, string> = {}): Promise<void> {
   const controllers = Array.from({ length: MAX_STREAMS }, () => new AbortController());
   try {
-    const statuses = await Promise.all(controllers.map(async (c) => (await fetch(url, { signal: c.signal })).status));
+    const statuses = await Promise.all(controllers.map(async (c) => (await fetch(url, { headers, signal: c.signal })).status));
     expect(statuses).toEqual(Array.from({ length: MAX_STREAMS }, () => 200));
   } finally {
     for (const c of controllers) c.abort();
   }
 }
 
-describe('requests abandoned while they wait on Redis', () => {
-  for (const rateLimit of ['on', 'off'] as const) {
-    // With the rate limit on, the first await is its Redis round trip; off, the route's own reads.
-    it(`release their slot, timers and subscriptions (API rate limit ${rateLimit})`, async () => {
-      const { web, jobId } = await fleet(rateLimit === 'on' ? {} : { RATE_LIMIT_REQUESTS: '0' });
-      const events = `${web.url}/api/jobs/${jobId}/events`;
+// The Redis reads each route must have been stopped at, in this order; the API rate limit's
+// script (EVALSHA) comes first when it is on. The dashboard reads the client's failed sign-ins
+// (MULTI), then its snapshot after the headers; it reuses a snapshot younger than a second, so
+// its steps are spaced wider for each to read afresh.
+const ROUTES = [
+  { name: 'job events', path: (id: string) => `/api/jobs/${id}/events`, headers: {}, reads: ['XREVRANGE', 'HGETALL'], limited: true, quietMs: QUIET_BETWEEN_MS },
+  {
+    name: 'job events replayed',
+    path: (id: string) => `/api/jobs/${id}/events`,
+    headers: { 'last-event-id': '0-1' },
+    reads: ['XREVRANGE', 'HGETALL', 'XRANGE'],
+    limited: true,
+    quietMs: QUIET_BETWEEN_MS,
+  },
+  { name: 'long poll', path: (id: string) => `/api/jobs/${id}?wait=20`, headers: {}, reads: ['HGETALL'], limited: true, quietMs: QUIET_BETWEEN_MS },
+  { name: 'dashboard live view', path: () => '/dashboard/events', headers: ADMIN, reads: ['MULTI', 'EVALSHA'], limited: false, quietMs: 1100 },
+];
+
+for (const rateLimit of ['on', 'off'] as const) {
+  // With the rate limit on, the first await is its Redis round trip; off, the route's own reads.
+  describe(`requests abandoned at each Redis read (API rate limit ${rateLimit})`, () => {
+    let gate: RedisGate;
+    let web: ServiceHandle;
+    let jobId: string;
+    let timersBefore: number;
+
+    beforeAll(async () => {
+      // INFO is the memory gauge's periodic read, no request's.
+      gate = await RedisGate.start(redis.url, { gated: /^flotilla:web:\d+:command$/, passes: (command) => command === 'info' });
+      ({ web, jobId } = await fleet(gate, rateLimit === 'on' ? {} : { RATE_LIMIT_REQUESTS: '0' }));
       await sleep(1500);
-      const before = await activeTimers(web);
+      timersBefore = await activeTimers(web);
       expect(await jobEventListeners(web)).toBe(0);
       // The gauge counts a live stream, so its return to 0 below means each one was let go.
       const live = new AbortController();
-      const stream = await fetch(events, { signal: live.signal });
+      const stream = await fetch(`${web.url}/api/jobs/${jobId}/events`, { signal: live.signal });
       await waitFor(async () => (await jobEventListeners(web)) === 1, { description: 'one job event subscription' });
       live.abort();
       await stream.body?.cancel().catch(() => undefined);
+    }, 30_000);
 
-      const routes = [
-        { url: events, headers: {} },
-        { url: events, headers: { 'last-event-id': '0-1' } },
-        { url: `${web.url}/api/jobs/${jobId}?wait=30`, headers: {} },
-        { url: `${web.url}/dashboard/events`, headers: {} },
-      ];
-      for (const route of routes) {
-        for (const leaveAfterMs of [0, 20, 100]) await abandon(route.url, route.headers, leaveAfterMs);
-      }
+    afterAll(async () => {
+      // The web first: with the gate gone it would spend its shutdown reconnecting.
+      await web.stop();
+      await gate.close();
+    });
 
-      await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: 'no job event subscription left' });
-      await expectAllSlotsFree(events);
-      // Both routes share the client's slots: the check's own event streams must be gone first.
-      // Their subscriptions end in the same 'close' that frees their slots.
-      await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: "the check's streams closed" });
-      await expectAllSlotsFree(`${web.url}/dashboard/events`);
-      // Each abandoned stream would have kept a heartbeat, a long poll its timeout, the dashboard
-      // its refresh timer; the scrape and the fleet's own timers come and go by one or two.
-      await waitFor(async () => (await activeTimers(web)) <= before + 2, {
-        timeoutMs: 10_000,
-        description: `timers back to ${before} (+2)`,
-      }).catch(async (error: unknown) => {
-        throw new Error(`${String(error)}: ${await activeTimers(web)} now`);
-      });
-    }, 60_000);
-  }
-});
+    for (const route of ROUTES) {
+      it(`${route.name}: release their slot, timers and subscriptions`, async () => {
+        const stoppedAt = await abandonAtEachRoundTrip(gate, `${web.url}${route.path(jobId)}`, route.headers, route.quietMs);
+        const reads = route.limited && rateLimit === 'on' ? ['EVALSHA', ...route.reads] : route.reads;
+        expect(inOrderWithin(reads, stoppedAt), `stopped at ${stoppedAt.join(', ')}; expected ${reads.join(', ')} among them`).toBe(true);
+        await expectNothingLeft(web, jobId, timersBefore);
+      }, 60_000);
+    }
+  });
+}
+
+/** Whether `wanted` occurs in `seen` in this order, possibly with others in between. */
+function inOrderWithin(wanted: readonly string[], seen: readonly string[]): boolean {
+  let next = 0;
+  for (const command of seen) if (command === wanted[next]) next += 1;
+  return next === wanted.length;
+}
+
+/** No subscription, stream slot or timer is left of the abandoned requests. */
+async function expectNothingLeft(web: ServiceHandle, jobId: string, timersBefore: number): Promise<void> {
+  await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: 'no job event subscription left' });
+  await expectAllSlotsFree(`${web.url}/api/jobs/${jobId}/events`);
+  // Both stream routes share the client's slots: the check's own event streams must be gone
+  // first. Their subscriptions end in the same 'close' that frees their slots.
+  await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: "the check's streams closed" });
+  await expectAllSlotsFree(`${web.url}/dashboard/events`, ADMIN);
+  // Each abandoned stream would have kept a heartbeat, a long poll its timeout, the dashboard
+  // its refresh timer; the scrape and the fleet's own timers come and go by one or two.
+  await waitFor(async () => (await activeTimers(web)) <= timersBefore + 2, {
+    timeoutMs: 10_000,
+    description: `timers back to ${timersBefore} (+2)`,
+  }).catch(async (error: unknown) => {
+    throw new Error(`${String(error)}: ${await activeTimers(web)} now`);
+  });
+}
