@@ -106,6 +106,9 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   shutdown.add('leave the fleet', () => member.leave());
 
   const streams = new Set<() => void>();
+  const rateLimiter = config.security.rateLimit
+    ? new ApiRateLimiter({ redis: cacheRedis, keyPrefix: `${config.cache.prefix}rate-limit`, ...config.security.rateLimit, logger })
+    : undefined;
   const app = createApp({
     catalog,
     producer,
@@ -136,9 +139,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       failures: config.security.failedAuthLimit,
       windowSeconds: FAILED_AUTH_WINDOW_SECONDS,
     }),
-    rateLimiter: config.security.rateLimit
-      ? new ApiRateLimiter({ redis: cacheRedis, keyPrefix: `${config.cache.prefix}rate-limit`, ...config.security.rateLimit, logger })
-      : undefined,
+    rateLimiter,
   });
 
   const { pageCache } = content.content;
@@ -183,6 +184,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     await drainHttpServer(server, deadline);
   });
   shutdown.add('close queues and caches', async () => {
+    await rateLimiter?.close();
     await events.close();
     await producer.close();
     await content.close();
