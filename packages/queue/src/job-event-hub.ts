@@ -54,6 +54,9 @@ export class JobEventHub {
     this.tail = new StreamTail({
       keys: options.queues.map((queue) => eventStreamKey(options.prefix, queue)),
       connection: options.blocking,
+      // Nobody follows a job: no reads (under a flood of submissions, two entries per job).
+      wanted: () => this.listeners.size > 0,
+      positionReader: options.reader,
       onEntry: (_key, entry) => this.dispatch(entryToJobEvent(entry)),
       onError: (error) => options.logger.warn({ err: error }, 'job event stream error'),
     });
@@ -72,6 +75,8 @@ export class JobEventHub {
       this.listeners.set(jobId, set);
     }
     set.add(listener);
+    // Before the caller reads the job's stream on the reader connection (see StreamTail.wake).
+    this.tail.wake();
     return () => {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(jobId);

@@ -19,6 +19,17 @@ export interface StreamTailOptions {
   readonly onError: (error: Error) => void;
   /** How long one read blocks in Redis; defaults to 5000 ms. */
   readonly blockMs?: number;
+  /**
+   * When given, the tail reads only while this says someone wants the entries, and rests
+   * otherwise (a web nobody follows a job on reads nothing); {@link StreamTail.wake} starts it
+   * again. Without it the tail reads all the time.
+   */
+  readonly wanted?: () => boolean;
+  /**
+   * Where {@link StreamTail.wake} reads the streams' newest ids: the connection the caller reads
+   * the streams on next, so that Redis answers the tail's read first (defaults to `connection`).
+   */
+  readonly positionReader?: RedisClient;
 }
 
 const DEFAULT_BLOCK_MS = 5_000;
@@ -45,6 +56,8 @@ export class StreamTail {
   readonly #running: Promise<void>;
   readonly #stop = new AbortController();
   #closed = false;
+  // Set while the tail rests: called with the read of its new starting point to go on.
+  #resume: ((start: { readonly positions: Promise<void> }) => void) | undefined;
 
   constructor(options: StreamTailOptions) {
     if (options.keys.length === 0) throw new TypeError('StreamTail needs at least one stream key');
@@ -62,10 +75,25 @@ export class StreamTail {
     await this.#started;
   }
 
+  /**
+   * Starts a resting tail again, from the streams' newest entries now. The ids are requested at
+   * once on `positionReader`, so a caller that then reads a stream's newest id there itself
+   * misses nothing between the two. A tail still reading (or waiting for its last read) keeps
+   * its position, which is older still.
+   */
+  wake(): void {
+    const resume = this.#resume;
+    if (!resume) return;
+    this.#resume = undefined;
+    resume({ positions: this.#readNewestIds(this.#options.positionReader) });
+  }
+
   /** Stops reading and ends the connection. Idempotent. */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#resume?.({ positions: Promise.resolve() });
+      this.#resume = undefined;
       this.#stop.abort();
       this.#options.connection.disconnect();
     }
@@ -73,9 +101,8 @@ export class StreamTail {
   }
 
   // '$' would be evaluated again by every XREAD, losing what arrives between two reads.
-  async #readNewestIds(): Promise<void> {
-    const { connection, keys } = this.#options;
-    const newest = await Promise.all(keys.map((key) => connection.xrevrange(key, '+', '-', 'COUNT', 1)));
+  async #readNewestIds(reader = this.#options.connection): Promise<void> {
+    const newest = await Promise.all(this.#options.keys.map((key) => reader.xrevrange(key, '+', '-', 'COUNT', 1)));
     newest.forEach((entries, index) => {
       const id = entries[0]?.[0];
       if (id !== undefined) this.#ids[index] = id;
@@ -87,14 +114,12 @@ export class StreamTail {
       () => true,
       (error: unknown) => this.#failed(error),
     );
-    while (!started && !this.#closed) {
-      await this.#pause();
-      started = await this.#readNewestIds().then(
-        () => true,
-        (error: unknown) => this.#failed(error),
-      );
-    }
+    while (!started && !this.#closed) started = await this.#restart();
     while (!this.#closed) {
+      if (this.#options.wanted?.() === false) {
+        await this.#rest();
+        continue;
+      }
       let reply: XReadReply;
       try {
         reply = await this.#read();
@@ -112,6 +137,26 @@ export class StreamTail {
         }
       }
     }
+  }
+
+  // Until wake(): then from the positions it read, or, when that read failed, from the newest
+  // ids read again on the tail's own connection once Redis answers.
+  async #rest(): Promise<void> {
+    // Wrapped: a promise resolved with a promise would wait for it and lose its failure here.
+    const { positions } = await new Promise<{ readonly positions: Promise<void> }>((resolve) => (this.#resume = resolve));
+    let started = await positions.then(
+      () => true,
+      (error: unknown) => this.#failed(error),
+    );
+    while (!started && !this.#closed) started = await this.#restart();
+  }
+
+  async #restart(): Promise<boolean> {
+    await this.#pause();
+    return await this.#readNewestIds().then(
+      () => true,
+      (error: unknown) => this.#failed(error),
+    );
   }
 
   async #pause(): Promise<void> {

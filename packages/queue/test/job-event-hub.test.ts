@@ -36,10 +36,18 @@ async function connectionsNamed(redis: RedisClient, name: string): Promise<strin
     .filter((line) => line.includes(` name=${name} `));
 }
 
-function hub(queues: readonly string[], prefix: string, blockingName: string): JobEventHub {
-  const events = new JobEventHub({ queues, prefix, blocking: client('consumer', blockingName), reader: client('producer'), logger });
+/** A hub as the web has it: its reader connection ready (fail-fast, it refuses commands before). */
+async function hub(queues: readonly string[], prefix: string, blockingName: string): Promise<JobEventHub> {
+  const reader = client('producer');
+  await waitForReady(reader, 5000);
+  const events = new JobEventHub({ queues, prefix, blocking: client('consumer', blockingName), reader, logger });
   opened.push(events);
   return events;
+}
+
+/** Whether the connection named `name` is blocked in a read now. */
+async function blocked(redis: RedisClient, name: string): Promise<boolean> {
+  return / flags=\w*b/.test((await connectionsNamed(redis, name))[0] ?? '');
 }
 
 describe('JobEventHub', () => {
@@ -47,7 +55,7 @@ describe('JobEventHub', () => {
     const prefix = uniqueQueuePrefix();
     const names = ['alpha', 'beta', 'gamma'];
     const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = hub(names, prefix, blockingName);
+    const events = await hub(names, prefix, blockingName);
     await events.waitUntilReady();
     const redis = await admin();
 
@@ -96,7 +104,7 @@ describe('JobEventHub', () => {
   it('delivers every entry once and in order while its connection is killed again and again', async () => {
     const prefix = uniqueQueuePrefix();
     const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = hub(['one', 'two'], prefix, blockingName);
+    const events = await hub(['one', 'two'], prefix, blockingName);
     await events.waitUntilReady();
     const redis = await admin();
     const received: number[] = [];
@@ -136,7 +144,7 @@ describe('JobEventHub', () => {
     const redis = await admin();
     const jobId = newJobId('old');
     await redis.xadd(`${prefix}:old:events`, '*', 'event', 'progress', 'jobId', jobId, 'data', '"before"');
-    const events = hub(['old'], prefix, `hub-${randomBytes(4).toString('hex')}`);
+    const events = await hub(['old'], prefix, `hub-${randomBytes(4).toString('hex')}`);
     await events.waitUntilReady();
     const received: unknown[] = [];
     events.subscribe(jobId, (event) => received.push(event.data));
@@ -145,12 +153,43 @@ describe('JobEventHub', () => {
     expect(received).toEqual(['after']);
   });
 
+  it('reads nothing while nobody follows a job, and misses nothing once somebody does', async () => {
+    const prefix = uniqueQueuePrefix();
+    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
+    const events = await hub(['busy'], prefix, blockingName);
+    await events.waitUntilReady();
+    const redis = await admin();
+    const stream = `${prefix}:busy:events`;
+    const write = (jobId: string, data: string): Promise<unknown> => redis.xadd(stream, '*', 'event', 'progress', 'jobId', jobId, 'data', data);
+    const first = newJobId('busy');
+    const leave = events.subscribe(first, () => undefined);
+    await waitFor(() => blocked(redis, blockingName), { description: 'the tail reading for a listener' });
+    leave();
+    // Its last read returns with these entries; then it rests, blocked in no read.
+    for (let i = 0; i < 50; i++) await write(first, String(i));
+    await waitFor(async () => !(await blocked(redis, blockingName)), { description: 'the tail at rest' });
+    for (let i = 0; i < 50; i++) await write(first, String(i));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await blocked(redis, blockingName)).toBe(false);
+
+    // A listener wakes it from the newest entry: what comes next reaches it, nothing before.
+    const second = newJobId('busy');
+    const received: unknown[] = [];
+    events.subscribe(second, (event) => received.push(event.data));
+    const horizon = await events.lastEventId(second);
+    await write(second, '"next"');
+    await waitFor(() => received.length === 1, { description: 'the entry after waking' });
+    expect(received).toEqual(['next']);
+    expect(horizon).not.toBe('0-0');
+  });
+
   it('closes promptly while blocked, ending its connection', async () => {
     const prefix = uniqueQueuePrefix();
     const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = hub(['quiet'], prefix, blockingName);
+    const events = await hub(['quiet'], prefix, blockingName);
     await events.waitUntilReady();
     const redis = await admin();
+    events.subscribe(newJobId('quiet'), () => undefined);
     await waitFor(async () => (await connectionsNamed(redis, blockingName))[0]?.includes(' cmd=xread '), { description: 'the read to block' });
     const started = Date.now();
     await events.close();
