@@ -10,6 +10,7 @@ const DURATION_SECONDS = 5;
 const ROUNDS = 3;
 const SLEEP_INPUT = { ms: 0, steps: 1 };
 const BARE_SERVER = fileURLToPath(new URL('./bare-submit-server.js', import.meta.url));
+const PEER_SERVER = fileURLToPath(new URL('./peer-submit-server.js', import.meta.url));
 
 /** A server that takes job submissions, started afresh for each round. */
 interface Variant {
@@ -17,10 +18,17 @@ interface Variant {
   start(redis: BenchRedis): Promise<ServiceHandle>;
 }
 
-const variants: readonly [Variant, Variant] = [
+const bare = (name: string): Variant => ({
+  name,
+  start: (redis) => spawnService({ entry: BARE_SERVER, env: { REDIS_URL: redis.url, QUEUE_PREFIX: '{bench-bare}' } }),
+});
+
+const variants: readonly [Variant, ...Variant[]] = [
+  bare('bare node:http + raw BullMQ queue.add'),
+  bare('bare node:http again (noise floor)'),
   {
-    name: 'bare node:http + raw BullMQ queue.add',
-    start: (redis) => spawnService({ entry: BARE_SERVER, env: { REDIS_URL: redis.url, QUEUE_PREFIX: '{bench-bare}' } }),
+    name: 'peer: Express + express.json() + queue.add',
+    start: (redis) => spawnService({ entry: PEER_SERVER, env: { REDIS_URL: redis.url, QUEUE_PREFIX: '{bench-peer}' } }),
   },
   {
     name: 'Flotilla web (Express 5, JobProducer)',
@@ -69,10 +77,7 @@ export async function runHttpSubmit(): Promise<void> {
       { name: 'p50 ms', higherIsBetter: false },
       { name: 'p99 ms', higherIsBetter: false },
     ],
-    rows: [
-      { variant: variants[0].name, values: figures(measured[0]) },
-      { variant: variants[1].name, values: figures(measured[1]) },
-    ],
+    rows: [{ variant: variants[0].name, values: figures(measured[0]) }, ...variants.slice(1).map((v, i) => ({ variant: v.name, values: figures(measured[i + 1]) }))],
   });
 }
 
