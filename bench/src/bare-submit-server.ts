@@ -6,18 +6,9 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { Queue } from 'bullmq';
+import { queueSettingsFromEnv, requiredEnv } from './harness/process-env.js';
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined) throw new Error(`bare-submit-server: ${name} is not set`);
-  return value;
-}
-
-const redis = new URL(requiredEnv('REDIS_URL'));
-const queue = new Queue('default', {
-  connection: { host: redis.hostname, port: Number(redis.port) },
-  prefix: requiredEnv('QUEUE_PREFIX'),
-});
+const queue = new Queue('default', queueSettingsFromEnv('bare-submit-server'));
 
 async function submit(body: string, res: ServerResponse): Promise<void> {
   let data: unknown;
@@ -48,7 +39,7 @@ const server = createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => void submit(Buffer.concat(chunks).toString('utf8'), res));
 });
-server.listen(Number(requiredEnv('PORT')), '127.0.0.1');
+server.listen(Number(requiredEnv('bare-submit-server', 'PORT')), '127.0.0.1');
 
 process.once('SIGTERM', () => {
   server.close();

@@ -5,21 +5,14 @@
  */
 import { createServer } from 'node:http';
 import { Worker } from 'bullmq';
+import { queueSettingsFromEnv, requiredEnv } from './harness/process-env.js';
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined) throw new Error(`bare-worker: ${name} is not set`);
-  return value;
-}
-
-const redis = new URL(requiredEnv('REDIS_URL'));
 const worker = new Worker('default', () => Promise.resolve({ slept: 0 }), {
-  connection: { host: redis.hostname, port: Number(redis.port) },
-  prefix: requiredEnv('QUEUE_PREFIX'),
+  ...queueSettingsFromEnv('bare-worker'),
   concurrency: 20,
 });
 await worker.waitUntilReady();
-const probe = createServer((_req, res) => res.end('ok')).listen(Number(requiredEnv('PORT')), '127.0.0.1');
+const probe = createServer((_req, res) => res.end('ok')).listen(Number(requiredEnv('bare-worker', 'PORT')), '127.0.0.1');
 
 process.once('SIGTERM', () => {
   probe.close();

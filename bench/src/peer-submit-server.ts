@@ -6,18 +6,9 @@
  */
 import { Queue } from 'bullmq';
 import express from 'express';
+import { queueSettingsFromEnv, requiredEnv } from './harness/process-env.js';
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined) throw new Error(`peer-submit-server: ${name} is not set`);
-  return value;
-}
-
-const redis = new URL(requiredEnv('REDIS_URL'));
-const queue = new Queue('default', {
-  connection: { host: redis.hostname, port: Number(redis.port) },
-  prefix: requiredEnv('QUEUE_PREFIX'),
-});
+const queue = new Queue('default', queueSettingsFromEnv('peer-submit-server'));
 
 const app = express();
 app.use(express.json());
@@ -28,7 +19,7 @@ app.post('/api/jobs/sleep', async (req, res) => {
   const job = await queue.add('sleep', req.body);
   res.status(202).json({ id: job.id });
 });
-const server = app.listen(Number(requiredEnv('PORT')), '127.0.0.1');
+const server = app.listen(Number(requiredEnv('peer-submit-server', 'PORT')), '127.0.0.1');
 
 process.once('SIGTERM', () => {
   server.close();

@@ -45,6 +45,15 @@ async function hub(queues: readonly string[], prefix: string, blockingName: stri
   return events;
 }
 
+/** A started hub on fresh stream keys, its blocking connection's name, and an admin client. */
+async function startedHub(queues: readonly string[]): Promise<{ events: JobEventHub; prefix: string; blockingName: string; redis: RedisClient }> {
+  const prefix = uniqueQueuePrefix();
+  const blockingName = `hub-${randomBytes(4).toString('hex')}`;
+  const events = await hub(queues, prefix, blockingName);
+  await events.waitUntilReady();
+  return { events, prefix, blockingName, redis: await admin() };
+}
+
 /** Whether the connection named `name` is blocked in a read now. */
 async function blocked(redis: RedisClient, name: string): Promise<boolean> {
   return / flags=\w*b/.test((await connectionsNamed(redis, name))[0] ?? '');
@@ -52,12 +61,8 @@ async function blocked(redis: RedisClient, name: string): Promise<boolean> {
 
 describe('JobEventHub', () => {
   it('follows the event streams of every queue over one blocking connection', async () => {
-    const prefix = uniqueQueuePrefix();
     const names = ['alpha', 'beta', 'gamma'];
-    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = await hub(names, prefix, blockingName);
-    await events.waitUntilReady();
-    const redis = await admin();
+    const { events, prefix, blockingName, redis } = await startedHub(names);
 
     const queues = names.map((name) => new Queue(name, { connection: redis, prefix }));
     opened.push(...queues);
@@ -102,11 +107,7 @@ describe('JobEventHub', () => {
   });
 
   it('delivers every entry once and in order while its connection is killed again and again', async () => {
-    const prefix = uniqueQueuePrefix();
-    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = await hub(['one', 'two'], prefix, blockingName);
-    await events.waitUntilReady();
-    const redis = await admin();
+    const { events, prefix, blockingName, redis } = await startedHub(['one', 'two']);
     const received: number[] = [];
     const [x, y] = [newJobId('one'), newJobId('two')];
     const leaveX = events.subscribe(x, (event) => received.push(Number(event.data)));
@@ -154,11 +155,7 @@ describe('JobEventHub', () => {
   });
 
   it('reads nothing while nobody follows a job, and misses nothing once somebody does', async () => {
-    const prefix = uniqueQueuePrefix();
-    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = await hub(['busy'], prefix, blockingName);
-    await events.waitUntilReady();
-    const redis = await admin();
+    const { events, prefix, blockingName, redis } = await startedHub(['busy']);
     const stream = `${prefix}:busy:events`;
     const write = (jobId: string, data: string): Promise<unknown> => redis.xadd(stream, '*', 'event', 'progress', 'jobId', jobId, 'data', data);
     const first = newJobId('busy');
@@ -184,11 +181,7 @@ describe('JobEventHub', () => {
   });
 
   it('closes promptly while blocked, ending its connection', async () => {
-    const prefix = uniqueQueuePrefix();
-    const blockingName = `hub-${randomBytes(4).toString('hex')}`;
-    const events = await hub(['quiet'], prefix, blockingName);
-    await events.waitUntilReady();
-    const redis = await admin();
+    const { events, blockingName, redis } = await startedHub(['quiet']);
     events.subscribe(newJobId('quiet'), () => undefined);
     await waitFor(async () => (await connectionsNamed(redis, blockingName))[0]?.includes(' cmd=xread '), { description: 'the read to block' });
     const started = Date.now();
