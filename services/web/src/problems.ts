@@ -135,6 +135,7 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
     case 'parameters.too.many':
       return new HttpProblem('payload-too-large', 'the form has more fields than this server reads');
     case 'encoding.unsupported':
+      return new HttpProblem('unsupported-media-type', 'the request body must be sent as it is or in gzip, deflate, br or zstd (Content-Encoding)');
     case 'charset.unsupported':
       return new HttpProblem('unsupported-media-type', 'the request body must be UTF-8 JSON');
     case 'request.aborted':

@@ -90,6 +90,8 @@ const cases: Case[] = [
   { name: 'a form', path: '/api/jobs/fib', body: 'n=1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported-media-type' },
   { name: 'an unknown charset', path: '/api/jobs/fib', body: '{"n":1}', headers: { 'content-type': 'application/json; charset=klingon' }, status: 415, code: 'unsupported-media-type' },
   { name: 'an unsupported Content-Encoding', path: '/api/jobs/fib', body: '{"n":1}', headers: { ...JSON_TYPE, 'content-encoding': 'compress' }, status: 415, code: 'unsupported-media-type' },
+  // Not whitespace to HTTP (String.trim would strip it): an encoding named U+00A0, found by the fuzz test.
+  { name: 'a Content-Encoding of a no-break space', path: '/api/jobs/fib', body: '{"n":1}', headers: { ...JSON_TYPE, 'content-encoding': '\u00a0' }, status: 415, code: 'unsupported-media-type' },
   { name: 'gzip that is not gzip', path: '/api/jobs/fib', body: 'not gzip at all', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, status: 400, code: 'malformed-body' },
   { name: 'brotli that is not brotli', path: '/api/jobs/fib', body: 'xx', headers: { ...JSON_TYPE, 'content-encoding': 'br' }, status: 400, code: 'malformed-body' },
   { name: 'brotli with a corrupt stream', path: '/api/jobs/fib', body: 'this is not compressed at all, nope', headers: { ...JSON_TYPE, 'content-encoding': 'br' }, status: 400, code: 'malformed-body' },

@@ -133,6 +133,14 @@ function wireBody(s: Submission): string | Uint8Array {
   return COMPRESS[s.encoding.name](typeof s.body === 'string' ? Buffer.from(s.body) : s.body);
 }
 
+/**
+ * A header value as the server receives it: fetch strips the spaces and tabs around it, as HTTP
+ * says receivers may, and nothing else (String.trim would strip U+00A0 too, which HTTP keeps).
+ */
+function httpTrim(value: string): string {
+  return value.replace(/^[\t ]+|[\t ]+$/g, '');
+}
+
 /** Whether the request is one the API must accept: a public type, JSON, within limits, input valid. */
 function mustAccept(s: Submission): boolean {
   const contract = catalog.publicContracts.find((c) => c.name === s.type);
@@ -140,11 +148,10 @@ function mustAccept(s: Submission): boolean {
   if (s.encoding) {
     if (s.encoding.garbled) return false;
   } else {
-    const encoding = s.headers['content-encoding']?.trim().toLowerCase();
+    const encoding = s.headers['content-encoding'] && httpTrim(s.headers['content-encoding']).toLowerCase();
     if (encoding !== undefined && encoding !== '' && encoding !== 'identity') return false;
   }
-  // fetch strips spaces and tabs around header values, as HTTP says receivers may.
-  const key = s.idempotencyKey?.replace(/^[\t ]+|[\t ]+$/g, '');
+  const key = s.idempotencyKey && httpTrim(s.idempotencyKey);
   if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) return false;
   if (s.delay !== undefined && !(/^\d{1,10}$/.test(s.delay) && Number(s.delay) <= 7 * 24 * 3600 * 1000)) return false;
   // The limit applies to the decoded body, whatever its size on the wire.
