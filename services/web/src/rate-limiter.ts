@@ -23,11 +23,18 @@ interface ClientCount {
   fleet: number;
   /** This process's requests since, not yet added to Redis. */
   unsynced: number;
+  /** This process's requests on their way to Redis, in neither count above until it answers. */
+  sending: number;
   /** When the window ends (epoch ms), from the Redis key's time to live. */
   endsAt: number;
 }
 
 const DEFAULT_SYNC_EVERY_MS = 100;
+
+/** Every request of the client this process knows of: the fleet's, its own unsent, its own in flight. */
+function counted(count: ClientCount): number {
+  return count.fleet + count.unsynced + count.sending;
+}
 
 /**
  * Per-client request limit: a fixed window from the client's first request, counted in Redis so
@@ -69,7 +76,7 @@ export class ApiRateLimiter {
     const now = Date.now();
     const count = this.counts.get(key);
     if (!count || count.endsAt <= now) return this.firstOfWindow(key, now);
-    if (count.fleet + count.unsynced >= this.options.requests) return count.endsAt - now;
+    if (counted(count) >= this.options.requests) return count.endsAt - now;
     count.unsynced += 1;
     this.scheduleSync();
     return undefined;
@@ -103,7 +110,7 @@ export class ApiRateLimiter {
   // The client's first request in a window waits for the fleet's count; requests that come
   // meanwhile count on the entry made here, as later ones do.
   private async firstOfWindow(key: string, now: number): Promise<number | undefined> {
-    const count: ClientCount = { fleet: 0, unsynced: 0, endsAt: now + this.windowMs };
+    const count: ClientCount = { fleet: 0, unsynced: 0, sending: 1, endsAt: now + this.windowMs };
     this.counts.set(key, count);
     try {
       const { fleet, endsAt } = await this.add(key, 1);
@@ -112,10 +119,11 @@ export class ApiRateLimiter {
       this.redisBack();
     } catch (error) {
       this.redisLost(error);
-      if (count.fleet + count.unsynced >= this.options.requests) return count.endsAt - now;
       count.unsynced += 1;
       this.scheduleSync();
       return undefined;
+    } finally {
+      count.sending -= 1;
     }
     return count.fleet > this.options.requests ? count.endsAt - now : undefined;
   }
@@ -137,10 +145,17 @@ export class ApiRateLimiter {
       if (count.endsAt <= now) this.counts.delete(key);
       else if (count.unsynced > 0) sent.push({ key, count, adding: count.unsynced });
     }
-    for (const { count, adding } of sent) count.unsynced -= adding;
+    for (const { count, adding } of sent) {
+      count.unsynced -= adding;
+      count.sending += adding;
+    }
     const outcomes = await Promise.allSettled(
       sent.map(async ({ key, count, adding }) => {
-        ({ fleet: count.fleet, endsAt: count.endsAt } = await this.add(key, adding));
+        try {
+          ({ fleet: count.fleet, endsAt: count.endsAt } = await this.add(key, adding));
+        } finally {
+          count.sending -= adding;
+        }
       }),
     );
     const failure = outcomes.find((outcome) => outcome.status === 'rejected');

@@ -75,6 +75,19 @@ describe('ApiRateLimiter', () => {
     expect(await limiter.consume('client-b')).toBeUndefined();
   });
 
+  it('admits exactly the limit in one process, however often it syncs', async () => {
+    const keyPrefix = prefix();
+    const { limiter } = await replica({ keyPrefix, requests: 30, syncEveryMs: 1 });
+    // Requests keep coming while counts are on their way to Redis.
+    const outcomes: Promise<number | undefined>[] = [];
+    for (const until = Date.now() + 300; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 1))) {
+      for (let i = 0; i < 3; i++) outcomes.push(Promise.resolve(limiter.consume('client')));
+    }
+    const admitted = (await Promise.all(outcomes)).filter((waitMs) => waitMs === undefined);
+    expect(outcomes.length).toBeGreaterThan(30);
+    expect(admitted).toHaveLength(30);
+  });
+
   it("holds across replicas: a replica's first request of a client learns the fleet's count", async () => {
     const keyPrefix = prefix();
     const [{ limiter: a, client: aRedis }, { limiter: b }] = await Promise.all([replica({ keyPrefix, requests: 5 }), replica({ keyPrefix, requests: 5 })]);
