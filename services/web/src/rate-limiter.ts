@@ -82,6 +82,11 @@ export class ApiRateLimiter {
     return undefined;
   }
 
+  /** How many clients this process holds a count for: those seen within about one window. */
+  get clientsCounted(): number {
+    return this.counts.size;
+  }
+
   /** Express middleware: one request of the client's budget, or 429 with Retry-After. */
   middleware(): RequestHandler {
     const { requests, windowSeconds } = this.options;
@@ -116,6 +121,8 @@ export class ApiRateLimiter {
       const { fleet, endsAt } = await this.add(key, 1);
       count.fleet = Math.max(count.fleet, fleet);
       count.endsAt = endsAt;
+      // Also when the client sends nothing more: the sync forgets clients whose window ended.
+      this.scheduleSync();
       this.redisBack();
     } catch (error) {
       this.redisLost(error);

@@ -125,6 +125,15 @@ describe('ApiRateLimiter', () => {
     expect(await fleetCount(keyPrefix, 'client')).toBe(10);
   });
 
+  it('forgets clients whose window has ended, even those that sent one request', async () => {
+    const { limiter } = await replica({ keyPrefix: prefix(), requests: 5, windowSeconds: 1 });
+    for (let i = 0; i < 50; i++) await limiter.consume(`one-off-${i}`);
+    expect(limiter.clientsCounted).toBe(50);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await limiter.consume('later');
+    await waitFor(() => limiter.clientsCounted === 1, { description: 'only the later client counted' });
+  });
+
   it("starts afresh when the client's window ends", async () => {
     const keyPrefix = prefix();
     const { limiter } = await replica({ keyPrefix, requests: 2, windowSeconds: 1 });
