@@ -110,11 +110,7 @@ export class StreamTail {
   }
 
   async #run(): Promise<void> {
-    let started = await this.#started.then(
-      () => true,
-      (error: unknown) => this.#failed(error),
-    );
-    while (!started && !this.#closed) started = await this.#restart();
+    await this.#startFrom(this.#started);
     while (!this.#closed) {
       if (this.#options.wanted?.() === false) {
         await this.#rest();
@@ -139,24 +135,26 @@ export class StreamTail {
     }
   }
 
-  // Until wake(): then from the positions it read, or, when that read failed, from the newest
-  // ids read again on the tail's own connection once Redis answers.
+  // Until wake(), then from the positions it read.
   async #rest(): Promise<void> {
     // Wrapped: a promise resolved with a promise would wait for it and lose its failure here.
     const { positions } = await new Promise<{ readonly positions: Promise<void> }>((resolve) => (this.#resume = resolve));
-    let started = await positions.then(
-      () => true,
-      (error: unknown) => this.#failed(error),
-    );
-    while (!started && !this.#closed) started = await this.#restart();
+    await this.#startFrom(positions);
   }
 
-  async #restart(): Promise<boolean> {
-    await this.#pause();
-    return await this.#readNewestIds().then(
-      () => true,
-      (error: unknown) => this.#failed(error),
-    );
+  // Once `positions` is read; when that failed, from the newest ids read again on the tail's own
+  // connection once Redis answers.
+  async #startFrom(positions: Promise<void>): Promise<void> {
+    let read: Promise<void> = positions;
+    for (;;) {
+      const started = await read.then(
+        () => true,
+        (error: unknown) => this.#failed(error),
+      );
+      if (started || this.#closed) return;
+      await this.#pause();
+      read = this.#readNewestIds();
+    }
   }
 
   async #pause(): Promise<void> {
