@@ -121,16 +121,15 @@ export class ApiRateLimiter {
       const { fleet, endsAt } = await this.add(key, 1);
       count.fleet = Math.max(count.fleet, fleet);
       count.endsAt = endsAt;
-      // Also when the client sends nothing more: the sync forgets clients whose window ended.
-      this.scheduleSync();
       this.redisBack();
     } catch (error) {
       this.redisLost(error);
       count.unsynced += 1;
-      this.scheduleSync();
       return undefined;
     } finally {
       count.sending -= 1;
+      // Also when the client sends nothing more: the sync forgets clients whose window ended.
+      this.scheduleSync();
     }
     return count.fleet > this.options.requests ? count.endsAt - now : undefined;
   }
