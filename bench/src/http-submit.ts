@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { LOAD_TEST_ENV, spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, printEnvironment, printTable, startBenchRedis, type BenchRedis, type HttpLoadResult } from './harness/index.js';
+import { measureHttp, median, printEnvironment, printTable, startBenchRedis, withCpu, type BenchRedis, type HttpLoadResult } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the server and the load generator.
 const CONNECTIONS = 32;
@@ -47,7 +47,7 @@ export async function runHttpSubmit(): Promise<void> {
   );
   printEnvironment();
   const redis = await startBenchRedis();
-  const measured: HttpLoadResult[][] = variants.map(() => []);
+  const measured: Measured[][] = variants.map(() => []);
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [index, variant] of variants.entries()) {
@@ -58,12 +58,13 @@ export async function runHttpSubmit(): Promise<void> {
   } finally {
     await redis.stop();
   }
-  const figures = (results: readonly HttpLoadResult[] | undefined): number[] => {
+  const figures = (results: readonly Measured[] | undefined): number[] => {
     if (!results) throw new Error('a variant was not measured');
     return [
       median(results.map((r) => r.requestsPerSecond)),
       median(results.map((r) => r.latencyMs.p50)),
       median(results.map((r) => r.latencyMs.p99)),
+      median(results.map((r) => (r.cpuSeconds * 1e6) / r.requests)),
     ];
   };
   printTable({
@@ -71,27 +72,35 @@ export async function runHttpSubmit(): Promise<void> {
     notes: [
       `A fresh server process per round, warmed up for ${WARMUP_SECONDS} s; median of ${ROUNDS} rounds.`,
       'Latency in whole milliseconds, as autocannon records it.',
+      "Server CPU: the server process's user + system time over the measured part, per request (/proc).",
+      'It is steadier than req/s on a shared machine: the load generator and Redis take CPU from the server unevenly.',
     ],
     metrics: [
       { name: 'req/s', higherIsBetter: true },
       { name: 'p50 ms', higherIsBetter: false },
       { name: 'p99 ms', higherIsBetter: false },
+      { name: 'server CPU µs/req', higherIsBetter: false },
     ],
     rows: [{ variant: variants[0].name, values: figures(measured[0]) }, ...variants.slice(1).map((v, i) => ({ variant: v.name, values: figures(measured[i + 1]) }))],
   });
 }
 
-async function measureSubmit(service: ServiceHandle): Promise<HttpLoadResult> {
-  try {
-    return await measureHttp({
+type Measured = HttpLoadResult & { readonly cpuSeconds: number };
+
+async function measureSubmit(service: ServiceHandle): Promise<Measured> {
+  const load = (durationSeconds: number): Promise<HttpLoadResult> =>
+    measureHttp({
       url: `${service.url}/api/jobs/sleep`,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(SLEEP_INPUT),
-      durationSeconds: DURATION_SECONDS,
-      warmupSeconds: WARMUP_SECONDS,
+      durationSeconds,
+      warmupSeconds: 0,
       connections: CONNECTIONS,
     });
+  try {
+    await load(WARMUP_SECONDS);
+    return await withCpu(service.pid, () => load(DURATION_SECONDS));
   } finally {
     await service.stop();
   }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { drained, measureHttp, median, pausedSleepJobs, pinToCpu, printEnvironment, printTable, processCpuSeconds, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type TracingMode } from './harness/index.js';
+import { drained, measureHttp, median, pausedSleepJobs, pinToCpu, printEnvironment, printTable, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, withCpu, type BenchRedis, type TracingMode } from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -53,15 +53,6 @@ async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during:
   } finally {
     clearInterval(timer);
   }
-}
-
-/** Runs `during` and adds the CPU seconds the process used meanwhile to what it reports. */
-async function withCpu(pid: number, during: () => Promise<{ units: number; perSecond: number }>): Promise<Slice> {
-  const before = await processCpuSeconds(pid);
-  const { units, perSecond } = await during();
-  const after = await processCpuSeconds(pid);
-  if (before === undefined || after === undefined) throw new Error(`process ${pid} has no CPU times in /proc (it exited, or this is not Linux)`);
-  return { units, perSecond, cpuSeconds: after - before };
 }
 
 /** A running service of one mode and how to load it for one slice. */

@@ -5,7 +5,7 @@ export { printEnvironment, printTable, type Metric, type ResultTable, type Varia
 export { runConcurrently } from './run-concurrently.js';
 export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
-export { processCpuSeconds } from './process-cpu.js';
+export { processCpuSeconds, withCpu } from './process-cpu.js';
 export { startOtlpSink, type OtlpReceived, type OtlpSink } from './otlp-sink.js';
 export { EVERY_TRACE, NOTHING_SAMPLED, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type TracingMode } from './tracing-modes.js';
 export { addSleepJobs, drained, pausedSleepJobs } from './sleep-jobs.js';
