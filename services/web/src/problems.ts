@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import { IdempotencyConflictError, JobInputError, QueueFullError, UnknownJobTypeError } from '@flotilla/queue';
 import { isRedisUnavailableError } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
@@ -79,15 +80,22 @@ export function problemJson(problem: HttpProblem, instance: string | undefined):
   });
 }
 
-/** Writes a problem+json response. */
-export function sendProblem(res: Response, problem: HttpProblem, instance: string): void {
-  if (problem.headers) res.set(problem.headers);
-  res
-    .status(PROBLEMS[problem.code].status)
-    .type('application/problem+json')
-    .set('cache-control', 'no-store')
-    .send(problemJson(problem, instance));
+/** Writes a problem+json response; headers set on `res` before (security, CORS) stay. */
+export function sendProblem(res: ServerResponse, problem: HttpProblem, instance: string): void {
+  const body = problemJson(problem, instance);
+  if (problem.headers) for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  res.statusCode = PROBLEMS[problem.code].status;
+  res.setHeader('content-type', 'application/problem+json; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
+
+/** The body parser's problems, also raised where a body is read without it. */
+export const BODY_PROBLEMS = {
+  unparsable: () => new HttpProblem('malformed-json', 'the request body could not be parsed as JSON'),
+  incomplete: () => new HttpProblem('malformed-json', 'the request body was incomplete'),
+};
 
 interface BodyParserError {
   readonly type?: string;
@@ -129,7 +137,7 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
   }
   switch (type) {
     case 'entity.parse.failed':
-      return new HttpProblem('malformed-json', 'the request body could not be parsed as JSON');
+      return BODY_PROBLEMS.unparsable();
     case 'entity.too.large':
       return new HttpProblem('payload-too-large', `the request body exceeds ${bodyLimitBytes} bytes`);
     case 'parameters.too.many':
@@ -141,10 +149,26 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':
-      return new HttpProblem('malformed-json', 'the request body was incomplete');
+      return BODY_PROBLEMS.incomplete();
     default:
       return undefined;
   }
+}
+
+/**
+ * Answers a request that failed with `error`: problem JSON, logged when Redis is away (a warning)
+ * or when nobody anticipated the error (a 500). The response must not have begun.
+ */
+export function answerError(logger: Logger, bodyLimitBytes: number, error: unknown, req: IncomingMessage, res: ServerResponse, instance: string): void {
+  const problem = toProblem(error, bodyLimitBytes);
+  const path = instance.split('?', 1)[0];
+  if (problem) {
+    if (problem.code === 'service-unavailable') logger.warn({ err: (error as Error).message, path }, 'redis unavailable');
+    sendProblem(res, problem, instance);
+    return;
+  }
+  logger.error({ err: error, method: req.method, path }, 'unhandled error');
+  sendProblem(res, new HttpProblem('internal-error', 'an unexpected error occurred'), instance);
 }
 
 /** The last Express middleware: every error leaves as problem JSON. */
@@ -154,13 +178,6 @@ export function problemHandler(logger: Logger, bodyLimitBytes: number): ErrorReq
       next(error);
       return;
     }
-    const problem = toProblem(error, bodyLimitBytes);
-    if (problem) {
-      if (problem.code === 'service-unavailable') logger.warn({ err: (error as Error).message, path: req.path }, 'redis unavailable');
-      sendProblem(res, problem, req.originalUrl);
-      return;
-    }
-    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
-    sendProblem(res, new HttpProblem('internal-error', 'an unexpected error occurred'), req.originalUrl);
+    answerError(logger, bodyLimitBytes, error, req, res, req.originalUrl);
   };
 }

@@ -89,19 +89,31 @@ export class ApiRateLimiter {
 
   /** Express middleware: one request of the client's budget, or 429 with Retry-After. */
   middleware(): RequestHandler {
-    const { requests, windowSeconds } = this.options;
-    const refuse = (waitMs: number): never => {
-      const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
-      throw new HttpProblem('rate-limited', `more than ${requests} requests in ${windowSeconds} s from this client; retry in ${seconds} s`, undefined, {
-        'retry-after': seconds,
+    return (req, _res, next) => {
+      const refusal = this.admit(clientKey(req.ip));
+      if (refusal === undefined) return next();
+      if (refusal instanceof HttpProblem) throw refusal;
+      return refusal.then((problem) => {
+        if (problem) throw problem;
+        next();
       });
     };
-    return (req, _res, next) => {
-      const waitMs = this.consume(clientKey(req.ip));
-      if (waitMs === undefined) return next();
-      if (typeof waitMs === 'number') return refuse(waitMs);
-      return waitMs.then((wait) => (wait === undefined ? next() : refuse(wait)));
-    };
+  }
+
+  /** Counts one request of the client `key`: the 429 to answer when it is over the limit, else undefined. */
+  admit(key: string): HttpProblem | undefined | Promise<HttpProblem | undefined> {
+    const waitMs = this.consume(key);
+    if (waitMs === undefined) return undefined;
+    if (typeof waitMs === 'number') return this.refusal(waitMs);
+    return waitMs.then((wait) => (wait === undefined ? undefined : this.refusal(wait)));
+  }
+
+  private refusal(waitMs: number): HttpProblem {
+    const { requests, windowSeconds } = this.options;
+    const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
+    return new HttpProblem('rate-limited', `more than ${requests} requests in ${windowSeconds} s from this client; retry in ${seconds} s`, undefined, {
+      'retry-after': seconds,
+    });
   }
 
   /** Stops syncing after adding what is still counted here to Redis. */

@@ -11,9 +11,12 @@ import { UrlCheckStore } from '@flotilla/url-checker';
 import { createApp } from './app.js';
 import { buildContent } from './build-content.js';
 import { answerClientError } from './client-error.js';
+import { corsPolicy } from './cors-policy.js';
 import { expressRoute } from './express-route.js';
 import { FailedAuthGuard } from './failed-auth-guard.js';
+import { answerError } from './problems.js';
 import { ApiRateLimiter } from './rate-limiter.js';
+import { SUBMISSION_ROUTE, SubmissionFastPath } from './submission-fast-path.js';
 
 const REDIS_BOOT_TIMEOUT_MS = 30_000;
 // The window over which failed authentications are counted, and a blocked client waits.
@@ -143,8 +146,17 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   });
 
   const { pageCache } = content.content;
+  const fastSubmissions = new SubmissionFastPath({
+    producer,
+    jobTypes: catalog.publicContracts.map((c) => c.name),
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    rateLimiter,
+    cors: corsPolicy(config.security.corsOrigins),
+    trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+    isDraining: () => shutdown.isDraining,
+    answerError: (error, req, res) => answerError(logger, config.http.bodyLimitBytes, error, req, res, req.url ?? '/'),
+  });
   const traceRequest = serverRequestTracer();
-  // Fresh cached pages are answered here, before Express: its router costs more than the hit.
   const headersTimeoutMs = config.http.headersTimeoutSeconds * 1000;
   const server = createServer(
     {
@@ -159,11 +171,20 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     },
     (req, res) => {
       const startedAt = process.hrtime.bigint();
-      let cachedRoute: string | undefined;
-      traceRequest(req, res, () => cachedRoute ?? expressRoute(req), () => {
-        cachedRoute = pageCache?.serveFromMemory(req, res);
-        if (cachedRoute !== undefined) {
-          httpMetrics.observe(req.method ?? 'GET', cachedRoute, res.statusCode, startedAt);
+      let fastRoute: string | undefined;
+      traceRequest(req, res, () => fastRoute ?? expressRoute(req), () => {
+        // Fresh cached pages and plain job submissions are answered here, before Express: its
+        // router and helpers cost more than the work of either.
+        fastRoute = pageCache?.serveFromMemory(req, res);
+        if (fastRoute !== undefined) {
+          httpMetrics.observe(req.method ?? 'GET', fastRoute, res.statusCode, startedAt);
+          return;
+        }
+        const jobType = fastSubmissions.takes(req);
+        if (jobType !== undefined) {
+          fastRoute = SUBMISSION_ROUTE;
+          httpMetrics.track(req, res, startedAt, () => SUBMISSION_ROUTE);
+          fastSubmissions.answer(req, res, jobType);
           return;
         }
         httpMetrics.track(req, res, startedAt, () => expressRoute(req));

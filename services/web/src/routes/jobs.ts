@@ -1,5 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { isFinished, isTerminalEvent, type JobEventHub, type JobProducer, type JobView } from '@flotilla/queue';
+import { isFinished, isTerminalEvent, type EnqueueResult, type JobEventHub, type JobProducer, type JobView } from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 import { idempotencyKeyOf, integerQuery, jobIdOf, requireJson } from './request-checks.js';
 import { whenResponseCloses } from '../when-response-closes.js';
@@ -17,6 +18,20 @@ const MAX_DELAY_MS = 7 * 24 * 3600 * 1000;
 /** The URL of a job resource. */
 export function jobLocation(id: string): string {
   return `/api/jobs/${id}`;
+}
+
+/**
+ * Writes the 202 of an accepted submission, with `leading` headers first (a flat [name, value, …]
+ * list) and any already set on `res` kept.
+ */
+export function writeAccepted(res: ServerResponse, type: string, result: EnqueueResult, leading: readonly string[] = []): void {
+  const location = jobLocation(result.id);
+  const body = JSON.stringify({ id: result.id, type, state: result.state, links: { self: location, events: `${location}/events` } });
+  const headers = [...leading, 'location', location, 'cache-control', 'no-store', 'content-type', 'application/json; charset=utf-8'];
+  if (!result.created) headers.push('idempotent-replayed', 'true');
+  headers.push('content-length', String(Buffer.byteLength(body)));
+  res.writeHead(202, headers);
+  res.end(body);
 }
 
 /** The declared job type named in the path; 404 for any other. */
@@ -43,14 +58,7 @@ export function jobRoutes(deps: JobRoutesDeps, jobTypes: readonly string[]): Rou
     const idempotencyKey = idempotencyKeyOf(req);
     const delayMs = integerQuery(req, 'delay', 0, MAX_DELAY_MS);
     const body: unknown = req.body ?? {};
-    const result = await deps.producer.enqueue(type, body, { idempotencyKey, delayMs });
-    const location = jobLocation(result.id);
-    if (!result.created) res.set('idempotent-replayed', 'true');
-    res
-      .status(202)
-      .location(location)
-      .set('cache-control', 'no-store')
-      .json({ id: result.id, type, state: result.state, links: { self: location, events: `${location}/events` } });
+    writeAccepted(res, type, await deps.producer.enqueue(type, body, { idempotencyKey, delayMs }));
   });
 
   router.get('/api/jobs/:id', async (req, res) => {

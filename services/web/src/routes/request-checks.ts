@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { MIMEType } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import { queueOfJobId } from '@flotilla/queue';
@@ -8,10 +9,10 @@ import { HttpProblem } from '../problems.js';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** The Idempotency-Key header, if any; a malformed one is a 400, never silently ignored. */
-export function idempotencyKeyOf(req: Request): string | undefined {
-  const key = req.get('idempotency-key');
+export function idempotencyKeyOf(req: IncomingMessage): string | undefined {
+  const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
     throw new HttpProblem('invalid-header', 'Idempotency-Key must be 1 to 255 printable ASCII characters', [
       { pointer: 'Idempotency-Key', detail: 'expected 1 to 255 printable ASCII characters' },
     ]);
