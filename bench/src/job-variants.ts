@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
@@ -94,21 +95,35 @@ async function flotillaProducer(redis: RedisAddress, prefix: string) {
 }
 
 /**
- * Flotilla's jobs (unguessable ids, retry, backoff and retention options), run by a plain
- * BullMQ Worker with the raw variant's processor: the same jobs, so the worker-against-worker
- * comparison measures only what Flotilla's worker adds. BullMQ's own per-job work for those
- * options (trimming finished jobs to the retention on every completion, bigger job hashes)
- * falls on both sides.
+ * Flotilla's jobs (unguessable ids, retry, backoff and retention options), added with a raw
+ * `queue.add` as a BullMQ user would write those options out, and run by a plain BullMQ Worker
+ * with the raw variant's processor: the same jobs, so the enqueue comparison measures only what
+ * JobProducer adds (schema check, catalog, id) and the worker-against-worker comparison only
+ * what Flotilla's worker adds. BullMQ's own per-job work for those options (trimming finished
+ * jobs to the retention on every completion, bigger job hashes) falls on both sides.
  */
 export const rawWorkerOnFlotillaJobs: Variant = {
-  name: 'raw BullMQ Worker, Flotilla\'s jobs',
+  name: "raw BullMQ Worker, Flotilla's jobs",
   async setUp(redis, prefix) {
-    const producer = await flotillaProducer(redis, prefix);
+    const { queue: retention } = loadWorkerConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    const connection = createRedis({ url: redis.url, role: 'producer', connectionName: 'flotilla:bench:producer' });
+    await waitForReady(connection, 10_000);
+    const queue = new Queue(defaultQueue.name, { connection, prefix });
+    const { attempts, backoff } = sleepJob.retry;
+    const options = {
+      attempts,
+      backoff: { type: backoff.type, delay: backoff.delayMs, jitter: backoff.jitter },
+      removeOnComplete: { age: retention.completedRetentionSeconds, count: retention.retentionCount },
+      removeOnFail: { age: retention.failedRetentionSeconds, count: retention.retentionCount },
+    };
     return {
-      enqueue: producer.enqueue,
+      enqueue: () => queue.add(sleepJob.name, SLEEP_INPUT, { ...options, jobId: `${defaultQueue.name}.${randomBytes(16).toString('base64url')}` }),
       processor: noOpProcessor,
       workerOptions: { connection: { host: redis.host, port: redis.port }, prefix, concurrency: defaultQueue.concurrency },
-      close: producer.close,
+      close: async () => {
+        await queue.close();
+        await connection.quit();
+      },
     };
   },
 };
