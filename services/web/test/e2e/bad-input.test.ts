@@ -1,43 +1,33 @@
 import { Readable } from 'node:stream';
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
-import { Redis } from 'ioredis';
-import { catalog } from '@flotilla/jobs';
-import { isolatedServiceEnv, spawnWeb, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, type ApiResponse } from '../support/api.js';
-import { QueueStateReader } from '../support/queue-state.js';
+import { startWatchedWeb, stopWatchedWeb, type QueueStateReader, type WatchedWeb } from '../support/queue-state.js';
 import { rawExchange, type RawExchange } from '../support/raw-http.js';
 
 // Hostile and broken requests against a real web process (no worker: a job accepted by
 // mistake would stay waiting, where the counts see it). Small limits keep the cases cheap.
 const BODY_LIMIT = 4096;
+let watched: WatchedWeb;
 let web: ServiceHandle;
-let redis: Redis;
 let state: QueueStateReader;
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const UNKNOWN_ID = 'default.AAAAAAAAAAAAAAAAAAAAAA';
 
 beforeAll(async () => {
-  const env = isolatedServiceEnv(inject('redisUrl'));
-  web = await spawnWeb({
-    ...env,
+  watched = await startWatchedWeb(inject('redisUrl'), {
     REQUEST_BODY_LIMIT_BYTES: String(BODY_LIMIT),
     HTTP_MAX_HEADER_BYTES: '8192',
     HTTP_HEADERS_TIMEOUT: '1',
     HTTP_REQUEST_TIMEOUT: '2',
     SSE_MAX_STREAMS_PER_CLIENT: '3',
   });
-  redis = new Redis(env.REDIS_URL);
-  state = new QueueStateReader(redis, env.QUEUE_PREFIX, catalog.queues.map((q) => q.name));
+  ({ web, state } = watched);
 });
 
-afterAll(async () => {
-  await state?.close();
-  await redis?.quit();
-  expect(await web?.stop()).toEqual({ code: 0, signal: null });
-  expect(web.logs()).not.toContain('unhandled error');
-});
+afterAll(() => stopWatchedWeb(watched));
 
 /** Runs `send` and asserts that the queues look exactly as before it. */
 async function changesNothing<T>(send: () => Promise<T>): Promise<T> {

@@ -1,10 +1,9 @@
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { catalog } from '@flotilla/jobs';
-import { isolatedServiceEnv, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
+import type { ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { QueueStateReader } from '../support/queue-state.js';
+import { startWatchedWeb, stopWatchedWeb, type QueueStateReader, type WatchedWeb } from '../support/queue-state.js';
 
 // Generated requests thrown at POST /api/jobs/:type of a real web process (no worker, so what
 // is stored stays put). The job contracts' own zod schemas are the oracle of what is valid.
@@ -16,30 +15,22 @@ const PUBLIC_TYPES = catalog.publicContracts.map((c) => c.name);
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'application/json;charset="utf-8"', 'Application/JSON'];
 const COMPRESS = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync, zstd: zstdCompressSync } as const;
 
+let watched: WatchedWeb;
 let web: ServiceHandle;
-let redis: Redis;
 let state: QueueStateReader;
 
 beforeAll(async () => {
-  const env = isolatedServiceEnv(inject('redisUrl'));
-  web = await spawnWeb({
-    ...env,
+  watched = await startWatchedWeb(inject('redisUrl'), {
     REQUEST_BODY_LIMIT_BYTES: String(BODY_LIMIT),
     // Protected routes to throw credentials at; 429s past the failure limit would hide the 401 path.
     ADMIN_BASIC_AUTH: 'ops:correct-horse-battery',
     METRICS_BEARER_TOKEN: 'the-metrics-token-of-the-fuzz-test',
     AUTH_FAILURE_LIMIT: '10000',
   });
-  redis = new Redis(env.REDIS_URL);
-  state = new QueueStateReader(redis, env.QUEUE_PREFIX, catalog.queues.map((q) => q.name));
+  ({ web, state } = watched);
 });
 
-afterAll(async () => {
-  await state?.close();
-  await redis?.quit();
-  expect(await web?.stop()).toEqual({ code: 0, signal: null });
-  expect(web.logs()).not.toContain('unhandled error');
-});
+afterAll(() => stopWatchedWeb(watched));
 
 interface Submission {
   readonly type: string;

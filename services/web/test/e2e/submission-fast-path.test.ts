@@ -1,11 +1,9 @@
 import { connect } from 'node:net';
-import { Redis } from 'ioredis';
-import { catalog } from '@flotilla/jobs';
-import { isolatedServiceEnv, spawnWeb, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import { waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, type ApiResponse } from '../support/api.js';
 import { parseMetrics, total } from '../support/prometheus-text.js';
-import { QueueStateReader } from '../support/queue-state.js';
+import { startWatchedWeb, stopWatchedWeb, type QueueStateReader, type WatchedWeb } from '../support/queue-state.js';
 import { rawExchange } from '../support/raw-http.js';
 
 // The web answers plain job submissions before Express (submission-fast-path.ts) and leaves
@@ -19,24 +17,17 @@ const EXPRESS = 'application/json; charset="utf-8"';
 // Headers whose values differ per job or per moment.
 const VARYING = new Set(['date', 'location', 'content-length', 'retry-after']);
 
+let watched: WatchedWeb;
 let web: ServiceHandle;
-let redis: Redis;
 let state: QueueStateReader;
 let clients = 0;
 
 beforeAll(async () => {
-  const env = isolatedServiceEnv(inject('redisUrl'));
-  web = await spawnWeb({ ...env, RATE_LIMIT_REQUESTS: String(RATE_LIMIT), CORS_ORIGINS: ORIGIN });
-  redis = new Redis(env.REDIS_URL);
-  state = new QueueStateReader(redis, env.QUEUE_PREFIX, catalog.queues.map((q) => q.name));
+  watched = await startWatchedWeb(inject('redisUrl'), { RATE_LIMIT_REQUESTS: String(RATE_LIMIT), CORS_ORIGINS: ORIGIN });
+  ({ web, state } = watched);
 });
 
-afterAll(async () => {
-  await state?.close();
-  await redis?.quit();
-  expect(await web?.stop()).toEqual({ code: 0, signal: null });
-  expect(web.logs()).not.toContain('unhandled error');
-});
+afterAll(() => stopWatchedWeb(watched));
 
 // A client of its own per case (the loopback proxy is trusted), so the rate limit of one case
 // does not spill into another.

@@ -1,5 +1,8 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { catalog } from '@flotilla/jobs';
+import { isolatedServiceEnv, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
+import { expect } from 'vitest';
 
 /** Every key under a queue prefix and every job count per queue: what a rejected request must leave as it was. */
 export interface QueueState {
@@ -7,16 +10,17 @@ export interface QueueState {
   readonly jobs: readonly number[];
 }
 
-/** Reads the queues of one test's prefix (no worker may run on it, or the state moves by itself). */
+/** Reads the catalog's queues under one test's prefix (no worker may run on it, or the state moves by itself). */
 export class QueueStateReader {
+  private readonly redis: Redis;
   private readonly queues: Queue[];
 
   constructor(
-    private readonly redis: Redis,
+    redisUrl: string,
     private readonly prefix: string,
-    queueNames: readonly string[],
   ) {
-    this.queues = queueNames.map((name) => new Queue(name, { connection: redis, prefix }));
+    this.redis = new Redis(redisUrl);
+    this.queues = catalog.queues.map((q) => new Queue(q.name, { connection: this.redis, prefix }));
   }
 
   /** The keys and the job totals, whatever the jobs' states. */
@@ -38,8 +42,30 @@ export class QueueStateReader {
     return (await queue?.getJob(id)) !== undefined;
   }
 
-  /** Closes the queue handles (not the Redis connection, which the caller owns). */
+  /** Closes the queue handles and the connection. */
   async close(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
+    await this.redis.quit();
   }
+}
+
+/** A real web process with no worker, and a reader of what it stores: for tests of requests that must store nothing. */
+export interface WatchedWeb {
+  readonly web: ServiceHandle;
+  readonly state: QueueStateReader;
+}
+
+/** Starts a web on the test's Redis under a prefix of its own, with `env` on top. */
+export async function startWatchedWeb(redisUrl: string, env: Readonly<Record<string, string>>): Promise<WatchedWeb> {
+  const isolated = isolatedServiceEnv(redisUrl);
+  const web = await spawnWeb({ ...isolated, ...env });
+  return { web, state: new QueueStateReader(isolated.REDIS_URL, isolated.QUEUE_PREFIX) };
+}
+
+/** Stops it, and expects a clean exit with no unanticipated error in its log. */
+export async function stopWatchedWeb(watched: WatchedWeb | undefined): Promise<void> {
+  if (!watched) return;
+  await watched.state.close();
+  expect(await watched.web.stop()).toEqual({ code: 0, signal: null });
+  expect(watched.web.logs()).not.toContain('unhandled error');
 }
