@@ -23,6 +23,12 @@ export interface SubmissionFastPathDeps {
   readonly answerError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 }
 
+/** A request the fast path took: the declared job type and the body's declared length (0: none). */
+export interface TakenSubmission {
+  readonly type: string;
+  readonly length: number;
+}
+
 /** The route template the fast path's requests are measured and traced under. */
 export const SUBMISSION_ROUTE = '/api/jobs/:type';
 
@@ -45,17 +51,18 @@ export class SubmissionFastPath {
     this.types = new Map(deps.jobTypes.map((type) => [jobLocation(type), type]));
   }
 
-  /** The job type to submit when the fast path takes this request; undefined leaves it to Express. */
-  takes(req: IncomingMessage): string | undefined {
+  /** What to submit when the fast path takes this request; undefined leaves it to Express. */
+  takes(req: IncomingMessage): TakenSubmission | undefined {
     if (req.method !== 'POST') return undefined;
     const type = this.types.get(req.url ?? '');
-    if (type === undefined || this.declaredLength(req) === undefined || this.deps.isDraining()) return undefined;
-    return type;
+    if (type === undefined || this.deps.isDraining()) return undefined;
+    const length = this.declaredLength(req);
+    return length === undefined ? undefined : { type, length };
   }
 
   /** Answers a request {@link takes} took: 202 with the job's location, or problem JSON. */
-  answer(req: IncomingMessage, res: ServerResponse, type: string): void {
-    void this.submit(req, res, type).catch((error: unknown) => {
+  answer(req: IncomingMessage, res: ServerResponse, taken: TakenSubmission): void {
+    void this.submit(req, res, taken).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
@@ -76,9 +83,8 @@ export class SubmissionFastPath {
     return length <= this.deps.bodyLimitBytes ? length : undefined;
   }
 
-  private async submit(req: IncomingMessage, res: ServerResponse, type: string): Promise<void> {
+  private async submit(req: IncomingMessage, res: ServerResponse, { type, length }: TakenSubmission): Promise<void> {
     const { cors, rateLimiter, producer } = this.deps;
-    const length = this.declaredLength(req) ?? 0;
     cors?.(req, res, () => undefined);
     if (rateLimiter) {
       const refusal = rateLimiter.admit(clientKey(proxyaddr(req, this.deps.trustProxy)));

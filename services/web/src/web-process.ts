@@ -180,11 +180,11 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
           httpMetrics.observe(req.method ?? 'GET', fastRoute, res.statusCode, startedAt);
           return;
         }
-        const jobType = fastSubmissions.takes(req);
-        if (jobType !== undefined) {
+        const submission = fastSubmissions.takes(req);
+        if (submission !== undefined) {
           fastRoute = SUBMISSION_ROUTE;
           httpMetrics.track(req, res, startedAt, () => SUBMISSION_ROUTE);
-          fastSubmissions.answer(req, res, jobType);
+          fastSubmissions.answer(req, res, submission);
           return;
         }
         httpMetrics.track(req, res, startedAt, () => expressRoute(req));

@@ -53,14 +53,14 @@ const PLAIN = { host: 'localhost', 'content-type': 'application/json', 'content-
 
 describe('the requests the submission fast path takes', () => {
   it.each([
-    { name: 'a plain JSON submission', headers: PLAIN },
-    { name: 'charset=utf-8, in any case', headers: { ...PLAIN, 'content-type': 'Application/JSON; Charset=UTF-8' } },
-    { name: 'no body at all', headers: { host: 'localhost', 'content-type': 'application/json' } },
-    { name: 'a body of exactly the limit', headers: { ...PLAIN, 'content-length': String(BODY_LIMIT) } },
-    { name: 'an Idempotency-Key (checked while answering)', headers: { ...PLAIN, 'idempotency-key': 'bad key with spaces' } },
-    { name: 'HTTP/1.0 without Host', headers: { 'content-type': 'application/json' }, httpVersion: '1.0' },
-  ])('takes $name', ({ headers, httpVersion }) => {
-    expect(fastPath.takes(request('POST', '/api/jobs/fib', headers, httpVersion))).toBe('fib');
+    { name: 'a plain JSON submission', headers: PLAIN, length: 7 },
+    { name: 'charset=utf-8, in any case', headers: { ...PLAIN, 'content-type': 'Application/JSON; Charset=UTF-8' }, length: 7 },
+    { name: 'no body at all', headers: { host: 'localhost', 'content-type': 'application/json' }, length: 0 },
+    { name: 'a body of exactly the limit', headers: { ...PLAIN, 'content-length': String(BODY_LIMIT) }, length: BODY_LIMIT },
+    { name: 'an Idempotency-Key (checked while answering)', headers: { ...PLAIN, 'idempotency-key': 'bad key with spaces' }, length: 7 },
+    { name: 'HTTP/1.0 without Host', headers: { 'content-type': 'application/json' }, httpVersion: '1.0', length: 0 },
+  ])('takes $name', ({ headers, httpVersion, length }) => {
+    expect(fastPath.takes(request('POST', '/api/jobs/fib', headers, httpVersion))).toEqual({ type: 'fib', length });
   });
 
   it.each([
