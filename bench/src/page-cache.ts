@@ -127,15 +127,16 @@ const autocannon: Generator = {
  * the two servers' rates converge, whatever their own costs.
  */
 async function comparePinned(contenders: readonly [Variant, ...Variant[]], path: string): Promise<void> {
-  const generators = (await hasWrk()) ? [wrk, autocannon] : [autocannon];
+  const generators: readonly [Generator, ...Generator[]] = (await hasWrk()) ? [wrk, autocannon] : [autocannon];
   if (generators.length === 1) console.log('\nwrk is not installed (apt-get install wrk): the pinned comparison runs with autocannon only.');
   if (!(await pinToCpu(process.pid, LOAD_CPU))) console.log('\nNo second CPU or no taskset: the pinned comparison runs unpinned.');
   const servers: ServiceHandle[] = [];
-  for (const contender of contenders) servers.push(await contender.start());
   try {
-    for (const server of servers) {
+    for (const contender of contenders) {
+      const server = await contender.start();
+      servers.push(server);
       await pinToCpu(server.pid, SERVER_CPU);
-      await wrk.load(server.url + path, PINNED_WARMUP_SECONDS).catch(() => autocannon.load(server.url + path, PINNED_WARMUP_SECONDS));
+      await generators[0].load(server.url + path, PINNED_WARMUP_SECONDS);
     }
     const figures = generators.map(() => servers.map(() => [] as number[][]));
     for (let round = 1; round <= PINNED_ROUNDS; round++) {
