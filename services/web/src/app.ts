@@ -4,7 +4,7 @@ import type { WebConfig } from '@flotilla/config';
 import { JobAdmin, type JobCatalog, type JobEventHub, type JobProducer } from '@flotilla/queue';
 import type { RedisEpochState } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
-import { corsPolicy } from './cors-policy.js';
+import type { CorsPolicy } from './cors-policy.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
 import { adminJobRoutes } from './routes/admin-jobs.js';
@@ -52,8 +52,10 @@ export interface AppDeps {
   readonly fleet: Pick<FleetDeps, 'membership' | 'urlChecks' | 'urlCheckAllow'>;
   /** Who may use /dashboard. */
   readonly dashboard: WebConfig['dashboard'];
-  /** CORS origins, whose X-Forwarded-For to believe, and the per-client stream cap. */
-  readonly security: Pick<WebConfig['security'], 'corsOrigins' | 'trustProxy' | 'maxStreamsPerClient'>;
+  /** Whose X-Forwarded-For to believe, and the per-client stream cap. */
+  readonly security: Pick<WebConfig['security'], 'trustProxy' | 'maxStreamsPerClient'>;
+  /** CORS for /api (CORS_ORIGINS); undefined when off. The submission fast path runs the same policy. */
+  readonly cors: CorsPolicy | undefined;
   /** What bull-board may change (DASHBOARD_ACTIONS). */
   readonly dashboardActions: WebConfig['dashboardActions'];
   /** Counts 401s per client and refuses further credentials past the limit; undefined in tests that build the app bare. */
@@ -87,9 +89,8 @@ export function createApp(deps: AppDeps): Express {
     if (deps.isDraining()) res.set('connection', 'close');
     next();
   });
-  const cors = corsPolicy(deps.security.corsOrigins);
   // Before the limit, so a browser can read a 429 (and its Retry-After) too.
-  if (cors) app.use('/api', cors);
+  if (deps.cors) app.use('/api', deps.cors);
   if (deps.rateLimiter) app.use('/api', deps.rateLimiter.middleware());
   app.use(declaredLengthWithin(deps.http.bodyLimitBytes));
   app.get(['/api/jobs/:id/events', '/dashboard/events'], new StreamLimiter(deps.security.maxStreamsPerClient).middleware());

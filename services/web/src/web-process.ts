@@ -112,6 +112,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const rateLimiter = config.security.rateLimit
     ? new ApiRateLimiter({ redis: cacheRedis, keyPrefix: `${config.cache.prefix}rate-limit`, ...config.security.rateLimit, logger })
     : undefined;
+  const cors = corsPolicy(config.security.corsOrigins);
   const app = createApp({
     catalog,
     producer,
@@ -134,6 +135,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     dashboard: config.dashboard,
     dashboardActions: config.dashboardActions,
     security: config.security,
+    cors,
     // Counters live in the cache Redis: they are disposable, and it may evict them under memory
     // pressure, which the queue Redis (noeviction) must never have to choose between.
     failedAuth: new FailedAuthGuard({
@@ -151,7 +153,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     jobTypes: catalog.publicContracts.map((c) => c.name),
     bodyLimitBytes: config.http.bodyLimitBytes,
     rateLimiter,
-    cors: corsPolicy(config.security.corsOrigins),
+    cors,
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
     isDraining: () => shutdown.isDraining,
     answerError: (error, req, res) => answerError(logger, config.http.bodyLimitBytes, error, req, res, req.url ?? '/'),
