@@ -16,6 +16,10 @@ export interface Capabilities {
   readonly concurrency?: string;
   /** Its share of a Partitioner's keys relative to the other members: a positive integer, 1 when absent. */
   readonly weight?: string;
+  /** Event-loop utilisation over the last heartbeat interval, 0 to 1 (see ProcessVitals). */
+  readonly eventLoopUtilization?: string;
+  /** Event-loop delay p99 over the last heartbeat interval, in milliseconds (see ProcessVitals). */
+  readonly eventLoopDelayP99Ms?: string;
   readonly [extra: string]: string | undefined;
 }
 

@@ -20,9 +20,16 @@ export interface JoinOptions {
   readonly ttlMs: number;
   /** The member id; random when absent. A live member with the same id is replaced. */
   readonly id?: string;
-  /** Called when a heartbeat fails (Redis unreachable); the next one retries. */
+  /**
+   * Called when a heartbeat fails (Redis unreachable; the next one retries), and when a
+   * capabilities function throws or returns invalid capabilities (the heartbeat then carries
+   * the last valid ones).
+   */
   readonly onError?: (error: Error) => void;
 }
+
+/** A member's capabilities, fixed or read afresh for every heartbeat (e.g. to report its load). */
+export type CapabilitiesSource = Capabilities | (() => Capabilities);
 
 /** This process's membership of one group. */
 export interface MembershipHandle {
@@ -63,16 +70,26 @@ export class GroupMembership {
     return { expiries: base, capabilities: `${base}:capabilities`, channel: `${base}:events` };
   }
 
-  /** Joins `group` now (resolving once Redis has recorded it) and heartbeats until `leave()`. */
-  async join(group: string, capabilities: Capabilities, options: JoinOptions): Promise<MembershipHandle> {
+  /**
+   * Joins `group` now (resolving once Redis has recorded it) and heartbeats until `leave()`.
+   * A capabilities function is called at the join, where an error rejects it, and at every heartbeat.
+   */
+  async join(group: string, capabilities: CapabilitiesSource, options: JoinOptions): Promise<MembershipHandle> {
     optionsObject('join options', options);
     const heartbeatMs = positiveMs('heartbeatMs', options.heartbeatMs);
     const ttlMs = positiveMs('ttlMs', options.ttlMs);
     if (ttlMs < 2 * heartbeatMs) throw new RangeError(`ttlMs (${ttlMs}) must be at least twice heartbeatMs (${heartbeatMs}), so one late heartbeat is not a death`);
     const id = keyPart('member id', options.id ?? randomBytes(8).toString('hex'));
     const keys = this.keys(group);
-    const payload = encodeCapabilities(capabilities);
+    let payload = encodeCapabilities(typeof capabilities === 'function' ? capabilities() : capabilities);
     const beat = (): Promise<unknown> => heartbeatScript.run(this.#redis, [keys.expiries, keys.capabilities], [id, ttlMs, payload, keys.channel]);
+    const report = (error: unknown): void => {
+      try {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      } catch {
+        // A failing error handler must not stop the heartbeats.
+      }
+    };
 
     await beat();
     let left = false;
@@ -82,16 +99,15 @@ export class GroupMembership {
     // has several in flight, and leave() can wait for the last one before removing the member.
     const schedule = (): void => {
       timer = setTimeout(() => {
-        beating = beat().then(
-          () => undefined,
-          (error: unknown) => {
-            try {
-              options.onError?.(error instanceof Error ? error : new Error(String(error)));
-            } catch {
-              // A failing error handler must not stop the heartbeats.
-            }
-          },
-        );
+        if (typeof capabilities === 'function') {
+          try {
+            payload = encodeCapabilities(capabilities());
+          } catch (error) {
+            // Still beat, with the last valid payload: a broken report must not look like a death.
+            report(error);
+          }
+        }
+        beating = beat().then(() => undefined, report);
         void beating.then(() => {
           if (!left) schedule();
         });

@@ -89,6 +89,55 @@ describe('GroupMembership', () => {
     expect(() => new GroupMembership(redis, 'a b')).toThrow('GroupMembership prefix must be');
     expect(await membership.members('g')).toEqual([]);
   });
+
+  it('reads a capabilities function at every heartbeat, and beats on with the last valid ones while it fails', async () => {
+    const membership = new GroupMembership(await client(), `${uniquePrefix()}members:`);
+    let mode: 'ok' | 'throw' | 'invalid' = 'ok';
+    let lastGood = 0;
+    const errors: Error[] = [];
+    const report = (): Capabilities => {
+      if (mode === 'throw') throw new Error('no reading today');
+      if (mode === 'invalid') return capabilities('');
+      lastGood += 1;
+      return capabilities('worker', { reading: String(lastGood) });
+    };
+    const member = await membership.join('g', report, { ...TIMING, onError: (error) => errors.push(error) });
+    const current = async (): Promise<Member> => {
+      const [only, ...others] = await membership.members('g');
+      if (!only || others.length > 0) throw new Error('expected exactly one member');
+      return only;
+    };
+    expect((await current()).capabilities['reading']).toBe('1');
+    await waitFor(async () => Number((await current()).capabilities['reading']) >= 3, { description: 'later readings in Redis' });
+
+    mode = 'throw';
+    await waitFor(() => errors.length > 0, { description: 'the failing reading to be reported' });
+    const stale = await current();
+    expect(stale.capabilities['reading']).toBe(String(lastGood));
+    // The lease is still renewed, with the last valid capabilities.
+    await waitFor(async () => (await current()).expiresAt > stale.expiresAt, { description: 'a heartbeat while the function throws' });
+    expect((await current()).capabilities).toEqual(stale.capabilities);
+    expect(errors[0]?.message).toBe('no reading today');
+
+    mode = 'invalid';
+    await waitFor(() => errors.some((e) => e.message === 'member capabilities.service must be a non-empty string'), { description: 'the invalid reading to be reported' });
+    expect((await current()).capabilities).toEqual(stale.capabilities);
+
+    mode = 'ok';
+    await waitFor(async () => Number((await current()).capabilities['reading']) > Number(stale.capabilities['reading']), { description: 'readings to resume' });
+    await member.leave();
+    expect(await membership.members('g')).toEqual([]);
+  });
+
+  it('refuses the join when the capabilities function throws at once, and records nothing', async () => {
+    const membership = new GroupMembership(await client(), `${uniquePrefix()}members:`);
+    const broken = (): Capabilities => {
+      throw new Error('not ready to report');
+    };
+    await expect(membership.join('g', broken, TIMING)).rejects.toThrow('not ready to report');
+    await expect(membership.join('g', () => capabilities('worker', { weight: '0' }), TIMING)).rejects.toThrow('capabilities.weight must be a positive integer');
+    expect(await membership.members('g')).toEqual([]);
+  });
 });
 
 describe('MembershipWatcher', () => {
