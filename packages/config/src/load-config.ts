@@ -65,6 +65,15 @@ export interface CommonConfig {
     readonly heartbeatMs: number;
     readonly ttlMs: number;
   };
+  /** Profiles an operator takes of a live process (dashboard, admin API, `flotilla profile`). */
+  readonly profiling: {
+    /** The longest a CPU or sampling heap profile may record. */
+    readonly maxSeconds: number;
+    /** The largest profile a process hands back through Redis. */
+    readonly maxBytes: number;
+    /** Where requests and results travel, in the cache Redis: they are disposable. */
+    readonly prefix: string;
+  };
   readonly shutdown: {
     readonly timeoutSeconds: number;
     /** Seconds /readyz reports draining before the listener closes, so load balancers stop routing first. */
@@ -133,6 +142,11 @@ export interface WorkerConfig extends CommonConfig {
   readonly worker: {
     /** Queues this process consumes; undefined means every declared queue. */
     readonly queues: readonly string[] | undefined;
+    /**
+     * Whether sandboxed queues run their jobs in worker threads (WORKER_THREADS, default on);
+     * off, they run on the main thread, where a CPU profile of the process sees them.
+     */
+    readonly threads: boolean;
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
     readonly maxStalledCount: number;
@@ -198,6 +212,8 @@ const commonSchema = z.object({
   SHUTDOWN_DRAIN_DELAY: secondsFromEnv(0, 600).optional(),
   MEMBERSHIP_HEARTBEAT_SECONDS: secondsFromEnv(0.1, 60).optional(),
   MEMBERSHIP_TTL_SECONDS: secondsFromEnv(0.3, 600).optional(),
+  PROFILE_MAX_SECONDS: intFromEnv(1, 3600).optional(),
+  PROFILE_MAX_MB: intFromEnv(1, 4096).optional(),
 });
 
 const webSchema = commonSchema.extend({
@@ -228,6 +244,7 @@ const webSchema = commonSchema.extend({
 
 const workerSchema = commonSchema.extend({
   WORKER_QUEUES: listFromEnv(z.string().regex(/^[a-z][a-z0-9-]*$/, 'queue names like default,cpu')).optional(),
+  WORKER_THREADS: boolFromEnv.optional(),
   WORKER_LOCK_DURATION_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_STALLED_INTERVAL_MS: intFromEnv(1000, 3_600_000).optional(),
   WORKER_MAX_STALLED_COUNT: intFromEnv(0, 100).optional(),
@@ -259,6 +276,7 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
   const fallback = e.REDIS_TLS_URL ?? e.REDIS_URL;
   const queueUrl = e.QUEUE_REDIS_URL ?? fallback;
   const cacheUrl = e.CACHE_REDIS_URL ?? fallback;
+  const cachePrefix = e.CACHE_PREFIX ?? 'flotilla:cache:';
   if (queueUrl === undefined || cacheUrl === undefined) {
     throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL (or QUEUE_REDIS_URL and CACHE_REDIS_URL)', undefined);
   }
@@ -285,7 +303,7 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
       eventsMaxLen: e.QUEUE_EVENTS_MAX_LEN ?? 10_000,
     },
     cache: {
-      prefix: e.CACHE_PREFIX ?? 'flotilla:cache:',
+      prefix: cachePrefix,
       l1MaxEntries: e.CACHE_L1_MAX_ENTRIES ?? 10_000,
       l1MaxBytes: (e.CACHE_L1_MAX_MB ?? 64) * 1024 * 1024,
     },
@@ -295,6 +313,7 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
       push: e.METRICS_PUSHGATEWAY_URL ? { url: e.METRICS_PUSHGATEWAY_URL, intervalSeconds: e.METRICS_PUSH_INTERVAL_SECONDS ?? 15 } : undefined,
     },
     membership: membership(e.MEMBERSHIP_HEARTBEAT_SECONDS ?? 5, e.MEMBERSHIP_TTL_SECONDS),
+    profiling: { maxSeconds: e.PROFILE_MAX_SECONDS ?? 60, maxBytes: (e.PROFILE_MAX_MB ?? 64) * 1024 * 1024, prefix: `${cachePrefix}profiles:` },
     shutdown: {
       timeoutSeconds: e.SHUTDOWN_TIMEOUT ?? defaultShutdownTimeoutSeconds(platform),
       drainDelaySeconds: e.SHUTDOWN_DRAIN_DELAY ?? 0,
@@ -396,6 +415,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     service: 'worker' as const,
     worker: {
       queues: e.WORKER_QUEUES,
+      threads: e.WORKER_THREADS ?? true,
       lockDurationMs,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS ?? lockDurationMs,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT ?? 2,

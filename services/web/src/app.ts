@@ -8,6 +8,7 @@ import type { CorsPolicy } from './cors-policy.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler } from './problems.js';
 import { adminJobRoutes } from './routes/admin-jobs.js';
+import { adminProfileRoutes } from './routes/admin-profiles.js';
 import type { ApiRateLimiter } from './rate-limiter.js';
 import { articleApiRoutes } from './routes/articles-api.js';
 import { cacheStatsRoutes, type CacheStatsDeps } from './routes/cache-stats.js';
@@ -23,6 +24,7 @@ import { siteRoutes } from './routes/site.js';
 import { securityHeaders } from './security-headers.js';
 import type { FailedAuthGuard } from './failed-auth-guard.js';
 import { StreamLimiter } from './stream-limiter.js';
+import type { ProfileDesk } from '@flotilla/profiling';
 
 /** What the web app is built from; it opens no connections itself. */
 export interface AppDeps {
@@ -62,6 +64,8 @@ export interface AppDeps {
   readonly failedAuth?: FailedAuthGuard | undefined;
   /** The per-client request limit of /api; undefined when switched off. */
   readonly rateLimiter: ApiRateLimiter | undefined;
+  /** Asks processes of the fleet for profiles (admin API). */
+  readonly profiles: { readonly desk: ProfileDesk; readonly maxSeconds: number };
 }
 
 /** Builds the Express application. Listening, signals and connections belong to main.ts. */
@@ -125,6 +129,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(adminJobRoutes({ access: deps.dashboard, admin: new JobAdmin(deps.producer) }));
+  app.use(adminProfileRoutes({ access: deps.dashboard, membership: deps.fleet.membership, ...deps.profiles }));
   app.use(queueRoutes({ catalog: deps.catalog, producer: deps.producer, authorized: deps.metricsAuthorized, hirefireToken: deps.hirefireToken }));
   app.use((req, _res, next) => {
     next(new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`));

@@ -1,4 +1,5 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { PROFILE_KINDS } from '@flotilla/profiling';
 import { SNAPSHOT_STATES } from '@flotilla/queue';
 import { z } from 'zod';
 import { problems } from './openapi-problems.js';
@@ -48,5 +49,68 @@ export function registerAdminPaths(registry: OpenAPIRegistry, job: z.ZodType): v
     security,
     request: { params: queueParam },
     responses: { 200: { description: 'How many were retried', content: json(z.object({ queue: z.string(), retried: z.int() })) }, ...problems('not-found'), ...auth },
+  });
+
+  const profileStatus = z.object({
+    id: z.string(),
+    process: z.string().describe('The fleet member id of the profiled process'),
+    kind: z.enum(PROFILE_KINDS),
+    seconds: z.int().nullable().describe('How long it records; null for a heap snapshot'),
+    state: z.enum(['requested', 'recording', 'uploading', 'done', 'failed']),
+    requestedAt: z.iso.datetime(),
+    startedAt: z.iso.datetime().optional(),
+    bytes: z.int().optional().describe("The file's size, once recorded"),
+    uploadedBytes: z.int().optional(),
+    error: z.string().optional().describe('Why it failed'),
+    fileName: z.string(),
+    self: z.string(),
+    file: z.string().describe('Where to download the file once done'),
+  });
+  const profileParam = z.object({ profileId: z.string() });
+  registry.registerPath({
+    method: 'post',
+    path: '/api/admin/processes/{processId}/profiles',
+    summary: 'Ask a live process for a CPU profile, heap snapshot or sampling heap profile',
+    description: 'A heap snapshot stops the process while it is taken. The file is kept for two minutes once done.',
+    tags: ['admin'],
+    security,
+    request: {
+      params: z.object({ processId: z.string().describe('A fleet member id (GET /api/members)') }),
+      body: {
+        content: json(
+          z.strictObject({
+            kind: z.enum(PROFILE_KINDS),
+            seconds: z.int().min(1).optional().describe('cpu and heap-sampling: 1 to PROFILE_MAX_SECONDS, default 10; not for heap-snapshot'),
+          }),
+        ),
+      },
+    },
+    responses: {
+      202: { description: 'Asked; follow the Location', content: json(profileStatus) },
+      ...problems('process-not-found', 'profile-in-progress', 'process-unreachable', 'validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large'),
+      ...auth,
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/admin/profiles/{profileId}',
+    summary: "A profile's state",
+    tags: ['admin'],
+    security,
+    request: { params: profileParam },
+    responses: { 200: { description: 'Its state', content: json(profileStatus) }, ...problems('profile-not-found'), ...auth },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/admin/profiles/{profileId}/file',
+    summary: 'Download a done profile (.cpuprofile, .heapsnapshot or .heapprofile, for Chrome DevTools or speedscope)',
+    tags: ['admin'],
+    security,
+    request: { params: profileParam },
+    responses: {
+      200: { description: 'The file, as an attachment', content: { 'application/json': { schema: z.unknown() } } },
+      ...problems('profile-not-found', 'profile-not-ready'),
+      ...auth,
+    },
   });
 }

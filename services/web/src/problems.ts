@@ -20,10 +20,14 @@ export const PROBLEMS = {
   'unknown-job-type': { status: 404, title: 'No such job type' },
   'job-not-found': { status: 404, title: 'No such job' },
   'article-not-found': { status: 404, title: 'No such article' },
+  'process-not-found': { status: 404, title: 'No such live process' },
+  'profile-not-found': { status: 404, title: 'No such profile' },
   'request-timeout': { status: 408, title: 'The request took too long to arrive' },
   'job-active': { status: 409, title: 'Job is already running' },
   'job-finished': { status: 409, title: 'Job has already finished' },
   'job-not-failed': { status: 409, title: 'Job has not failed' },
+  'profile-in-progress': { status: 409, title: 'The process is already recording a profile' },
+  'profile-not-ready': { status: 409, title: 'The profile is not done' },
   'precondition-failed': { status: 412, title: 'The resource has changed since you read it' },
   'payload-too-large': { status: 413, title: 'Request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported request body type' },
@@ -34,6 +38,7 @@ export const PROBLEMS = {
   'too-many-streams': { status: 429, title: 'Too many open event streams' },
   'headers-too-large': { status: 431, title: 'Request headers are too large' },
   'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
+  'process-unreachable': { status: 503, title: 'The process did not take the request' },
   'internal-error': { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

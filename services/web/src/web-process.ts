@@ -4,6 +4,7 @@ import { GroupMembership, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
 import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerJobEventListeners, registerRedisConnections, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
+import { ProfileAgent, ProfileDesk } from '@flotilla/profiling';
 import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret, joinQueueEpoch } from '@flotilla/queue';
 import { AofDurability, RedisConnections, RedisMemoryGauge, isReachable, redactRedisUrl, waitForReady } from '@flotilla/redis';
 import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
@@ -107,6 +108,14 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   });
   // First of the shutdown steps: the fleet sees this process go as soon as it starts draining.
   shutdown.add('leave the fleet', () => member.leave());
+  const profiler = await ProfileAgent.start({
+    redis: cacheRedis,
+    subscriber: redis.subscriber('cache'),
+    prefix: config.profiling.prefix,
+    processId: member.id,
+    maxBytes: config.profiling.maxBytes,
+    logger,
+  });
 
   const streams = new Set<() => void>();
   const rateLimiter = config.security.rateLimit
@@ -145,6 +154,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       windowSeconds: FAILED_AUTH_WINDOW_SECONDS,
     }),
     rateLimiter,
+    profiles: { desk: new ProfileDesk(cacheRedis, config.profiling.prefix), maxSeconds: config.profiling.maxSeconds },
   });
 
   const { pageCache } = content.content;
@@ -207,6 +217,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     await drainHttpServer(server, deadline);
   });
   shutdown.add('close queues and caches', async () => {
+    await profiler.close();
     await rateLimiter?.close();
     await events.close();
     await producer.close();

@@ -5,6 +5,7 @@ import type { WorkerConfig } from '@flotilla/config';
 import { catalog, urlCheckReportJob } from '@flotilla/jobs';
 import { drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
 import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisConnections, registerRedisEpoch, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
+import { ProfileAgent } from '@flotilla/profiling';
 import { checkEvictionPolicy, joinQueueEpoch } from '@flotilla/queue';
 import { Queue } from 'bullmq';
 import { RedisConnections, isReachable, redactRedisUrl } from '@flotilla/redis';
@@ -86,7 +87,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   const health = createHealthServer({
     problems: async () => {
       // On the pub/sub connection: on the command one a PING would wait behind the hung writes this probe is for.
-      const stalls = (await subscriber.reachable()) ? service.stalls() : [];
+      const stalls = (await subscriber.reachable()) ? service.stalls(profiler.lastPause?.endedAt) : [];
       // Says why the platform is about to restart this process.
       if (stalls.length > 0) logger.error({ problems: stalls }, 'liveness check failed');
       return stalls;
@@ -118,6 +119,14 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     }),
     { ...config.membership, onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed') },
   );
+  const profiler = await ProfileAgent.start({
+    redis: cacheClient,
+    subscriber: redis.subscriber('cache'),
+    prefix: config.profiling.prefix,
+    processId: member.id,
+    maxBytes: config.profiling.maxBytes,
+    logger,
+  });
   const workers = await MembershipWatcher.start(membership, 'worker', {
     subscriber,
     pollMs: config.membership.heartbeatMs,
@@ -144,6 +153,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     await workers.close();
   });
   shutdown.add('stop consuming and finish in-flight jobs', (deadline) => service.stop(deadline));
+  shutdown.add('stop profiling', () => profiler.close());
   // After the jobs (their handlers write to the caches), before the connections close.
   shutdown.add('close caches', async () => {
     await Promise.all([fragmentCache.close(), pageCache.close(), ...queues.map((q) => q.close())]);

@@ -32,9 +32,10 @@ export interface WorkerService {
   isRunning(): boolean;
   /**
    * Why consumer loops count as stopped (empty while all work); ask only while Redis is
-   * reachable. Nothing is reported once `stop` has begun.
+   * reachable. Nothing is reported once `stop` has begun. Silence until `excusedUntil` (the end
+   * of a heap snapshot's pause, epoch ms) does not count.
    */
-  stalls(): string[];
+  stalls(excusedUntil?: number): string[];
   /**
    * Stops taking jobs and lets in-flight ones finish until `deadline`; jobs still running then
    * are abandoned to BullMQ's stalled-job recovery, which hands them to another worker.
@@ -82,7 +83,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       ...queueTelemetry(),
     };
     const worker =
-      definition.processor === 'sandboxed'
+      definition.processor === 'sandboxed' && config.worker.threads
         ? new ConsumerWorker(name, SANDBOXED_PROCESSOR, { ...options, useWorkerThreads: true })
         : new ConsumerWorker(name, inline, options);
     void worker
@@ -107,10 +108,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   return {
     queues,
     isRunning: () => workers.every((w) => w.isRunning()),
-    stalls: () => {
+    stalls: (excusedUntil) => {
       if (stopping) return [];
       const now = Date.now();
-      return workers.flatMap((w) => consumerStall(w, config.worker.livenessTimeoutMs, now) ?? []);
+      return workers.flatMap((w) => consumerStall(w, config.worker.livenessTimeoutMs, now, excusedUntil) ?? []);
     },
     async stop(deadline) {
       stopping = true;
