@@ -29,10 +29,18 @@ export async function callApi<T>(target: ApiTarget, method: string, path: string
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
+  if (!response.ok) throw await refusal(response, path);
+  return (await jsonOf(response)) as T;
+}
+
+async function jsonOf(response: Response): Promise<unknown> {
   const text = await response.text();
-  const parsed: unknown = text && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined;
-  if (!response.ok) throw new ApiError(response.status, parsed as ApiError['problem'], path);
-  return parsed as T;
+  return text && (response.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as unknown) : undefined;
+}
+
+/** The ApiError for an answer that is not ok, with the problem details it carries. */
+export async function refusal(response: Response, path: string): Promise<ApiError> {
+  return new ApiError(response.status, (await jsonOf(response)) as ApiError['problem'], path);
 }
 
 /** Opens a request to the API (for streams); throws UnreachableError when nothing answers. */

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { ApiError, UnreachableError, callApi, type ApiTarget } from './api-client.js';
 import { benchJobs } from './bench-jobs.js';
 import { followJob } from './follow-job.js';
-import { table } from './format.js';
+import { byteSize, table } from './format.js';
+import { ProfileFailedError, takeProfile, type ProfileKind } from './profile-command.js';
 import { ProgressBar, type ProgressOutput } from './progress-bar.js';
 
 /** Exit codes, so scripts can tell a failed job from a refused request from a dead server. */
@@ -26,11 +27,14 @@ const USAGE = `usage: flotilla <command> [options]
   cache stats [--minutes N]                              hit ratios per cache
   bench [--type T] [--input JSON] [--count N] [--concurrency C]
                                                          submit N jobs, wait for them, report rates and latencies
+  profile <process-id> --cpu|--heap|--heap-sampling [--seconds N] [--out FILE]
+                                                         record a CPU profile or heap sampling for N s (default 10), or
+                                                         take a heap snapshot, and save it (default: the API's file name)  [admin]
 
 options: --url URL (FLOTILLA_URL, default http://127.0.0.1:3000), --token T (FLOTILLA_TOKEN: the /metrics
          bearer token), --json; admin commands: --admin-token T (FLOTILLA_ADMIN_TOKEN) or
          --admin-user USER:PASSWORD (FLOTILLA_ADMIN_USER)
-exit codes: 0 done, 1 a job failed, 2 usage, 3 request refused (4xx), 4 web unreachable or unavailable (5xx)`;
+exit codes: 0 done, 1 a job or profile failed, 2 usage, 3 request refused (4xx), 4 web unreachable or unavailable (5xx)`;
 
 class UsageError extends Error {}
 
@@ -51,6 +55,9 @@ interface JobView {
   error?: string;
   createdAt: string;
 }
+
+/** The profile options and the kinds of profile the API names them by. */
+const PROFILE_KINDS = { cpu: 'cpu', heap: 'heap-snapshot', 'heap-sampling': 'heap-sampling' } as const satisfies Record<string, ProfileKind>;
 
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
@@ -110,6 +117,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         input: { type: 'string' },
         count: { type: 'string' },
         concurrency: { type: 'string' },
+        cpu: { type: 'boolean', default: false },
+        heap: { type: 'boolean', default: false },
+        'heap-sampling': { type: 'boolean', default: false },
+        seconds: { type: 'string' },
+        out: { type: 'string' },
         'admin-token': { type: 'string' },
         'admin-user': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -209,6 +221,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         );
         return report.completed === report.count ? EXIT.ok : EXIT.jobFailed;
       }
+      case 'profile': {
+        const [processId] = rest;
+        if (!processId || rest.length > 1) throw new UsageError('profile needs one process id (see `flotilla workers`)');
+        const flags = (Object.keys(PROFILE_KINDS) as (keyof typeof PROFILE_KINDS)[]).filter((flag) => values[flag]);
+        const [flag] = flags;
+        if (flag === undefined || flags.length > 1) throw new UsageError('profile needs exactly one of --cpu, --heap, --heap-sampling');
+        if (flag === 'heap' && values.seconds !== undefined) throw new UsageError('--seconds goes with --cpu or --heap-sampling: a heap snapshot is taken in one go');
+        // 3600 is the most PROFILE_MAX_SECONDS allows; the web refuses what is over its own setting.
+        const seconds = flag === 'heap' ? undefined : wholeNumber('seconds', values.seconds, 10, 1, 3600);
+        const saved = await takeProfile(admin, { processId, kind: PROFILE_KINDS[flag], seconds, out: values.out }, new ProgressBar(io.stderr, processId));
+        print(saved, () => `${saved.path} ${byteSize(saved.bytes)}`);
+        return EXIT.ok;
+      }
       case 'queues': {
         const { queues } = await callApi<{ queues: Queue[] }>(target, 'GET', '/api/queues');
         // Over the five whole minutes before this one plus the part of this one gone by, so a
@@ -271,6 +296,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`flotilla: ${message}\n`);
     if (error instanceof ApiError) return error.status >= 500 ? EXIT.unreachable : EXIT.refused;
     if (error instanceof UnreachableError) return EXIT.unreachable;
+    if (error instanceof ProfileFailedError) return EXIT.jobFailed;
     throw error;
   }
 }

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,9 +18,9 @@ interface Run {
   stderr: string;
 }
 
-function flotilla(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+function flotilla(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, FLOTILLA_URL: web.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, FLOTILLA_URL: web.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -33,7 +36,9 @@ function flotilla(args: readonly string[], env: Record<string, string> = {}): Pr
 
 beforeAll(async () => {
   const env = isolatedServiceEnv(inject('redisUrl'));
-  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_TOKEN }), spawnWorker(env)]);
+  // The worker's profiles may be 1 MB at most: enough for its CPU and sampling profiles, too
+  // little for a heap snapshot, which is how a profile that fails is tested.
+  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_TOKEN }), spawnWorker({ ...env, PROFILE_MAX_MB: '1' })]);
 });
 
 afterAll(async () => {
@@ -163,6 +168,95 @@ describe('flotilla admin commands', () => {
   });
 });
 
+/** The type of each top-level field of a JSON file ('array' for arrays), to check a profile's format. */
+async function fieldTypes(path: string): Promise<Record<string, string>> {
+  const parsed = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, Array.isArray(value) ? 'array' : typeof value]));
+}
+
+describe('flotilla profile', () => {
+  const admin = { FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN };
+  let dir: string;
+  const memberId = async (group: 'web' | 'worker'): Promise<string> => {
+    const groups = JSON.parse((await flotilla(['workers', '--json'])).stdout) as Record<string, { id: string }[]>;
+    const id = groups[group]?.[0]?.id;
+    if (!id) throw new Error(`no ${group} member listed`);
+    return id;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-profile-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('saves a CPU profile of a worker to --out, showing the recording and the download on stderr', async () => {
+    const cwd = await mkdtemp(join(dir, 'cpu-'));
+    const out = join(cwd, 'worker.cpuprofile');
+    const run = await flotilla(['profile', await memberId('worker'), '--cpu', '--seconds', '2', '--out', out, '--json'], admin);
+    expect(run.code, run.stderr).toBe(0);
+    const saved = JSON.parse(run.stdout) as { path: string; bytes: number; profile: { kind: string; state: string } };
+    expect(saved).toMatchObject({ path: out, profile: { kind: 'cpu', state: 'done' } });
+    expect((await stat(out)).size).toBe(saved.bytes);
+    expect(await fieldTypes(out)).toMatchObject({ nodes: 'array', samples: 'array', startTime: 'number', endTime: 'number' });
+    // Not a terminal: a line per change, from the recording to the whole file downloaded.
+    expect(run.stderr).toMatch(/recording [0-2]\/2 s/);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/\[#{30}\] 100% downloading$/);
+    // Only the profile is left: the temporary file it was written to has been renamed.
+    expect(await readdir(cwd)).toEqual(['worker.cpuprofile']);
+  });
+
+  it('saves a heap snapshot of the web under the file name the API gives, printing path and size', async () => {
+    const cwd = await mkdtemp(join(dir, 'snapshot-'));
+    const run = await flotilla(['profile', await memberId('web'), '--heap'], admin, cwd);
+    expect(run.code, run.stderr).toBe(0);
+    const [name, ...others] = await readdir(cwd);
+    expect(others).toEqual([]);
+    expect(name).toMatch(/\.heapsnapshot$/);
+    const path = join(cwd, name ?? '');
+    expect(run.stdout.slice(0, path.length)).toBe(path);
+    expect(run.stdout.slice(path.length)).toMatch(/^ \d+\.\d [kMG]B\n$/);
+    expect(await fieldTypes(path)).toMatchObject({ snapshot: 'object', nodes: 'array', edges: 'array', strings: 'array' });
+  });
+
+  it('saves a sampling heap profile', async () => {
+    const out = join(await mkdtemp(join(dir, 'sampling-')), 'worker.heapprofile');
+    const run = await flotilla(['profile', await memberId('worker'), '--heap-sampling', '--seconds', '1', '--out', out], admin);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await fieldTypes(out)).toMatchObject({ head: 'object', samples: 'array' });
+  });
+
+  it('exits 1 with the reason when the profile fails, and leaves no file', async () => {
+    const cwd = await mkdtemp(join(dir, 'failed-'));
+    const run = await flotilla(['profile', await memberId('worker'), '--heap'], admin, cwd);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/failed: the profile is larger than the 1 MB allowed \(PROFILE_MAX_MB\)\n$/);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('exits 1 before asking when --out is in a directory that does not exist', async () => {
+    const run = await flotilla(['profile', await memberId('web'), '--heap', '--out', join(dir, 'missing', 'web.heapsnapshot')], admin);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot write to ${join(dir, 'missing')}`);
+    expect(run.stderr).not.toContain('requested');
+  });
+
+  it('refuses an unknown process (exit 3) with the problem detail, and leaves no file', async () => {
+    const run = await flotilla(['profile', 'no-such-process', '--heap-sampling', '--seconds', '1', '--out', join(dir, 'none.heapprofile')], admin);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('404');
+    expect(run.stderr).toContain('no live process with the id "no-such-process"');
+    expect(await readdir(dir)).not.toContain('none.heapprofile');
+  });
+
+  it('refuses wrong admin credentials (exit 3)', async () => {
+    const run = await flotilla(['profile', await memberId('web'), '--cpu', '--seconds', '1'], { FLOTILLA_ADMIN_TOKEN: 'not-the-admin-token-0123456789' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('401');
+  });
+});
+
 describe('flotilla bench', () => {
   it('submits N jobs, waits for all of them and reports rates and latencies', async () => {
     const run = await flotilla(['bench', '--count', '60', '--concurrency', '6', '--json']);
@@ -189,6 +283,13 @@ describe('flotilla errors', () => {
     [['bench', '--count', '0'], '--count: expected a whole number from 1'],
     [['bench', '--input', '{'], '--input is not valid JSON'],
     [['jobs', 'default', '--admin-user', 'nobody'], '--admin-user: expected USER:PASSWORD'],
+    [['profile', '--cpu'], 'profile needs one process id'],
+    [['profile', 'web-1', 'worker-1', '--cpu'], 'profile needs one process id'],
+    [['profile', 'web-1'], 'profile needs exactly one of --cpu, --heap, --heap-sampling'],
+    [['profile', 'web-1', '--cpu', '--heap-sampling'], 'profile needs exactly one of --cpu, --heap, --heap-sampling'],
+    [['profile', 'web-1', '--cpu', '--seconds', '0'], '--seconds: expected a whole number from 1'],
+    [['profile', 'web-1', '--heap-sampling', '--seconds', '2.5'], '--seconds: expected a whole number from 1'],
+    [['profile', 'web-1', '--heap', '--seconds', '5'], '--seconds goes with --cpu or --heap-sampling'],
   ])('%j exits 2 with usage', async (args, message) => {
     const run = await flotilla(args);
     expect(run.code).toBe(2);
@@ -200,5 +301,6 @@ describe('flotilla errors', () => {
     const run = await flotilla(['queues'], { FLOTILLA_URL: 'http://127.0.0.1:9' });
     expect(run.code).toBe(4);
     expect(run.stderr).toContain('cannot reach http://127.0.0.1:9');
+    expect((await flotilla(['profile', 'web-1', '--cpu'], { FLOTILLA_URL: 'http://127.0.0.1:9' })).code).toBe(4);
   });
 });
