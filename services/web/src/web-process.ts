@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { WebConfig } from '@flotilla/config';
-import { GroupMembership, processCapabilities } from '@flotilla/coordination';
+import { GroupMembership, ProcessVitals, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
 import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerJobEventListeners, registerRedisConnections, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
@@ -102,7 +102,10 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   }
 
   const membership = new GroupMembership(queueClient, `${config.dataPrefix}fleet:`);
-  const member = await membership.join('web', processCapabilities('web', config.release, { webConcurrency: String(config.webConcurrency) }), {
+  const vitals = ProcessVitals.start();
+  shutdown.add('stop measuring the event loop', () => vitals.stop(), 'release');
+  const capabilities = processCapabilities('web', config.release, { webConcurrency: String(config.webConcurrency) });
+  const member = await membership.join('web', () => ({ ...capabilities, ...vitals.read() }), {
     ...config.membership,
     onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed'),
   });

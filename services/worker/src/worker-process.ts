@@ -1,6 +1,6 @@
 import { ArticleFragments, ArticleStore, tagInvalidator } from '@flotilla/articles';
 import { Cache } from '@flotilla/cache';
-import { GroupMembership, MembershipWatcher, Partitioner, processCapabilities } from '@flotilla/coordination';
+import { GroupMembership, MembershipWatcher, Partitioner, ProcessVitals, processCapabilities } from '@flotilla/coordination';
 import type { WorkerConfig } from '@flotilla/config';
 import { catalog, urlCheckReportJob } from '@flotilla/jobs';
 import { drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
@@ -111,14 +111,16 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     );
 
   const membership = new GroupMembership(control, `${config.dataPrefix}fleet:`);
-  const member = await membership.join(
-    'worker',
-    processCapabilities('worker', config.release, {
-      queues: service.queues.join(','),
-      concurrency: service.queues.map((name) => `${name}:${catalog.queue(name)?.concurrency ?? 0}`).join(','),
-    }),
-    { ...config.membership, onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed') },
-  );
+  const vitals = ProcessVitals.start();
+  shutdown.add('stop measuring the event loop', () => vitals.stop(), 'release');
+  const capabilities = processCapabilities('worker', config.release, {
+    queues: service.queues.join(','),
+    concurrency: service.queues.map((name) => `${name}:${catalog.queue(name)?.concurrency ?? 0}`).join(','),
+  });
+  const member = await membership.join('worker', () => ({ ...capabilities, ...vitals.read() }), {
+    ...config.membership,
+    onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed'),
+  });
   const profiler = await ProfileAgent.start({
     redis: cacheClient,
     subscriber: redis.subscriber('cache'),

@@ -4,6 +4,7 @@ import escapeHtml from 'escape-html';
 // The page renders itself from the snapshot JSON, first the one embedded here and then each one
 // the event stream sends, so there is one rendering path and the page never needs a reload.
 const SCRIPT = `
+const PROFILE_POLL_MS = 500;
 const $ = (id) => document.getElementById(id);
 const text = (value) => String(value ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 const rows = (items, cells) => items.map((item) => '<tr>' + cells(item).map((c) => '<td>' + text(c) + '</td>').join('') + '</tr>').join('');
@@ -12,10 +13,35 @@ const spark = (series) => { const top = Math.max(1, ...series); return series.ma
 const total = (series) => series.reduce((a, b) => a + b, 0);
 const link = (href, label) => '<a href="' + text(href) + '">' + text(label) + '</a>';
 const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)) + ' s';
+const figure = (value, scale, unit) => value !== undefined && value !== '' && Number.isFinite(Number(value)) ? (scale * Number(value)).toFixed(1) + unit : '–';
+const memberCells = (m) => [m.group, m.id, m.capabilities.host, m.capabilities.pid, m.capabilities.version, m.capabilities.queues ?? '', m.capabilities.concurrency ?? '',
+  figure(m.capabilities.eventLoopUtilization, 100, ' %'), figure(m.capabilities.eventLoopDelayP99Ms, 1, ' ms'), ago(m.capabilities.startedAt),
+  Math.max(0, Math.round((m.expiresAt - Date.now()) / 1000)) + ' s'];
+const PROFILE_CONTROL = '<select class="kind" aria-label="profile kind"><option value="cpu">CPU profile</option><option value="heap-sampling">sampling heap profile</option>' +
+  '<option value="heap-snapshot">heap snapshot</option></select> <label class="seconds">for <input type="number" min="1" value="10" aria-label="seconds"> s</label> ' +
+  '<button type="button" class="profile">Profile</button> <span class="profile-state" role="status"></span>';
+// A process keeps its row from one update to the next (only the figures change), so a profile
+// being chosen, typed or followed is not wiped out by the next snapshot.
+const processRows = new Map();
+function renderMembers(members) {
+  const body = $('members');
+  const live = new Set(members.map((m) => m.id));
+  for (const [id, row] of processRows) if (!live.has(id)) { row.remove(); processRows.delete(id); }
+  members.forEach((m, i) => {
+    let row = processRows.get(m.id);
+    if (!row) {
+      row = document.createElement('tr');
+      row.dataset.process = m.id;
+      row.innerHTML = '<td></td>'.repeat(memberCells(m).length) + '<td class="profile-cell">' + PROFILE_CONTROL + '</td>';
+      processRows.set(m.id, row);
+    }
+    memberCells(m).forEach((value, j) => { row.cells[j].textContent = value; });
+    if (body.children[i] !== row) body.insertBefore(row, body.children[i] ?? null);
+  });
+}
 function render(s) {
   const members = Object.entries(s.members).flatMap(([group, list]) => list.map((m) => ({ group, ...m })));
-  $('members').innerHTML = rows(members, (m) => [m.group, m.id, m.capabilities.host, m.capabilities.pid, m.capabilities.version,
-    m.capabilities.queues ?? '', m.capabilities.concurrency ?? '', ago(m.capabilities.startedAt), Math.max(0, Math.round((m.expiresAt - Date.now()) / 1000)) + ' s']);
+  renderMembers(members);
   $('member-count').textContent = members.length;
   $('queues').innerHTML = s.queues.map((q) => '<tr><td>' + link('/dashboard/jobs/queue/' + encodeURIComponent(q.name), q.name) + '</td>' +
     [q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed, q.oldestWaitingSeconds.toFixed(1) + ' s', q.workers,
@@ -25,6 +51,63 @@ function render(s) {
   document.querySelectorAll('.window').forEach((e) => { e.textContent = s.windowMinutes + ' min'; });
   $('updated').textContent = new Date(s.at).toLocaleTimeString();
 }
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function problemText(response) {
+  const problem = await response.json().catch(() => ({}));
+  const fields = (problem.errors ?? []).map((e) => String(e.pointer ?? '').replace('#/', '') + ': ' + e.detail);
+  return [problem.detail ?? problem.title ?? 'HTTP ' + response.status, ...fields].join('; ');
+}
+function progress(status) {
+  if (status.state === 'uploading') return 'uploading ' + (status.bytes ? Math.floor((100 * (status.uploadedBytes ?? 0)) / status.bytes) : 0) + '%';
+  if (status.state === 'failed') return 'failed: ' + (status.error ?? 'no reason given');
+  if (status.state === 'done') return 'done: ' + status.fileName;
+  return status.state + '…';
+}
+async function profile(row) {
+  const id = row.dataset.process;
+  const kind = row.querySelector('.kind').value;
+  const button = row.querySelector('button.profile');
+  const show = (message) => { row.querySelector('.profile-state').textContent = message; };
+  if (kind === 'heap-snapshot' && !confirm('A heap snapshot pauses process ' + id + ' for as long as it takes (seconds on a big heap): it serves nothing meanwhile. Take it?')) return;
+  button.disabled = true;
+  try {
+    const request = kind === 'heap-snapshot' ? { kind } : { kind, seconds: Number(row.querySelector('.seconds input').value) };
+    show('requesting…');
+    let response = await fetch('/api/admin/processes/' + encodeURIComponent(id) + '/profiles', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    if (!response.ok) return show('refused: ' + (await problemText(response)));
+    const self = response.headers.get('location');
+    let status = await response.json();
+    while (status.state !== 'done' && status.state !== 'failed') {
+      show(progress(status));
+      await pause(PROFILE_POLL_MS);
+      response = await fetch(self);
+      if (!response.ok) return show('failed: ' + (await problemText(response)));
+      status = await response.json();
+    }
+    show(progress(status));
+    if (status.state === 'done') {
+      const download = document.createElement('a');
+      download.href = status.file;
+      download.download = status.fileName;
+      document.body.append(download);
+      download.click();
+      download.remove();
+    }
+  } catch (error) {
+    show('failed: ' + error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+// Rows are built from snapshot JSON and the CSP allows no inline handlers: the table listens for its rows.
+$('members').addEventListener('change', (e) => {
+  const kind = e.target.closest('select.kind');
+  if (kind) kind.parentElement.querySelector('.seconds').hidden = kind.value === 'heap-snapshot';
+});
+$('members').addEventListener('click', (e) => {
+  const button = e.target.closest('button.profile');
+  if (button) void profile(button.closest('tr'));
+});
 render(JSON.parse($('initial').textContent));
 const events = new EventSource('/dashboard/events');
 events.addEventListener('snapshot', (e) => { render(JSON.parse(e.data)); $('live').textContent = 'live'; });
@@ -43,6 +126,7 @@ th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #dde1e
 th { font-weight: 600; background: #f3f5f8; } .meta { color: #5b6475; }
 .spark { font-family: ui-monospace, monospace; letter-spacing: 1px; color: #2f6fdb; }
 form { display: flex; gap: .5rem; margin: 1rem 0 0; } input[type=search] { flex: 1; max-width: 28rem; padding: .35rem .5rem; font: inherit; }
+.profile-cell select, .profile-cell input, .profile-cell button { font: inherit; } .profile-cell input { width: 4em; } .profile-state { color: #5b6475; }
 .notice { background: #fff4d6; border: 1px solid #e8c66a; padding: .5rem .75rem; margin: 1rem 0 0; }
 `;
 
@@ -59,7 +143,7 @@ export function renderDashboard(snapshot: unknown, notice?: string): string {
 ${notice ? `<p class="notice" role="alert">${escapeHtml(notice)}</p>` : ''}
 <form action="/dashboard/find" method="get" role="search"><input type="search" name="id" placeholder="Find a job by id, e.g. default.AbC…" aria-label="job id" required><button>Find</button></form>
 <h2>Processes</h2>
-<div class="scroll"><table><thead><tr><th>group</th><th>id</th><th>host</th><th>pid</th><th>version</th><th>queues</th><th>concurrency</th><th>up</th><th>lease left</th></tr></thead><tbody id="members"></tbody></table></div>
+<div class="scroll"><table><thead><tr><th>group</th><th>id</th><th>host</th><th>pid</th><th>version</th><th>queues</th><th>concurrency</th><th>event-loop use</th><th>delay p99</th><th>up</th><th>lease left</th><th>profile</th></tr></thead><tbody id="members"></tbody></table></div>
 <h2>Queues</h2>
 <div class="scroll"><table><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th><th>oldest waiting</th><th>workers</th><th>done (<span class="window"></span>)</th><th>failed (<span class="window"></span>)</th><th>per minute</th></tr></thead><tbody id="queues"></tbody></table></div>
 <h2>Caches (whole fleet, last <span class="window"></span>)</h2>

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Download, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '../support/api.js';
 
@@ -42,6 +42,24 @@ async function queueCell(queue: string, column: number): Promise<string> {
   return (await page.locator('#queues tr', { hasText: queue }).first().locator('td').nth(column).textContent()) ?? '';
 }
 
+/** The process list's row whose `column` (0 group, 1 id, 3 pid, …) reads exactly `value`. */
+function processRow(column: number, value: string): Locator {
+  return page.locator('#members tr').filter({ has: page.locator(`td:nth-child(${column + 1})`, { hasText: new RegExp(`^${value}$`) }) });
+}
+
+/** Clicks the row's Profile button and resolves with the file the browser then downloads, parsed as JSON. */
+async function profileFrom(row: Locator): Promise<{ download: Download; content: unknown }> {
+  const downloaded = page.waitForEvent('download', { timeout: 60_000 });
+  await row.getByRole('button', { name: 'Profile' }).click();
+  const download = await downloaded;
+  return { download, content: JSON.parse(await readFile(await download.path(), 'utf8')) as unknown };
+}
+
+/** What each top-level field of a parsed file holds (`array`, `number`, `object`, …): its format at a glance. */
+function shape(content: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries(content as object).map(([field, value]) => [field, Array.isArray(value) ? 'array' : typeof value]));
+}
+
 describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
   it('shows the live worker and follows a job to completion without a reload', async () => {
     await page.goto(`${web.url}/dashboard`);
@@ -78,6 +96,38 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-job.png`, fullPage: true });
   });
+
+  it('shows every process with its event-loop vitals, and profiles one from its row into a download', async () => {
+    await page.goto(`${web.url}/dashboard`);
+    const workerRow = processRow(3, String(worker.pid));
+    await expect.poll(() => workerRow.count(), { timeout: 10_000 }).toBe(1);
+    expect(await workerRow.locator('td').nth(7).textContent()).toMatch(/^\d+\.\d %$/);
+    expect(await workerRow.locator('td').nth(8).textContent()).toMatch(/^\d+\.\d ms$/);
+
+    await workerRow.getByRole('combobox', { name: 'profile kind' }).selectOption('cpu');
+    await workerRow.getByRole('spinbutton', { name: 'seconds' }).fill('1');
+    const cpu = await profileFrom(workerRow);
+    expect(cpu.download.suggestedFilename()).toMatch(/\.cpuprofile$/);
+    expect(shape(cpu.content)).toMatchObject({ nodes: 'array', startTime: 'number', endTime: 'number', samples: 'array' });
+    await expect.poll(() => workerRow.locator('.profile-state').textContent()).toMatch(/^done: .*\.cpuprofile$/);
+
+    // The snapshot stops the process it is taken of: the page asks first.
+    const webRow = processRow(0, 'web');
+    const questions: string[] = [];
+    page.once('dialog', (dialog) => {
+      questions.push(dialog.message());
+      void dialog.accept();
+    });
+    await webRow.getByRole('combobox', { name: 'profile kind' }).selectOption('heap-snapshot');
+    expect(await webRow.locator('label.seconds').isHidden()).toBe(true);
+    const heap = await profileFrom(webRow);
+    expect(questions).toHaveLength(1);
+    expect(questions[0]).toContain('pauses process');
+    expect(heap.download.suggestedFilename()).toMatch(/\.heapsnapshot$/);
+    expect(shape(heap.content)).toMatchObject({ snapshot: 'object', nodes: 'array', edges: 'array', strings: 'array' });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-profile.png`, fullPage: true });
+  }, 120_000);
 
   it('fits a phone screen: the page itself never scrolls sideways, wide tables scroll in place', async () => {
     const phone = await (await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
