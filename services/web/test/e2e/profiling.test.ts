@@ -32,6 +32,8 @@ interface HeapSnapshot {
   strings: string[];
 }
 
+// One fleet: every process shares the prefixes, so any web reaches any process.
+let env: Record<string, string>;
 let web: ServiceHandle;
 // Runs fib on its main thread (WORKER_THREADS=false), where a CPU profile of the process sees it.
 let fibWorker: ServiceHandle;
@@ -39,7 +41,7 @@ let fibWorker: ServiceHandle;
 let smallWorker: ServiceHandle;
 
 beforeAll(async () => {
-  const env = { ...isolatedServiceEnv(inject('redisUrl')), ADMIN_BASIC_AUTH: ADMIN, PROFILE_MAX_SECONDS: String(MAX_SECONDS) };
+  env = { ...isolatedServiceEnv(inject('redisUrl')), ADMIN_BASIC_AUTH: ADMIN, PROFILE_MAX_SECONDS: String(MAX_SECONDS) };
   [web, fibWorker, smallWorker] = await Promise.all([
     spawnWeb(env),
     spawnWorker({ ...env, WORKER_QUEUES: 'cpu', WORKER_THREADS: 'false' }),
@@ -196,6 +198,28 @@ describe('profiling a live process through the web', () => {
       expect(profile.samples.length).toBeGreaterThan(0);
     } finally {
       for (const stream of streams) stream.destroy();
+    }
+  });
+
+  it('profiles each forked process of a web under WEB_CONCURRENCY, asked through another web', async () => {
+    const clustered = await spawnWeb({ ...env, WEB_CONCURRENCY: '2' });
+    try {
+      let forks: { id: string; capabilities: { pid: string } }[] = [];
+      await waitFor(async () => {
+        const { groups } = (await api(web.url, 'GET', '/api/members')).body as { groups: { web: typeof forks } };
+        forks = groups.web.filter((member) => member.capabilities.pid !== String(web.pid));
+        return forks.length === 2;
+      });
+      expect(new Set(forks.map((fork) => fork.capabilities.pid)).size).toBe(2);
+      for (const fork of forks) {
+        const asked = await ask(fork.id, { kind: 'cpu', seconds: 1 });
+        expect(asked.status).toBe(202);
+        const status = await settled(asked.headers.get('location') ?? '');
+        expect(status).toMatchObject({ state: 'done', process: fork.id });
+        expect((JSON.parse((await download(status)).text) as CpuProfile).samples.length).toBeGreaterThan(0);
+      }
+    } finally {
+      await clustered.stop();
     }
   });
 
