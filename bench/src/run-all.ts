@@ -4,6 +4,7 @@ import { runHttpSubmit } from './http-submit.js';
 import { runJobLatency } from './job-latency.js';
 import { runJobThroughput } from './job-throughput.js';
 import { runPageCache } from './page-cache.js';
+import { runProfileOverhead } from './profile-overhead.js';
 import { runTelemetryOverhead } from './telemetry-overhead.js';
 
 await runJobThroughput();
@@ -12,3 +13,4 @@ await runJobLatency();
 await runPageCache();
 await runCacheTiers();
 await runTelemetryOverhead();
+await runProfileOverhead();
