@@ -18,8 +18,8 @@ export interface Capabilities {
   readonly weight?: string;
   /** Event-loop utilisation over the last heartbeat interval, 0 to 1 (see ProcessVitals). */
   readonly eventLoopUtilization?: string;
-  /** Event-loop delay p99 over the last heartbeat interval, in milliseconds (see ProcessVitals). */
-  readonly eventLoopDelayP99Ms?: string;
+  /** The longest event-loop delay over the last heartbeat interval, in milliseconds (see ProcessVitals). */
+  readonly eventLoopDelayMaxMs?: string;
   readonly [extra: string]: string | undefined;
 }
 

@@ -15,7 +15,7 @@ const link = (href, label) => '<a href="' + text(href) + '">' + text(label) + '<
 const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)) + ' s';
 const figure = (value, scale, unit) => value !== undefined && value !== '' && Number.isFinite(Number(value)) ? (scale * Number(value)).toFixed(1) + unit : '–';
 const memberCells = (m) => [m.group, m.id, m.capabilities.host, m.capabilities.pid, m.capabilities.version, m.capabilities.queues ?? '', m.capabilities.concurrency ?? '',
-  figure(m.capabilities.eventLoopUtilization, 100, ' %'), figure(m.capabilities.eventLoopDelayP99Ms, 1, ' ms'), ago(m.capabilities.startedAt),
+  figure(m.capabilities.eventLoopUtilization, 100, ' %'), figure(m.capabilities.eventLoopDelayMaxMs, 1, ' ms'), ago(m.capabilities.startedAt),
   Math.max(0, Math.round((m.expiresAt - Date.now()) / 1000)) + ' s'];
 const PROFILE_CONTROL = '<select class="kind" aria-label="profile kind"><option value="cpu">CPU profile</option><option value="heap-sampling">sampling heap profile</option>' +
   '<option value="heap-snapshot">heap snapshot</option></select> <label class="seconds">for <input type="number" min="1" value="10" aria-label="seconds"> s</label> ' +
@@ -143,7 +143,7 @@ export function renderDashboard(snapshot: unknown, notice?: string): string {
 ${notice ? `<p class="notice" role="alert">${escapeHtml(notice)}</p>` : ''}
 <form action="/dashboard/find" method="get" role="search"><input type="search" name="id" placeholder="Find a job by id, e.g. default.AbC…" aria-label="job id" required><button>Find</button></form>
 <h2>Processes</h2>
-<div class="scroll"><table><thead><tr><th>group</th><th>id</th><th>host</th><th>pid</th><th>version</th><th>queues</th><th>concurrency</th><th>event-loop use</th><th>delay p99</th><th>up</th><th>lease left</th><th>profile</th></tr></thead><tbody id="members"></tbody></table></div>
+<div class="scroll"><table><thead><tr><th>group</th><th>id</th><th>host</th><th>pid</th><th>version</th><th>queues</th><th>concurrency</th><th>event-loop use</th><th>delay max</th><th>up</th><th>lease left</th><th>profile</th></tr></thead><tbody id="members"></tbody></table></div>
 <h2>Queues</h2>
 <div class="scroll"><table><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th><th>oldest waiting</th><th>workers</th><th>done (<span class="window"></span>)</th><th>failed (<span class="window"></span>)</th><th>per minute</th></tr></thead><tbody id="queues"></tbody></table></div>
 <h2>Caches (whole fleet, last <span class="window"></span>)</h2>

@@ -88,7 +88,7 @@ describe('fleet membership and the partitioned URL check', () => {
     await waitFor(async () => (await members(web, 'worker')).length === 3, { description: 'three workers in the membership' });
     expect((await members(web, 'web')).map((m) => m.capabilities['service'])).toEqual(['web']);
     const worker = (await members(web, 'worker'))[0];
-    expect(Object.keys(worker?.capabilities ?? {}).sort()).toEqual(['concurrency', 'eventLoopDelayP99Ms', 'eventLoopUtilization', 'host', 'pid', 'queues', 'service', 'startedAt', 'version']);
+    expect(Object.keys(worker?.capabilities ?? {}).sort()).toEqual(['concurrency', 'eventLoopDelayMaxMs', 'eventLoopUtilization', 'host', 'pid', 'queues', 'service', 'startedAt', 'version']);
     const ids = await Promise.all(workers.map((w) => idOf(web, w)));
 
     const first = await settledRound(env, targets, ids, 0);
