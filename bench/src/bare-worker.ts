@@ -24,7 +24,10 @@ const worker = new Worker('default', sleep, {
   concurrency: 20,
 });
 await worker.waitUntilReady();
-const probe = createServer((_req, res) => res.end('ok')).listen(Number(requiredEnv('bare-worker', 'PORT')), '127.0.0.1');
+const probe = createServer((_req, res) => res.end('ok')).listen(
+  Number(requiredEnv('bare-worker', 'PORT')),
+  '127.0.0.1',
+);
 
 process.once('SIGTERM', () => {
   probe.close();

@@ -51,8 +51,15 @@ export async function runCacheTiers(): Promise<void> {
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   // Two instances of one cache, as two processes would hold it: with and without memory tier.
   const options = { name: 'fragments', redis: command, prefix, defaultTtlMs: 600_000 };
-  const withMemory = await Cache.create<string>({ ...options, subscriber: new SharedSubscriber(connect('subscriber')) });
-  const redisOnly = await Cache.create<string>({ ...options, subscriber: new SharedSubscriber(connect('subscriber')), l1: false });
+  const withMemory = await Cache.create<string>({
+    ...options,
+    subscriber: new SharedSubscriber(connect('subscriber')),
+  });
+  const redisOnly = await Cache.create<string>({
+    ...options,
+    subscriber: new SharedSubscriber(connect('subscriber')),
+    l1: false,
+  });
   try {
     const keys = Array.from({ length: FRAGMENTS }, (_, i) => `card:${i}`);
     await redisOnly.setMany(keys.map((key) => ({ key, value: FRAGMENT, options: { tags: [`article:${key}`] } })));
@@ -74,7 +81,11 @@ export async function runCacheTiers(): Promise<void> {
       ],
     });
 
-    const [l2, l1, peek] = await measure([() => redisOnly.get('card:0'), () => withMemory.get('card:0'), () => withMemory.peek('card:0')]);
+    const [l2, l1, peek] = await measure([
+      () => redisOnly.get('card:0'),
+      () => withMemory.get('card:0'),
+      () => withMemory.peek('card:0'),
+    ]);
     printTable({
       title: 'One hit: Redis tier vs in-process tier',
       notes: ['A fresh, tagged ~420-byte entry.'],

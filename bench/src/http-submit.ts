@@ -1,6 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { LOAD_TEST_ENV, spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, printEnvironment, printTable, startBenchRedis, withCpu, type BenchRedis, type HttpLoadResult } from './harness/index.js';
+import {
+  measureHttp,
+  median,
+  printEnvironment,
+  printTable,
+  startBenchRedis,
+  withCpu,
+  type BenchRedis,
+  type HttpLoadResult,
+} from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the server and the load generator.
 const CONNECTIONS = 32;
@@ -32,7 +41,14 @@ const variants: readonly [Variant, ...Variant[]] = [
   },
   {
     name: 'Flotilla web (Express 5, JobProducer)',
-    start: (redis) => spawnWeb({ ...LOAD_TEST_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: '{bench-web}', LOG_LEVEL: 'warn', WEB_CONCURRENCY: '1' }),
+    start: (redis) =>
+      spawnWeb({
+        ...LOAD_TEST_ENV,
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: '{bench-web}',
+        LOG_LEVEL: 'warn',
+        WEB_CONCURRENCY: '1',
+      }),
   },
 ];
 
@@ -81,7 +97,10 @@ export async function runHttpSubmit(): Promise<void> {
       { name: 'p99 ms', higherIsBetter: false },
       { name: 'server CPU µs/req', higherIsBetter: false },
     ],
-    rows: [{ variant: variants[0].name, values: figures(measured[0]) }, ...variants.slice(1).map((v, i) => ({ variant: v.name, values: figures(measured[i + 1]) }))],
+    rows: [
+      { variant: variants[0].name, values: figures(measured[0]) },
+      ...variants.slice(1).map((v, i) => ({ variant: v.name, values: figures(measured[i + 1]) })),
+    ],
   });
 }
 

@@ -29,7 +29,10 @@ const rawBullMq = (name: string): Variant => ({
   name,
   start: async (redis, prefix) => {
     const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
-    const [web, worker] = await Promise.all([spawnService({ entry: BARE_SERVER, env }), spawnService({ entry: BARE_WORKER, env })]);
+    const [web, worker] = await Promise.all([
+      spawnService({ entry: BARE_SERVER, env }),
+      spawnService({ entry: BARE_WORKER, env }),
+    ]);
     return { web, worker };
   },
 });
@@ -41,7 +44,10 @@ const variants: readonly [Variant, ...Variant[]] = [
     name: 'peer: Express + express.json() + queue.add, plain Worker',
     start: async (redis, prefix) => {
       const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
-      const [web, worker] = await Promise.all([spawnService({ entry: PEER_SERVER, env }), spawnService({ entry: BARE_WORKER, env })]);
+      const [web, worker] = await Promise.all([
+        spawnService({ entry: PEER_SERVER, env }),
+        spawnService({ entry: BARE_WORKER, env }),
+      ]);
       return { web, worker };
     },
   },
@@ -49,7 +55,14 @@ const variants: readonly [Variant, ...Variant[]] = [
     name: 'Flotilla web + worker',
     start: async (redis, prefix) => {
       // Finished jobs kept beyond the default 10,000, so that every job of a round can be read back.
-      const env = { ...LOAD_TEST_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', WEB_CONCURRENCY: '1', JOB_RETENTION_COUNT: '100000' };
+      const env = {
+        ...LOAD_TEST_ENV,
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: prefix,
+        LOG_LEVEL: 'warn',
+        WEB_CONCURRENCY: '1',
+        JOB_RETENTION_COUNT: '100000',
+      };
       const [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
       return { web, worker };
     },
@@ -107,7 +120,9 @@ export async function runJobLatency(): Promise<void> {
       }
       const rows = variants.map((variant, index) => ({
         variant: variant.name,
-        values: FIGURES.map((_, column) => median((measured[index] ?? []).map((values) => values[column] ?? Number.NaN))),
+        values: FIGURES.map((_, column) =>
+          median((measured[index] ?? []).map((values) => values[column] ?? Number.NaN)),
+        ),
       }));
       printTable({
         title: `Job latency at ${rate} jobs/s`,
@@ -133,7 +148,11 @@ function figures(l: Latencies, lagMs: number): number[] {
 }
 
 /** Sends `rate × seconds` submissions, each when it is due, and waits for every answer. */
-async function submitAtRate(url: string, rate: number, seconds: number): Promise<{ sent: Submission[]; lagMs: number }> {
+async function submitAtRate(
+  url: string,
+  rate: number,
+  seconds: number,
+): Promise<{ sent: Submission[]; lagMs: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
   const total = rate * seconds;
   const startAt = performance.now() + 20;
@@ -142,7 +161,11 @@ async function submitAtRate(url: string, rate: number, seconds: number): Promise
   try {
     while (answers.length < total) {
       const now = performance.now();
-      for (let due = startAt + (answers.length * 1000) / rate; answers.length < total && due <= now; due = startAt + (answers.length * 1000) / rate) {
+      for (
+        let due = startAt + (answers.length * 1000) / rate;
+        answers.length < total && due <= now;
+        due = startAt + (answers.length * 1000) / rate
+      ) {
         lagMs = Math.max(lagMs, now - due);
         answers.push(submit(agent, url, due));
       }
@@ -157,17 +180,26 @@ async function submitAtRate(url: string, rate: number, seconds: number): Promise
 
 async function submit(agent: Agent, url: string, dueAt: number): Promise<Submission> {
   return await new Promise((resolve, reject) => {
-    const req = request(url, { agent, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(SLEEP_INPUT) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const answeredAt = performance.now();
-        if (res.statusCode !== 202) return reject(new Error(`${url} answered ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
-        const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: string | number };
-        resolve({ dueAt, answeredAt, jobId: String(id) });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        agent,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(SLEEP_INPUT) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const answeredAt = performance.now();
+          if (res.statusCode !== 202)
+            return reject(new Error(`${url} answered ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
+          const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: string | number };
+          resolve({ dueAt, answeredAt, jobId: String(id) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(SLEEP_INPUT);
   });
@@ -178,7 +210,8 @@ async function latencies(reader: Redis, prefix: string, sent: readonly Submissio
   const deadline = Date.now() + 120_000;
   for (;;) {
     const pipeline = reader.pipeline();
-    for (const { jobId } of sent) pipeline.hmget(`${prefix}:default:${jobId}`, 'timestamp', 'processedOn', 'finishedOn');
+    for (const { jobId } of sent)
+      pipeline.hmget(`${prefix}:default:${jobId}`, 'timestamp', 'processedOn', 'finishedOn');
     const rows = ((await pipeline.exec()) ?? []).map(([error, row]) => {
       if (error) throw error;
       return (row as (string | null)[]).map(Number);

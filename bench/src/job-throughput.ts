@@ -1,7 +1,22 @@
 import { performance } from 'node:perf_hooks';
 import { defaultQueue } from '@flotilla/jobs';
-import { median, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
-import { drain, flotillaNoOp, flotillaReporting, rawBullmq, rawWorkerOnFlotillaJobs, SLEEP_INPUT, type Variant } from './job-variants.js';
+import {
+  median,
+  printEnvironment,
+  printTable,
+  runConcurrently,
+  startBenchRedis,
+  type BenchRedis,
+} from './harness/index.js';
+import {
+  drain,
+  flotillaNoOp,
+  flotillaReporting,
+  rawBullmq,
+  rawWorkerOnFlotillaJobs,
+  SLEEP_INPUT,
+  type Variant,
+} from './job-variants.js';
 
 // Sized so each variant enqueues and drains for a few seconds on a 2-core machine.
 const JOBS = 10_000;
@@ -22,19 +37,16 @@ interface Rates {
   readonly redisCpuUs: number;
 }
 
-const variants = [
-  rawBullmq,
-  rawWorkerOnFlotillaJobs,
-  flotillaNoOp,
-  flotillaReporting,
-] as const;
+const variants = [rawBullmq, rawWorkerOnFlotillaJobs, flotillaNoOp, flotillaReporting] as const;
 
 /**
  * Worker throughput and enqueue rate of Flotilla against raw BullMQ, on one private Redis,
  * each variant under a key prefix of its own and Redis flushed in between.
  */
 export async function runJobThroughput(): Promise<void> {
-  console.log(`\n## Job throughput: ${JOBS.toLocaleString('en-US')} sleep jobs ${JSON.stringify(SLEEP_INPUT)}, ${ROUNDS} rounds after a warm-up round\n`);
+  console.log(
+    `\n## Job throughput: ${JOBS.toLocaleString('en-US')} sleep jobs ${JSON.stringify(SLEEP_INPUT)}, ${ROUNDS} rounds after a warm-up round\n`,
+  );
   printEnvironment();
   const redis = await startBenchRedis();
   const measured: Rates[][] = variants.map(() => []);
@@ -59,7 +71,9 @@ export async function runJobThroughput(): Promise<void> {
   if (!raw || !onFlotillaJobsRates || !bareRates || !reportingRates) throw new Error('a variant was not measured');
   // Each round's figure over the baseline's of the same round, then the median of those.
   const roundRatio = (index: number, rate: keyof Rates, baseline: number): string =>
-    median((measured[index] ?? []).map((rates, round) => rates[rate] / (measured[baseline]?.[round]?.[rate] ?? NaN))).toFixed(2);
+    median(
+      (measured[index] ?? []).map((rates, round) => rates[rate] / (measured[baseline]?.[round]?.[rate] ?? NaN)),
+    ).toFixed(2);
 
   printTable({
     title: 'Enqueue rate',
@@ -87,9 +101,15 @@ export async function runJobThroughput(): Promise<void> {
       { name: 'Redis CPU µs/job', higherIsBetter: false, decimals: 1 },
     ],
     rows: [
-      { variant: rawWorkerOnFlotillaJobs.name, values: [onFlotillaJobsRates.process, onFlotillaJobsRates.workerCpuUs, onFlotillaJobsRates.redisCpuUs] },
+      {
+        variant: rawWorkerOnFlotillaJobs.name,
+        values: [onFlotillaJobsRates.process, onFlotillaJobsRates.workerCpuUs, onFlotillaJobsRates.redisCpuUs],
+      },
       { variant: flotillaNoOp.name, values: [bareRates.process, bareRates.workerCpuUs, bareRates.redisCpuUs] },
-      { variant: flotillaReporting.name, values: [reportingRates.process, reportingRates.workerCpuUs, reportingRates.redisCpuUs] },
+      {
+        variant: flotillaReporting.name,
+        values: [reportingRates.process, reportingRates.workerCpuUs, reportingRates.redisCpuUs],
+      },
       { variant: rawBullmq.name, values: [raw.process, raw.workerCpuUs, raw.redisCpuUs] },
     ],
   });
@@ -116,6 +136,5 @@ async function measureVariant(variant: Variant, redis: BenchRedis, prefix: strin
     await redis.flush();
   }
 }
-
 
 if (import.meta.main) await runJobThroughput();

@@ -117,9 +117,17 @@ export const rawWorkerOnFlotillaJobs: Variant = {
       removeOnFail: { age: retention.failedRetentionSeconds, count: retention.retentionCount },
     };
     return {
-      enqueue: () => queue.add(sleepJob.name, SLEEP_INPUT, { ...options, jobId: `${defaultQueue.name}.${randomBytes(16).toString('base64url')}` }),
+      enqueue: () =>
+        queue.add(sleepJob.name, SLEEP_INPUT, {
+          ...options,
+          jobId: `${defaultQueue.name}.${randomBytes(16).toString('base64url')}`,
+        }),
       processor: noOpProcessor,
-      workerOptions: { connection: { host: redis.host, port: redis.port }, prefix, concurrency: defaultQueue.concurrency },
+      workerOptions: {
+        connection: { host: redis.host, port: redis.port },
+        prefix,
+        concurrency: defaultQueue.concurrency,
+      },
       close: async () => {
         await queue.close();
         await connection.quit();
@@ -140,7 +148,11 @@ function flotilla(name: string, handler: BoundHandler): Variant {
     async setUp(redis, prefix) {
       const producer = await flotillaProducer(redis, prefix);
       const { config } = producer;
-      const consumerConnection = createRedis({ url: redis.url, role: 'consumer', connectionName: 'flotilla:bench:worker' });
+      const consumerConnection = createRedis({
+        url: redis.url,
+        role: 'consumer',
+        connectionName: 'flotilla:bench:worker',
+      });
       const throughput = new ThroughputRecorder(consumerConnection, prefix);
       return {
         enqueue: producer.enqueue,

@@ -3,7 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOAD_TEST_ENV, spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { hasWrk, measureHttp, measureWrk, median, pinToCpu, printEnvironment, printTable, startBenchRedis, withCpu, type HttpLoadResult } from './harness/index.js';
+import {
+  hasWrk,
+  measureHttp,
+  measureWrk,
+  median,
+  pinToCpu,
+  printEnvironment,
+  printTable,
+  startBenchRedis,
+  withCpu,
+  type HttpLoadResult,
+} from './harness/index.js';
 
 // Sized for a 2-core machine that also runs the server, Redis and the load generator.
 const CONNECTIONS = 32;
@@ -18,7 +29,12 @@ const PINNED_WARMUP_SECONDS = 5;
 const PINNED_ROUNDS = 4;
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
-const PREFIXES = { QUEUE_PREFIX: '{bench-pages}', CACHE_PREFIX: 'bench:cache:', DATA_PREFIX: 'bench:data:', LOG_LEVEL: 'warn' };
+const PREFIXES = {
+  QUEUE_PREFIX: '{bench-pages}',
+  CACHE_PREFIX: 'bench:cache:',
+  DATA_PREFIX: 'bench:data:',
+  LOG_LEVEL: 'warn',
+};
 
 interface Variant {
   readonly name: string;
@@ -31,7 +47,9 @@ interface Variant {
  * same bytes, and against the same page rendered by Express on every request (cache off).
  */
 export async function runPageCache(): Promise<void> {
-  console.log(`\n## Full-page cache: GET of a ${PAGE_BYTES / 1024} KB page, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n`);
+  console.log(
+    `\n## Full-page cache: GET of a ${PAGE_BYTES / 1024} KB page, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n`,
+  );
   printEnvironment();
   const redis = await startBenchRedis();
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
@@ -47,7 +65,12 @@ export async function runPageCache(): Promise<void> {
     // The baseline sends the web's very bytes: the same body and the same headers.
     const sameBytes = (name: string): Variant => ({
       name,
-      start: () => spawnService({ entry: BARE_SERVER, env: { PAGE_FILE: pageFile, PAGE_HEADERS_FILE: headersFile }, readyPath: '/' }),
+      start: () =>
+        spawnService({
+          entry: BARE_SERVER,
+          env: { PAGE_FILE: pageFile, PAGE_HEADERS_FILE: headersFile },
+          readyPath: '/',
+        }),
     });
     const baseline = sameBytes('bare node:http, same bytes');
     const noiseFloor = sameBytes('bare node:http, same bytes again (noise floor)');
@@ -61,7 +84,10 @@ export async function runPageCache(): Promise<void> {
       noiseFloor,
       hit,
       twoHeaders,
-      { name: 'Flotilla web, cache off (Express renders)', start: () => spawnWeb({ ...env, PAGE_CACHE_TTL_SECONDS: '0' }) },
+      {
+        name: 'Flotilla web, cache off (Express renders)',
+        start: () => spawnWeb({ ...env, PAGE_CACHE_TTL_SECONDS: '0' }),
+      },
     ];
     const measured: HttpLoadResult[][] = variants.map(() => []);
     for (let round = 1; round <= ROUNDS; round++) {
@@ -69,7 +95,12 @@ export async function runPageCache(): Promise<void> {
         const service = await variant.start();
         try {
           measured[index]?.push(
-            await measureHttp({ url: service.url + path, durationSeconds: DURATION_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS }),
+            await measureHttp({
+              url: service.url + path,
+              durationSeconds: DURATION_SECONDS,
+              warmupSeconds: WARMUP_SECONDS,
+              connections: CONNECTIONS,
+            }),
           );
         } finally {
           await service.stop();
@@ -80,12 +111,18 @@ export async function runPageCache(): Promise<void> {
       const results = measured[index] ?? [];
       return {
         variant: variant.name,
-        values: [median(results.map((r) => r.requestsPerSecond)), median(results.map((r) => r.latencyMs.p50)), median(results.map((r) => r.latencyMs.p99))],
+        values: [
+          median(results.map((r) => r.requestsPerSecond)),
+          median(results.map((r) => r.latencyMs.p50)),
+          median(results.map((r) => r.latencyMs.p99)),
+        ],
       };
     });
     printTable({
       title: 'Cached page vs bare node:http',
-      notes: [`A fresh server process per round, warmed up for ${WARMUP_SECONDS} s; median of ${ROUNDS} rounds. Target: the cached page at ≥ 0.90× the bare server sending the same bytes.`],
+      notes: [
+        `A fresh server process per round, warmed up for ${WARMUP_SECONDS} s; median of ${ROUNDS} rounds. Target: the cached page at ≥ 0.90× the bare server sending the same bytes.`,
+      ],
       metrics: [
         { name: 'req/s', higherIsBetter: true },
         { name: 'p50 ms', higherIsBetter: false },
@@ -104,7 +141,10 @@ export async function runPageCache(): Promise<void> {
 interface Generator {
   readonly name: string;
   /** Loads `url` from the load CPU; the generator's own CPU seconds come back with the figures. */
-  load(url: string, durationSeconds: number): Promise<{ requestsPerSecond: number; requests: number; p99: number; generatorCpuSeconds: number }>;
+  load(
+    url: string,
+    durationSeconds: number,
+  ): Promise<{ requestsPerSecond: number; requests: number; p99: number; generatorCpuSeconds: number }>;
 }
 
 const wrk: Generator = {
@@ -135,8 +175,10 @@ const autocannon: Generator = {
  */
 async function comparePinned(contenders: readonly [Variant, ...Variant[]], path: string): Promise<void> {
   const generators: readonly [Generator, ...Generator[]] = (await hasWrk()) ? [wrk, autocannon] : [autocannon];
-  if (generators.length === 1) console.log('\nwrk is not installed (apt-get install wrk): the pinned comparison runs with autocannon only.');
-  if (!(await pinToCpu(process.pid, LOAD_CPU))) console.log('\nNo second CPU or no taskset: the pinned comparison runs unpinned.');
+  if (generators.length === 1)
+    console.log('\nwrk is not installed (apt-get install wrk): the pinned comparison runs with autocannon only.');
+  if (!(await pinToCpu(process.pid, LOAD_CPU)))
+    console.log('\nNo second CPU or no taskset: the pinned comparison runs unpinned.');
   const servers: ServiceHandle[] = [];
   try {
     for (const contender of contenders) {
@@ -150,14 +192,22 @@ async function comparePinned(contenders: readonly [Variant, ...Variant[]], path:
       for (const [g, generator] of generators.entries()) {
         for (const [s, server] of servers.entries()) {
           const r = await withCpu(server.pid, () => generator.load(server.url + path, DURATION_SECONDS));
-          figures[g]?.[s]?.push([r.requestsPerSecond, r.p99, (r.cpuSeconds * 1e6) / r.requests, (r.generatorCpuSeconds * 1e6) / r.requests]);
+          figures[g]?.[s]?.push([
+            r.requestsPerSecond,
+            r.p99,
+            (r.cpuSeconds * 1e6) / r.requests,
+            (r.generatorCpuSeconds * 1e6) / r.requests,
+          ]);
         }
       }
     }
     for (const [g, generator] of generators.entries()) {
       const rows = contenders.map((variant, s) => {
         const rounds = figures[g]?.[s] ?? [];
-        return { variant: variant.name, values: [0, 1, 2, 3].map((column) => median(rounds.map((values) => values[column] ?? NaN))) };
+        return {
+          variant: variant.name,
+          values: [0, 1, 2, 3].map((column) => median(rounds.map((values) => values[column] ?? NaN))),
+        };
       });
       printTable({
         title: `Cached page vs bare node:http, pinned, ${generator.name}`,
@@ -183,22 +233,28 @@ async function comparePinned(contenders: readonly [Variant, ...Variant[]], path:
 const NODE_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
 /** Creates an article whose page is about PAGE_BYTES and returns its path, cached bytes and headers. */
-async function preparePage(env: Record<string, string>): Promise<{ path: string; bytes: Buffer; headers: [string, string][] }> {
+async function preparePage(
+  env: Record<string, string>,
+): Promise<{ path: string; bytes: Buffer; headers: [string, string][] }> {
   const web = await spawnWeb(env);
   try {
     const paragraph = 'Stateless processes scale sideways; the cache keeps them fast. ';
-    const body = Array.from({ length: Math.ceil(PAGE_BYTES / paragraph.length) }, () => paragraph).join('').slice(0, PAGE_BYTES - 1500);
+    const body = Array.from({ length: Math.ceil(PAGE_BYTES / paragraph.length) }, () => paragraph)
+      .join('')
+      .slice(0, PAGE_BYTES - 1500);
     const created = await fetch(`${web.url}/api/articles`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ title: 'A ten kilobyte page', body }),
     });
-    if (created.status !== 201) throw new Error(`creating the article answered ${created.status}: ${await created.text()}`);
+    if (created.status !== 201)
+      throw new Error(`creating the article answered ${created.status}: ${await created.text()}`);
     const { id } = (await created.json()) as { id: number };
     const path = `/articles/${id}`;
     await fetch(web.url + path).then((r) => r.arrayBuffer());
     const hit = await fetch(web.url + path);
-    if (hit.headers.get('x-cache') !== 'HIT') throw new Error(`the page was not cached: X-Cache ${hit.headers.get('x-cache')}`);
+    if (hit.headers.get('x-cache') !== 'HIT')
+      throw new Error(`the page was not cached: X-Cache ${hit.headers.get('x-cache')}`);
     const headers = [...hit.headers].filter(([name]) => !NODE_HEADERS.has(name));
     return { path, bytes: Buffer.from(await hit.arrayBuffer()), headers };
   } finally {

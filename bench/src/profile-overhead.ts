@@ -1,5 +1,13 @@
 import { LOAD_TEST_ENV, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
-import { measureHttp, median, printEnvironment, printTable, startBenchRedis, withCpu, type HttpLoadResult } from './harness/index.js';
+import {
+  measureHttp,
+  median,
+  printEnvironment,
+  printTable,
+  startBenchRedis,
+  withCpu,
+  type HttpLoadResult,
+} from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the server and the load generator.
 const CONNECTIONS = 32;
@@ -34,10 +42,18 @@ type Measured = HttpLoadResult & { readonly cpuMicrosPerRequest: number };
  * profiled, in alternating rounds.
  */
 export async function runProfileOverhead(): Promise<void> {
-  console.log(`\n## Profiling overhead: GET of a cached page while the web profiles itself, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n`);
+  console.log(
+    `\n## Profiling overhead: GET of a cached page while the web profiles itself, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n`,
+  );
   printEnvironment();
   const redis = await startBenchRedis();
-  const web = await spawnWeb({ ...LOAD_TEST_ENV, REDIS_URL: redis.url, LOG_LEVEL: 'warn', ADMIN_TOKEN, PROFILE_MAX_SECONDS: '60' });
+  const web = await spawnWeb({
+    ...LOAD_TEST_ENV,
+    REDIS_URL: redis.url,
+    LOG_LEVEL: 'warn',
+    ADMIN_TOKEN,
+    PROFILE_MAX_SECONDS: '60',
+  });
   const measured: Measured[][] = variants.map(() => []);
   const profileBytes: number[] = [];
   try {
@@ -45,7 +61,13 @@ export async function runProfileOverhead(): Promise<void> {
     const processId = await ownId(web);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [index, variant] of variants.entries()) {
-        const load = () => measureHttp({ url, connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, warmupSeconds: WARMUP_SECONDS });
+        const load = () =>
+          measureHttp({
+            url,
+            connections: CONNECTIONS,
+            durationSeconds: DURATION_SECONDS,
+            warmupSeconds: WARMUP_SECONDS,
+          });
         if (variant.profile === undefined) {
           measured[index]?.push(toMeasured(await withCpu(web.pid, load)));
           continue;
@@ -63,7 +85,11 @@ export async function runProfileOverhead(): Promise<void> {
     const results = measured[index] ?? [];
     return {
       variant: variant.name,
-      values: [median(results.map((r) => r.requestsPerSecond)), median(results.map((r) => r.latencyMs.p99)), median(results.map((r) => r.cpuMicrosPerRequest))],
+      values: [
+        median(results.map((r) => r.requestsPerSecond)),
+        median(results.map((r) => r.latencyMs.p99)),
+        median(results.map((r) => r.cpuMicrosPerRequest)),
+      ],
     };
   });
   printTable({
@@ -90,30 +116,50 @@ async function cachedPage(web: ServiceHandle): Promise<string> {
   const created = await fetch(`${web.url}/api/articles`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'Profiled', body: 'A page the web serves from memory while it profiles itself. '.repeat(100) }),
+    body: JSON.stringify({
+      title: 'Profiled',
+      body: 'A page the web serves from memory while it profiles itself. '.repeat(100),
+    }),
   });
-  if (created.status !== 201) throw new Error(`creating the article answered ${created.status}: ${await created.text()}`);
+  if (created.status !== 201)
+    throw new Error(`creating the article answered ${created.status}: ${await created.text()}`);
   const path = `/articles/${((await created.json()) as { id: number }).id}`;
   await fetch(web.url + path).then((r) => r.arrayBuffer());
   const hit = await fetch(web.url + path);
   await hit.arrayBuffer();
-  if (hit.headers.get('x-cache') !== 'HIT') throw new Error(`the page was not cached: X-Cache ${hit.headers.get('x-cache')}`);
+  if (hit.headers.get('x-cache') !== 'HIT')
+    throw new Error(`the page was not cached: X-Cache ${hit.headers.get('x-cache')}`);
   return path;
 }
 
 async function ownId(web: ServiceHandle): Promise<string> {
-  const { groups } = (await (await fetch(`${web.url}/api/members`)).json()) as { groups: Record<string, { id: string; capabilities: { pid: string } }[]> };
+  const { groups } = (await (await fetch(`${web.url}/api/members`)).json()) as {
+    groups: Record<string, { id: string; capabilities: { pid: string } }[]>;
+  };
   const id = groups['web']?.find((m) => m.capabilities.pid === String(web.pid))?.id;
   if (!id) throw new Error('the web is not in the fleet membership');
   return id;
 }
 
-async function status(web: ServiceHandle, location: string): Promise<{ state: string; bytes?: number; error?: string; file: string }> {
-  return (await (await fetch(web.url + location, { headers: admin })).json()) as { state: string; bytes?: number; error?: string; file: string };
+async function status(
+  web: ServiceHandle,
+  location: string,
+): Promise<{ state: string; bytes?: number; error?: string; file: string }> {
+  return (await (await fetch(web.url + location, { headers: admin })).json()) as {
+    state: string;
+    bytes?: number;
+    error?: string;
+    file: string;
+  };
 }
 
 /** Asks the web for a profile and resolves once it is recording. */
-async function startProfile(web: ServiceHandle, processId: string, kind: ProfileKind, seconds: number): Promise<string> {
+async function startProfile(
+  web: ServiceHandle,
+  processId: string,
+  kind: ProfileKind,
+  seconds: number,
+): Promise<string> {
   const asked = await fetch(`${web.url}/api/admin/processes/${processId}/profiles`, {
     method: 'POST',
     headers: { ...admin, 'content-type': 'application/json' },
@@ -130,7 +176,8 @@ async function profileSize(web: ServiceHandle, location: string): Promise<number
   for (;;) {
     const current = await status(web, location);
     if (current.state === 'failed') throw new Error(`the profile failed: ${current.error ?? ''}`);
-    if (current.state === 'done') return (await (await fetch(web.url + current.file, { headers: admin })).arrayBuffer()).byteLength;
+    if (current.state === 'done')
+      return (await (await fetch(web.url + current.file, { headers: admin })).arrayBuffer()).byteLength;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -8,7 +8,13 @@ import { printEnvironment, processRssMiB, startBenchRedis } from './harness/inde
 const SOAK_SECONDS = Number(process.env['SOAK_SECONDS'] ?? 60);
 const WARMUP_SECONDS = 10;
 const SSE_CLIENTS = 8;
-const ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-soak}', CACHE_PREFIX: 'bench-soak:cache:', DATA_PREFIX: 'bench-soak:data:', LOG_LEVEL: 'warn' };
+const ENV = {
+  ...LOAD_TEST_ENV,
+  QUEUE_PREFIX: '{bench-soak}',
+  CACHE_PREFIX: 'bench-soak:cache:',
+  DATA_PREFIX: 'bench-soak:data:',
+  LOG_LEVEL: 'warn',
+};
 
 /** One kind of traffic of the mix: autocannon over its own keep-alive connections. */
 interface Workload {
@@ -18,12 +24,23 @@ interface Workload {
 }
 
 const WORKLOADS: readonly Workload[] = [
-  { name: 'cached pages (GET /articles/:id)', connections: 8, requests: [1, 2, 3].map((id) => ({ method: 'GET', path: `/articles/${id}` })) },
+  {
+    name: 'cached pages (GET /articles/:id)',
+    connections: 8,
+    requests: [1, 2, 3].map((id) => ({ method: 'GET', path: `/articles/${id}` })),
+  },
   { name: 'API reads (GET /api/articles/:id)', connections: 4, requests: [{ method: 'GET', path: '/api/articles/1' }] },
   {
     name: 'job submissions (POST /api/jobs/sleep)',
     connections: 4,
-    requests: [{ method: 'POST', path: '/api/jobs/sleep', headers: { 'content-type': 'application/json' }, body: '{"ms":5,"steps":1}' }],
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/jobs/sleep',
+        headers: { 'content-type': 'application/json' },
+        body: '{"ms":5,"steps":1}',
+      },
+    ],
   },
 ];
 
@@ -43,7 +60,12 @@ interface StreamResult {
 }
 
 async function runWorkload(web: ServiceHandle, workload: Workload, seconds: number): Promise<WorkloadResult> {
-  const result = await autocannon({ url: web.url, connections: workload.connections, duration: seconds, requests: workload.requests });
+  const result = await autocannon({
+    url: web.url,
+    connections: workload.connections,
+    duration: seconds,
+    requests: workload.requests,
+  });
   return {
     name: workload.name,
     requests: result.requests.total,
@@ -59,7 +81,11 @@ async function runWorkload(web: ServiceHandle, workload: Workload, seconds: numb
 async function streamClient(web: ServiceHandle, until: number, result: StreamResult): Promise<void> {
   while (Date.now() < until) {
     try {
-      const submitted = await fetch(`${web.url}/api/jobs/sleep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":200,"steps":4}' });
+      const submitted = await fetch(`${web.url}/api/jobs/sleep`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"ms":200,"steps":4}',
+      });
       if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}`);
       const { links } = (await submitted.json()) as { links: { events: string } };
       const events = await fetch(`${web.url}${links.events}`, { signal: AbortSignal.timeout(30_000) });
@@ -118,7 +144,9 @@ export async function runSoak(): Promise<void> {
     for (;;) {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
       if ((counts['waiting'] ?? 0) + (counts['active'] ?? 0) + (counts['delayed'] ?? 0) === 0) {
-        console.log(`Queue drained ${((Date.now() - drainStarted) / 1000).toFixed(1)} s after the load stopped; failed jobs: ${counts['failed'] ?? 0}`);
+        console.log(
+          `Queue drained ${((Date.now() - drainStarted) / 1000).toFixed(1)} s after the load stopped; failed jobs: ${counts['failed'] ?? 0}`,
+        );
         break;
       }
       if (Date.now() - drainStarted > 120_000) {
@@ -129,17 +157,28 @@ export async function runSoak(): Promise<void> {
     }
 
     console.log('\n| traffic | requests | per second | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|');
-    for (const r of results) console.log(`| ${r.name} | ${r.requests} | ${r.perSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
-    console.log(`| job event streams (${SSE_CLIENTS} clients: submit, follow to the end) | ${streams.streams} | ${(streams.streams / SOAK_SECONDS).toFixed(1)} | – | – | ${streams.errors} |`);
+    for (const r of results)
+      console.log(`| ${r.name} | ${r.requests} | ${r.perSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+    console.log(
+      `| job event streams (${SSE_CLIENTS} clients: submit, follow to the end) | ${streams.streams} | ${(streams.streams / SOAK_SECONDS).toFixed(1)} | – | – | ${streams.errors} |`,
+    );
     const totalErrors = results.reduce((sum, r) => sum + r.errors, streams.errors);
     console.log(`\nErrors in all: ${totalErrors} (target 0)`);
 
     // RSS at each quarter of the run: a leak climbs quarter after quarter, a warming heap levels off.
-    console.log('\n| process | RSS MiB after warm-up | at 1/4 | at 1/2 | at 3/4 | at the end | max |\n|---|---:|---:|---:|---:|---:|---:|');
-    for (const [name, pid] of [['web', web.pid], ['worker', worker.pid]] as const) {
+    console.log(
+      '\n| process | RSS MiB after warm-up | at 1/4 | at 1/2 | at 3/4 | at the end | max |\n|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const [name, pid] of [
+      ['web', web.pid],
+      ['worker', worker.pid],
+    ] as const) {
       const samples = rss.get(pid) ?? [];
-      const at = (share: number): string => (samples[Math.min(samples.length - 1, Math.floor(share * samples.length))] ?? Number.NaN).toFixed(0);
-      console.log(`| ${name} | ${at(0)} | ${at(0.25)} | ${at(0.5)} | ${at(0.75)} | ${at(1)} | ${Math.max(...samples).toFixed(0)} |`);
+      const at = (share: number): string =>
+        (samples[Math.min(samples.length - 1, Math.floor(share * samples.length))] ?? Number.NaN).toFixed(0);
+      console.log(
+        `| ${name} | ${at(0)} | ${at(0.25)} | ${at(0.5)} | ${at(0.75)} | ${at(1)} | ${Math.max(...samples).toFixed(0)} |`,
+      );
     }
     if (totalErrors > 0) process.exitCode = 1;
   } finally {

@@ -6,7 +6,26 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { findExecutable } from '@flotilla/local-redis';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { addSleepJobs, CALLGRIND_NODE_ARGS, drained, EVERY_TRACE, median, NOTHING_SAMPLED, pausedSleepJobs, printEnvironment, printTable, runConcurrently, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type BenchRedis, type OtlpSink, type TracingMode } from './harness/index.js';
+import {
+  addSleepJobs,
+  CALLGRIND_NODE_ARGS,
+  drained,
+  EVERY_TRACE,
+  median,
+  NOTHING_SAMPLED,
+  pausedSleepJobs,
+  printEnvironment,
+  printTable,
+  runConcurrently,
+  startBenchRedis,
+  startOtlpSink,
+  TELEMETRY_OFF,
+  TELEMETRY_OFF_AGAIN,
+  TRACING_ON,
+  type BenchRedis,
+  type OtlpSink,
+  type TracingMode,
+} from './harness/index.js';
 
 // Requests or jobs before counting starts, the same in every mode, since a longer warm-up alone
 // makes a process cheaper: enough for a process sampling 1 % to have recorded 300 traces, so
@@ -19,7 +38,13 @@ const WARM_UP = 30_000;
 // more or less in the stretch counted moves a figure by several per cent, so both are large.
 const MEASURED = 5000;
 const ROUNDS = 2;
-const BASE_ENV = { ...LOAD_TEST_ENV, QUEUE_PREFIX: '{bench-instructions}', CACHE_PREFIX: 'bench-i:cache:', DATA_PREFIX: 'bench-i:data:', LOG_LEVEL: 'warn' };
+const BASE_ENV = {
+  ...LOAD_TEST_ENV,
+  QUEUE_PREFIX: '{bench-instructions}',
+  CACHE_PREFIX: 'bench-i:cache:',
+  DATA_PREFIX: 'bench-i:data:',
+  LOG_LEVEL: 'warn',
+};
 // Under valgrind the services start and run about fifty times slower.
 const READY_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 120_000;
@@ -49,16 +74,29 @@ interface Counted {
   readonly read: () => Promise<Instructions>;
 }
 
-const per = (counted: Instructions, units: number): Instructions => ({ all: counted.all / units, main: counted.main / units });
+const per = (counted: Instructions, units: number): Instructions => ({
+  all: counted.all / units,
+  main: counted.main / units,
+});
 
 /** Starts a service under callgrind and hands it to `use`, then stops it whatever happens. */
-async function underCallgrind<T>(start: (wrapper: readonly string[]) => Promise<ServiceHandle>, use: (counted: Counted) => Promise<T>): Promise<T> {
+async function underCallgrind<T>(
+  start: (wrapper: readonly string[]) => Promise<ServiceHandle>,
+  use: (counted: Counted) => Promise<T>,
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-callgrind-'));
   try {
     // One dump file per thread: the main thread runs the JavaScript, the others are V8's
     // garbage collection and compiler helpers and libuv's pool.
-    const service = await start(['valgrind', '--tool=callgrind', '--separate-threads=yes', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'out')}`]);
-    const control = (...args: string[]) => promisify(execFile)('callgrind_control', [...args, String(service.pid)], { timeout: 60_000 });
+    const service = await start([
+      'valgrind',
+      '--tool=callgrind',
+      '--separate-threads=yes',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, 'out')}`,
+    ]);
+    const control = (...args: string[]) =>
+      promisify(execFile)('callgrind_control', [...args, String(service.pid)], { timeout: 60_000 });
     try {
       return await use({
         service,
@@ -97,12 +135,17 @@ async function underCallgrind<T>(start: (wrapper: readonly string[]) => Promise<
 async function warmUp(mode: TracingMode, sink: OtlpSink, step: (units: number) => Promise<void>): Promise<void> {
   const exportsBefore = sink.received().requests;
   await step(WARM_UP);
-  if (mode.sampled > 0 && sink.received().requests === exportsBefore) throw new Error(`${mode.name}: no spans exported during the warm-up of ${WARM_UP}`);
+  if (mode.sampled > 0 && sink.received().requests === exportsBefore)
+    throw new Error(`${mode.name}: no spans exported during the warm-up of ${WARM_UP}`);
 }
 
 async function webInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingMode): Promise<Instructions> {
   return await underCallgrind(
-    (wrapper) => spawnWeb({ ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, nodeArgs: CALLGRIND_NODE_ARGS, readyTimeoutMs: READY_TIMEOUT_MS }),
+    (wrapper) =>
+      spawnWeb(
+        { ...BASE_ENV, REDIS_URL: redis.url, WEB_CONCURRENCY: '1', ...mode.env(sink.url), ...EXPORT_BY_BATCH },
+        { wrapper, nodeArgs: CALLGRIND_NODE_ARGS, readyTimeoutMs: READY_TIMEOUT_MS },
+      ),
     async ({ service, count, read }) => {
       const requests = (count: number) =>
         runConcurrently(count, 4, async () => {
@@ -119,11 +162,18 @@ async function webInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingM
 }
 
 async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: TracingMode): Promise<Instructions> {
-  const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix: BASE_ENV.QUEUE_PREFIX });
+  const queue = new Queue('default', {
+    connection: { host: redis.host, port: redis.port },
+    prefix: BASE_ENV.QUEUE_PREFIX,
+  });
   try {
     await queue.obliterate({ force: true });
     return await underCallgrind(
-      (wrapper) => spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink.url), ...EXPORT_BY_BATCH }, { wrapper, nodeArgs: CALLGRIND_NODE_ARGS, readyTimeoutMs: READY_TIMEOUT_MS }),
+      (wrapper) =>
+        spawnWorker(
+          { ...BASE_ENV, REDIS_URL: redis.url, WORKER_QUEUES: 'default', ...mode.env(sink.url), ...EXPORT_BY_BATCH },
+          { wrapper, nodeArgs: CALLGRIND_NODE_ARGS, readyTimeoutMs: READY_TIMEOUT_MS },
+        ),
       async ({ count, read }) => {
         await warmUp(mode, sink, async (jobs) => {
           await addSleepJobs(queue, jobs);
@@ -150,7 +200,9 @@ async function workerInstructions(redis: BenchRedis, sink: OtlpSink, mode: Traci
  * decision, as for scheduled jobs; a job enqueued by a traced request follows that request's).
  */
 export async function runTelemetryInstructions(): Promise<void> {
-  console.log(`\n## Telemetry overhead in instructions: ${MEASURED} requests and jobs after a warm-up of ${WARM_UP}, ${ROUNDS} rounds\n`);
+  console.log(
+    `\n## Telemetry overhead in instructions: ${MEASURED} requests and jobs after a warm-up of ${WARM_UP}, ${ROUNDS} rounds\n`,
+  );
   printEnvironment();
   if (!findExecutable('valgrind') || !findExecutable('callgrind_control')) {
     console.log('valgrind or callgrind_control not found (Debian: apt-get install valgrind); skipped.');
@@ -169,7 +221,10 @@ export async function runTelemetryInstructions(): Promise<void> {
       for (const [index, mode] of modes.entries()) {
         // Side by side: callgrind runs a process on one core, and the counts do not depend on
         // what else the machine runs.
-        const [perRequest, perJob] = await Promise.all([webInstructions(redis, webSink, mode), workerInstructions(redis, workerSink, mode)]);
+        const [perRequest, perJob] = await Promise.all([
+          webInstructions(redis, webSink, mode),
+          workerInstructions(redis, workerSink, mode),
+        ]);
         web[index]?.push(perRequest);
         worker[index]?.push(perJob);
         console.log(
@@ -182,11 +237,19 @@ export async function runTelemetryInstructions(): Promise<void> {
     for (const sink of [webSink, workerSink]) await new Promise((resolve) => sink.server.close(resolve));
     await redis.stop();
   }
-  console.log(`OTLP exports received: ${webSink.received().requests} from the web, ${workerSink.received().requests} from the worker`);
-  const kilo = (rounds: readonly Instructions[] | undefined, thread: keyof Instructions): number => median((rounds ?? []).map((r) => r[thread])) / 1000;
+  console.log(
+    `OTLP exports received: ${webSink.received().requests} from the web, ${workerSink.received().requests} from the worker`,
+  );
+  const kilo = (rounds: readonly Instructions[] | undefined, thread: keyof Instructions): number =>
+    median((rounds ?? []).map((r) => r[thread])) / 1000;
   const [first, ...rest] = modes.map((mode, index) => ({
     variant: mode.name,
-    values: [kilo(web[index], 'all'), kilo(web[index], 'main'), kilo(worker[index], 'all'), kilo(worker[index], 'main')],
+    values: [
+      kilo(web[index], 'all'),
+      kilo(web[index], 'main'),
+      kilo(worker[index], 'all'),
+      kilo(worker[index], 'main'),
+    ],
   }));
   if (!first) throw new Error('no mode measured');
   printTable({
@@ -207,12 +270,19 @@ export async function runTelemetryInstructions(): Promise<void> {
   // The modes in between differ from nothing sampled by a share of recorded traces, a few per
   // cent of a unit's count, which is of the order of the difference between two processes of
   // one mode; the two ends differ by much more, so their difference is the steadier figure.
-  for (const [service, rounds] of [['request', web], ['job', worker]] as const) {
+  for (const [service, rounds] of [
+    ['request', web],
+    ['job', worker],
+  ] as const) {
     const off = kilo(rounds[modes.indexOf(TELEMETRY_OFF)], 'all');
     const nothing = kilo(rounds[modes.indexOf(NOTHING_SAMPLED)], 'all');
     const recording = kilo(rounds[modes.indexOf(EVERY_TRACE)], 'all') - nothing;
-    const projected = [0.01, 0.1].map((share) => `${share * 100}% sampled ${((nothing + share * recording) / off).toFixed(2)}×`).join(', ');
-    console.log(`Recording one ${service}'s trace costs ${recording.toFixed(1)} k instructions (every trace recorded − nothing sampled); projected from that: ${projected} telemetry off.`);
+    const projected = [0.01, 0.1]
+      .map((share) => `${share * 100}% sampled ${((nothing + share * recording) / off).toFixed(2)}×`)
+      .join(', ');
+    console.log(
+      `Recording one ${service}'s trace costs ${recording.toFixed(1)} k instructions (every trace recorded − nothing sampled); projected from that: ${projected} telemetry off.`,
+    );
   }
 }
 

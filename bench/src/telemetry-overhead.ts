@@ -1,7 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { LOAD_TEST_ENV, spawnWeb, spawnWorker, type ServiceHandle } from '@flotilla/testkit';
-import { drained, measureHttp, median, pausedSleepJobs, pinToCpu, printEnvironment, printTable, startBenchRedis, startOtlpSink, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, withCpu, type BenchRedis, type TracingMode } from './harness/index.js';
+import {
+  drained,
+  measureHttp,
+  median,
+  pausedSleepJobs,
+  pinToCpu,
+  printEnvironment,
+  printTable,
+  startBenchRedis,
+  startOtlpSink,
+  TELEMETRY_OFF,
+  TELEMETRY_OFF_AGAIN,
+  TRACING_ON,
+  withCpu,
+  type BenchRedis,
+  type TracingMode,
+} from './harness/index.js';
 
 // Sized for a 2-core machine that also runs Redis, the services and the load generator.
 const CONNECTIONS = 32;
@@ -47,7 +63,13 @@ interface Slice {
 /** Scrapes a service's /metrics every interval while `during` runs, as Prometheus would. */
 async function whileScraped<T>(service: ServiceHandle, enabled: boolean, during: () => Promise<T>): Promise<T> {
   if (!enabled) return await during();
-  const timer = setInterval(() => void fetch(`${service.url}/metrics`).then((r) => r.arrayBuffer()).catch(() => undefined), SCRAPE_INTERVAL_MS);
+  const timer = setInterval(
+    () =>
+      void fetch(`${service.url}/metrics`)
+        .then((r) => r.arrayBuffer())
+        .catch(() => undefined),
+    SCRAPE_INTERVAL_MS,
+  );
   try {
     return await during();
   } finally {
@@ -70,7 +92,12 @@ async function startWeb(redisUrl: string, mode: Mode, sink: string): Promise<Con
   const slice = (): Promise<Slice> =>
     whileScraped(service, mode.scrape, () =>
       withCpu(service.pid, async () => {
-        const result = await measureHttp({ url, durationSeconds: SLICE_SECONDS, warmupSeconds: 0, connections: CONNECTIONS });
+        const result = await measureHttp({
+          url,
+          durationSeconds: SLICE_SECONDS,
+          warmupSeconds: 0,
+          connections: CONNECTIONS,
+        });
         return { units: result.requests, perSecond: result.requestsPerSecond };
       }),
     );
@@ -87,7 +114,13 @@ async function startWorker(redis: BenchRedis, mode: Mode, sink: string, index: n
   const prefix = `{bench-telemetry-${index}}`;
   const queue = new Queue('default', { connection: { host: redis.host, port: redis.port }, prefix });
   await queue.obliterate({ force: true });
-  const service = await spawnWorker({ ...BASE_ENV, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, WORKER_QUEUES: 'default', ...mode.env(sink) });
+  const service = await spawnWorker({
+    ...BASE_ENV,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    WORKER_QUEUES: 'default',
+    ...mode.env(sink),
+  });
   await pinToCpu(service.pid, SERVICE_CPU);
   const slice = async (): Promise<Slice> => {
     // CPU is read only around the drain itself, the paused worker idling while the jobs are added.
@@ -123,7 +156,8 @@ interface Summary {
 }
 
 const cpuMicrosOf = (slices: readonly Slice[]): number =>
-  (slices.reduce((sum, slice) => sum + slice.cpuSeconds, 0) * 1e6) / slices.reduce((sum, slice) => sum + slice.units, 0);
+  (slices.reduce((sum, slice) => sum + slice.cpuSeconds, 0) * 1e6) /
+  slices.reduce((sum, slice) => sum + slice.units, 0);
 
 /** The contender of `mode`'s `copy`-th process: copies of one mode lie a whole pass of the modes apart. */
 const contenderIndex = (mode: number, copy: number): number => copy * modes.length + mode;
@@ -143,7 +177,11 @@ async function interleave(contenders: readonly Contender[]): Promise<Summary[]> 
   // A slice's ratio is to the baseline process of the same copy in the same round: a neighbour in time.
   return modes.map((_, mode) => {
     const own = copies.map((copy) => slices[contenderIndex(mode, copy)] ?? []);
-    const ratios = copies.flatMap((copy) => (own[copy] ?? []).map((slice, round) => slice.perSecond / (slices[contenderIndex(0, copy)]?.[round]?.perSecond ?? Number.NaN)));
+    const ratios = copies.flatMap((copy) =>
+      (own[copy] ?? []).map(
+        (slice, round) => slice.perSecond / (slices[contenderIndex(0, copy)]?.[round]?.perSecond ?? Number.NaN),
+      ),
+    );
     return {
       perSecond: median(own.flat().map((slice) => slice.perSecond)),
       rateRatio: median(ratios),
@@ -154,7 +192,10 @@ async function interleave(contenders: readonly Contender[]): Promise<Summary[]> 
 }
 
 /** Starts every mode's processes, one after the other, each warmed up, and hands them all to `use`; stops them whatever happens. */
-async function withContenders<T>(start: (mode: Mode, index: number) => Promise<Contender>, use: (contenders: readonly Contender[]) => Promise<T>): Promise<T> {
+async function withContenders<T>(
+  start: (mode: Mode, index: number) => Promise<Contender>,
+  use: (contenders: readonly Contender[]) => Promise<T>,
+): Promise<T> {
   const contenders: Contender[] = [];
   try {
     for (let copy = 0; copy < PROCESSES_PER_MODE; copy++) {
@@ -177,11 +218,17 @@ async function withContenders<T>(start: (mode: Mode, index: number) => Promise<C
  * each, so that all modes meet the same drift of this machine's speed.
  */
 export async function runTelemetryOverhead(): Promise<void> {
-  console.log(`\n## Telemetry overhead: ${PROCESSES_PER_MODE} processes per mode, ${ROUNDS} interleaved rounds; web ${CONNECTIONS} connections × ${SLICE_SECONDS} s, worker ${JOBS_PER_SLICE} jobs per slice\n`);
+  console.log(
+    `\n## Telemetry overhead: ${PROCESSES_PER_MODE} processes per mode, ${ROUNDS} interleaved rounds; web ${CONNECTIONS} connections × ${SLICE_SECONDS} s, worker ${JOBS_PER_SLICE} jobs per slice\n`,
+  );
   printEnvironment();
   // Redis, started below, inherits this process's CPU.
   const pinned = await pinToCpu(process.pid, HARNESS_CPU);
-  console.log(pinned ? `Services pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.` : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.');
+  console.log(
+    pinned
+      ? `Services pinned to CPU ${SERVICE_CPU}; load generator, OTLP sink and Redis to CPU ${HARNESS_CPU}.`
+      : 'Not pinned (needs taskset and two CPUs): all processes share the CPUs.',
+  );
   const redis = await startBenchRedis();
   const sink = await startOtlpSink();
   let web: Summary[];
@@ -199,7 +246,10 @@ export async function runTelemetryOverhead(): Promise<void> {
   const rows = modes.map((mode, index) => {
     const w = web[index] as Summary;
     const j = worker[index] as Summary;
-    return { variant: mode.name, values: [w.perSecond, w.rateRatio, w.cpuMicros, j.perSecond, j.rateRatio, j.cpuMicros] };
+    return {
+      variant: mode.name,
+      values: [w.perSecond, w.rateRatio, w.cpuMicros, j.perSecond, j.rateRatio, j.cpuMicros],
+    };
   });
   printTable({
     title: 'Telemetry on vs off',
@@ -207,8 +257,8 @@ export async function runTelemetryOverhead(): Promise<void> {
       'Web: GET /api/articles/1 (Express, Redis, ETag). Worker: sleep {ms:0} jobs, enqueued without a trace, drained by one worker process (concurrency 20) from a backlog.',
       'On: traces exported over OTLP/HTTP to a sink in this process (sampler parentbased_traceidratio or always_on), /metrics scraped every second.',
       `Each mode runs in ${PROCESSES_PER_MODE} warmed-up processes; each of ${ROUNDS} rounds loads every process in turn (order reversed every other round).`,
-      'Rate: median of the slices; round ratio: median of the slices\' ratios to the slice of a baseline process in the same round.',
-      'CPU per request or job: user + system time of the mode\'s processes over all their slices, divided by what they served.',
+      "Rate: median of the slices; round ratio: median of the slices' ratios to the slice of a baseline process in the same round.",
+      "CPU per request or job: user + system time of the mode's processes over all their slices, divided by what they served.",
       'Target: telemetry costs ≤ 10% (rate ratio ≥ 0.90, ≤ 1.11× the CPU per unit).',
     ],
     metrics: [
@@ -222,9 +272,15 @@ export async function runTelemetryOverhead(): Promise<void> {
     rows: rows as [(typeof rows)[number], ...typeof rows],
   });
   // How far a mode's processes differ among themselves: the noise floor of the CPU figures.
-  for (const [service, summaries] of [['web CPU µs/req', web], ['worker CPU µs/job', worker]] as const) {
+  for (const [service, summaries] of [
+    ['web CPU µs/req', web],
+    ['worker CPU µs/job', worker],
+  ] as const) {
     console.log(`\n${service} of each process:`);
-    for (const [index, mode] of modes.entries()) console.log(`- ${mode.name}: ${(summaries[index] as Summary).cpuMicrosPerProcess.map((micros) => micros.toFixed(1)).join(', ')}`);
+    for (const [index, mode] of modes.entries())
+      console.log(
+        `- ${mode.name}: ${(summaries[index] as Summary).cpuMicrosPerProcess.map((micros) => micros.toFixed(1)).join(', ')}`,
+      );
   }
 }
 

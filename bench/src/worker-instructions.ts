@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findExecutable } from '@flotilla/local-redis';
 import { createRedis } from '@flotilla/redis';
-import { CALLGRIND_NODE_ARGS, printEnvironment, printTable, runConcurrently, startBenchRedis, type BenchRedis } from './harness/index.js';
+import {
+  CALLGRIND_NODE_ARGS,
+  printEnvironment,
+  printTable,
+  runConcurrently,
+  startBenchRedis,
+  type BenchRedis,
+} from './harness/index.js';
 import { drain, flotillaNoOp, rawBullmq, rawWorkerOnFlotillaJobs } from './job-variants.js';
 
 // Two sizes of the same drain: the difference is what the extra jobs cost, start-up and
@@ -32,7 +39,9 @@ async function redisCommandCalls(redis: BenchRedis, reset: boolean): Promise<num
   try {
     if (reset) await client.config('RESETSTAT');
     const stats = await client.info('commandstats');
-    return [...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].filter(([, name]) => name !== 'info' && !name?.startsWith('config')).reduce((sum, [, , calls]) => sum + Number(calls), 0);
+    return [...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
+      .filter(([, name]) => name !== 'info' && !name?.startsWith('config'))
+      .reduce((sum, [, , calls]) => sum + Number(calls), 0);
   } finally {
     await client.quit();
   }
@@ -54,7 +63,17 @@ async function drainCost(redis: BenchRedis, variantIndex: number, jobs: number):
     const before = await redisCommandCalls(redis, true);
     const { stderr } = await promisify(execFile)(
       'valgrind',
-      ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'out')}`, process.execPath, ...CALLGRIND_NODE_ARGS, fileURLToPath(import.meta.url), 'drain', String(variantIndex), String(jobs), redis.url],
+      [
+        '--tool=callgrind',
+        `--callgrind-out-file=${join(dir, 'out')}`,
+        process.execPath,
+        ...CALLGRIND_NODE_ARGS,
+        fileURLToPath(import.meta.url),
+        'drain',
+        String(variantIndex),
+        String(jobs),
+        redis.url,
+      ],
       { timeout: DRAIN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
     );
     const collected = /Collected : (\d+)/.exec(stderr)?.[1];
@@ -84,7 +103,9 @@ async function drainInThisProcess(variantIndex: number, jobs: number, url: strin
  * difference of a few per cent shows on a shared, noisy machine.
  */
 export async function runWorkerInstructions(): Promise<void> {
-  console.log(`\n## Worker cost per job in instructions: ${LARGE - SMALL} sleep jobs (the difference of a ${LARGE}- and a ${SMALL}-job drain)\n`);
+  console.log(
+    `\n## Worker cost per job in instructions: ${LARGE - SMALL} sleep jobs (the difference of a ${LARGE}- and a ${SMALL}-job drain)\n`,
+  );
   printEnvironment();
   if (!findExecutable('valgrind')) {
     console.log('valgrind not found (Debian: apt-get install valgrind); skipped.');
@@ -99,18 +120,23 @@ export async function runWorkerInstructions(): Promise<void> {
         instructions: (large.instructions - small.instructions) / (LARGE - SMALL),
         redisCommands: (large.redisCommands - small.redisCommands) / (LARGE - SMALL),
       });
-      console.log(`${variant.name}: ${Math.round(perJob.at(-1)?.instructions ?? 0)} instructions and ${perJob.at(-1)?.redisCommands.toFixed(2)} Redis commands per job`);
+      console.log(
+        `${variant.name}: ${Math.round(perJob.at(-1)?.instructions ?? 0)} instructions and ${perJob.at(-1)?.redisCommands.toFixed(2)} Redis commands per job`,
+      );
     }
   } finally {
     await redis.stop();
   }
-  const [first, ...rest] = compared.map((variant, index) => ({ variant: variant.name, values: [(perJob[index]?.instructions ?? 0) / 1000, perJob[index]?.redisCommands ?? 0] }));
+  const [first, ...rest] = compared.map((variant, index) => ({
+    variant: variant.name,
+    values: [(perJob[index]?.instructions ?? 0) / 1000, perJob[index]?.redisCommands ?? 0],
+  }));
   if (!first) throw new Error('no variant measured');
   printTable({
     title: 'Worker cost per job, instructions executed',
     notes: [
-      'callgrind instruction counts of the worker process (all its threads), one worker at the default queue\'s concurrency; Redis commands from its commandstats.',
-      'Target: Flotilla\'s worker ≥ 0.90× the throughput of a raw BullMQ Worker on the same jobs, i.e. ≤ 1.11× its instructions per job where the worker\'s CPU is the limit.',
+      "callgrind instruction counts of the worker process (all its threads), one worker at the default queue's concurrency; Redis commands from its commandstats.",
+      "Target: Flotilla's worker ≥ 0.90× the throughput of a raw BullMQ Worker on the same jobs, i.e. ≤ 1.11× its instructions per job where the worker's CPU is the limit.",
     ],
     metrics: [
       { name: 'k instr/job', higherIsBetter: false, decimals: 1 },

@@ -55,7 +55,9 @@ export async function measureHttp(options: HttpLoadOptions): Promise<HttpLoadRes
 function check(result: autocannon.Result, url: string): autocannon.Result {
   if (result.errors > 0 || result.non2xx > 0) {
     const codes = JSON.stringify(result.statusCodeStats ?? {});
-    throw new Error(`${url}: ${result.errors} failed requests and ${result.non2xx} non-2xx answers (status codes: ${codes})`);
+    throw new Error(
+      `${url}: ${result.errors} failed requests and ${result.non2xx} non-2xx answers (status codes: ${codes})`,
+    );
   }
   if (result.requests.total === 0) throw new Error(`${url}: no request completed`);
   return result;

@@ -7,7 +7,14 @@ export { pinToCpu } from './cpu-pinning.js';
 export { processRssMiB } from './process-rss.js';
 export { processCpuSeconds, withCpu } from './process-cpu.js';
 export { startOtlpSink, type OtlpReceived, type OtlpSink } from './otlp-sink.js';
-export { EVERY_TRACE, NOTHING_SAMPLED, TELEMETRY_OFF, TELEMETRY_OFF_AGAIN, TRACING_ON, type TracingMode } from './tracing-modes.js';
+export {
+  EVERY_TRACE,
+  NOTHING_SAMPLED,
+  TELEMETRY_OFF,
+  TELEMETRY_OFF_AGAIN,
+  TRACING_ON,
+  type TracingMode,
+} from './tracing-modes.js';
 export { addSleepJobs, drained, pausedSleepJobs } from './sleep-jobs.js';
 export { CALLGRIND_NODE_ARGS } from './callgrind-node-args.js';
 export { hasWrk, measureWrk, type WrkOptions, type WrkResult } from './wrk-load.js';

@@ -26,5 +26,9 @@ export async function startOtlpSink(): Promise<OtlpSink> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, received: () => ({ requests, bytes }) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    received: () => ({ requests, bytes }),
+  };
 }

@@ -20,10 +20,14 @@ export async function processCpuSeconds(pid: number): Promise<number | undefined
 }
 
 /** Runs `during` and adds the CPU seconds process `pid` used meanwhile to what it returns. */
-export async function withCpu<T extends object>(pid: number, during: () => Promise<T>): Promise<T & { readonly cpuSeconds: number }> {
+export async function withCpu<T extends object>(
+  pid: number,
+  during: () => Promise<T>,
+): Promise<T & { readonly cpuSeconds: number }> {
   const before = await processCpuSeconds(pid);
   const result = await during();
   const after = await processCpuSeconds(pid);
-  if (before === undefined || after === undefined) throw new Error(`process ${pid} has no CPU times in /proc (it exited, or this is not Linux)`);
+  if (before === undefined || after === undefined)
+    throw new Error(`process ${pid} has no CPU times in /proc (it exited, or this is not Linux)`);
   return { ...result, cpuSeconds: after - before };
 }

@@ -8,5 +8,8 @@ export function requiredEnv(script: string, name: string): string {
 /** BullMQ's connection and key prefix from REDIS_URL and QUEUE_PREFIX. */
 export function queueSettingsFromEnv(script: string): { connection: { host: string; port: number }; prefix: string } {
   const redis = new URL(requiredEnv(script, 'REDIS_URL'));
-  return { connection: { host: redis.hostname, port: Number(redis.port) }, prefix: requiredEnv(script, 'QUEUE_PREFIX') };
+  return {
+    connection: { host: redis.hostname, port: Number(redis.port) },
+    prefix: requiredEnv(script, 'QUEUE_PREFIX'),
+  };
 }

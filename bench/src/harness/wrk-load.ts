@@ -37,13 +37,24 @@ export async function hasWrk(): Promise<boolean> {
  * throws, as the autocannon harness does: the figures would describe an error page.
  */
 export async function measureWrk(options: WrkOptions): Promise<WrkResult> {
-  const wrk = ['wrk', '--threads', '1', '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--latency', options.url];
+  const wrk = [
+    'wrk',
+    '--threads',
+    '1',
+    '--connections',
+    String(options.connections),
+    '--duration',
+    `${options.durationSeconds}s`,
+    '--latency',
+    options.url,
+  ];
   const command = options.cpu === undefined ? wrk : ['taskset', '--cpu-list', String(options.cpu), ...wrk];
   // The shell's `times` reports its children's CPU once they exited; Node has no such call.
   const { stdout } = await run('bash', ['-c', '"$@"; times', 'wrk-load', ...command], { maxBuffer: 1 << 20 });
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  if (!(requests > 0) || !(requestsPerSecond > 0)) throw new Error(`${options.url}: wrk reported no requests:\n${stdout}`);
+  if (!(requests > 0) || !(requestsPerSecond > 0))
+    throw new Error(`${options.url}: wrk reported no requests:\n${stdout}`);
   const failures = /(Non-2xx or 3xx responses: \d+|Socket errors: .*)/.exec(stdout);
   if (failures) throw new Error(`${options.url}: ${failures[1]}`);
   const times = stdout.trim().split('\n').at(-1) ?? '';

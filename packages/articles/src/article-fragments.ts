@@ -21,7 +21,11 @@ export interface ArticleFragmentsOptions {
   readonly requestRefresh?: (fragment: RefreshableFragment) => Promise<void> | void;
 }
 
-const DEFAULT_TIMINGS: FragmentTimings = { cardTtlMs: 3_600_000, mostDiscussedTtlMs: 10_000, mostDiscussedStaleMs: 600_000 };
+const DEFAULT_TIMINGS: FragmentTimings = {
+  cardTtlMs: 3_600_000,
+  mostDiscussedTtlMs: 10_000,
+  mostDiscussedStaleMs: 600_000,
+};
 const MOST_DISCUSSED_SIZE = 5;
 
 /** The tag every cached piece that shows an article depends on. */
@@ -56,7 +60,11 @@ export class ArticleFragments {
       const summaries = await store.summaries(missing);
       for (const summary of summaries) rendered.set(summary.id, renderCard(summary));
       await cache.setMany(
-        summaries.map((s) => ({ key: cardKey(s.id), value: rendered.get(s.id) ?? '', options: { ttlMs: this.timings.cardTtlMs, tags: [articleTag(s.id)], fence } })),
+        summaries.map((s) => ({
+          key: cardKey(s.id),
+          value: rendered.get(s.id) ?? '',
+          options: { ttlMs: this.timings.cardTtlMs, tags: [articleTag(s.id)], fence },
+        })),
       );
     }
     return ids.flatMap((id, i) => {
@@ -93,7 +101,10 @@ export class ArticleFragments {
   private async computeMostDiscussed(): Promise<string> {
     const { store } = this.options;
     const all = await store.summaries(await store.ids());
-    const top = all.filter((s) => s.commentCount > 0).sort((a, b) => b.commentCount - a.commentCount || b.id - a.id).slice(0, MOST_DISCUSSED_SIZE);
+    const top = all
+      .filter((s) => s.commentCount > 0)
+      .sort((a, b) => b.commentCount - a.commentCount || b.id - a.id)
+      .slice(0, MOST_DISCUSSED_SIZE);
     return renderMostDiscussed(top, new Date().toISOString());
   }
 }

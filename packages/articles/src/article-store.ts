@@ -3,7 +3,9 @@ import { ArticleKeys } from './article-keys.js';
 import type { Article, ArticleInput, ArticleSummary, Comment, CommentInput } from './schemas.js';
 
 /** What `update` did; a version mismatch changes nothing. */
-export type UpdateOutcome = { readonly outcome: 'updated'; readonly article: Article } | { readonly outcome: 'precondition-failed' | 'not-found' };
+export type UpdateOutcome =
+  | { readonly outcome: 'updated'; readonly article: Article }
+  | { readonly outcome: 'precondition-failed' | 'not-found' };
 
 // Optimistic concurrency must be atomic: compare the version and write in one step, so two
 // writers holding the same ETag cannot both win.
@@ -81,7 +83,17 @@ export class ArticleStore {
    */
   async update(id: number, input: ArticleInput, expectedVersion: number | '*'): Promise<UpdateOutcome> {
     const at = this.now().toISOString();
-    const result = Number(await this.redis.eval(UPDATE_IF_VERSION, 1, this.keys.article(id), String(expectedVersion), input.title, input.body, at));
+    const result = Number(
+      await this.redis.eval(
+        UPDATE_IF_VERSION,
+        1,
+        this.keys.article(id),
+        String(expectedVersion),
+        input.title,
+        input.body,
+        at,
+      ),
+    );
     if (result === -1) return { outcome: 'not-found' };
     if (result === -2) return { outcome: 'precondition-failed' };
     const updated = await this.get(id);
@@ -106,7 +118,13 @@ export class ArticleStore {
       if (error) throw error;
       const [id, title, body, commentCount, updatedAt] = value as (string | null)[];
       if (!id) continue;
-      out.push({ id: Number(id), title: title ?? '', excerpt: excerpt(body ?? ''), commentCount: Number(commentCount ?? 0), updatedAt: updatedAt ?? '' });
+      out.push({
+        id: Number(id),
+        title: title ?? '',
+        excerpt: excerpt(body ?? ''),
+        commentCount: Number(commentCount ?? 0),
+        updatedAt: updatedAt ?? '',
+      });
     }
     return out;
   }
@@ -120,7 +138,9 @@ export class ArticleStore {
   async addComment(articleId: number, input: CommentInput): Promise<Comment | undefined> {
     const createdAt = this.now().toISOString();
     const stored = JSON.stringify({ author: input.author, text: input.text, createdAt });
-    const id = Number(await this.redis.eval(ADD_COMMENT, 2, this.keys.article(articleId), this.keys.comments(articleId), stored));
+    const id = Number(
+      await this.redis.eval(ADD_COMMENT, 2, this.keys.article(articleId), this.keys.comments(articleId), stored),
+    );
     if (id === -1) return undefined;
     return { id, articleId, author: input.author, text: input.text, createdAt };
   }
@@ -140,7 +160,13 @@ export class ArticleStore {
 
   /** Removes a comment; false when it was not there. */
   async removeComment(articleId: number, commentId: number): Promise<boolean> {
-    const removed = await this.redis.eval(REMOVE_COMMENT, 2, this.keys.article(articleId), this.keys.comments(articleId), String(commentId));
+    const removed = await this.redis.eval(
+      REMOVE_COMMENT,
+      2,
+      this.keys.article(articleId),
+      this.keys.comments(articleId),
+      String(commentId),
+    );
     return Number(removed) === 1;
   }
 

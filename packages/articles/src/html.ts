@@ -30,7 +30,9 @@ export function renderCard(summary: ArticleSummary): string {
 
 /** The "most discussed" box: an aggregate over every article, refreshed in the background. */
 export function renderMostDiscussed(top: readonly ArticleSummary[], computedAt: string): string {
-  const items = top.map((s) => `<li><a href="/articles/${s.id}">${escapeHtml(s.title)}</a> (${s.commentCount})</li>`).join('');
+  const items = top
+    .map((s) => `<li><a href="/articles/${s.id}">${escapeHtml(s.title)}</a> (${s.commentCount})</li>`)
+    .join('');
   return `<aside><h3>Most discussed</h3><ol>${items}</ol><p class="meta">as of ${escapeHtml(computedAt)}</p></aside>`;
 }
 
@@ -47,7 +49,10 @@ export function renderArticlePage(article: Article, comments: readonly Comment[]
     .map((p) => `<p>${escapeHtml(p.trim())}</p>`)
     .join('\n');
   const list = comments
-    .map((c) => `<li id="comment-${c.id}"><strong>${escapeHtml(c.author)}</strong> <span class="meta">${escapeHtml(c.createdAt)}</span><br>${escapeHtml(c.text)}</li>`)
+    .map(
+      (c) =>
+        `<li id="comment-${c.id}"><strong>${escapeHtml(c.author)}</strong> <span class="meta">${escapeHtml(c.createdAt)}</span><br>${escapeHtml(c.text)}</li>`,
+    )
     .join('\n');
   return renderLayout(
     article.title,

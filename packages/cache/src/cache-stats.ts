@@ -4,7 +4,17 @@ type CounterName = Exclude<keyof CacheStatsSnapshot, 'name' | 'hits' | 'l1Entrie
 type Listener = (event: CacheEvent) => void;
 
 /** The counters added to the fleet statistics hashes. */
-export const FLEET_FIELDS = ['hits', 'l1Hits', 'l2Hits', 'misses', 'staleHits', 'refreshes', 'invalidations', 'sets', 'ackTimeouts'] as const;
+export const FLEET_FIELDS = [
+  'hits',
+  'l1Hits',
+  'l2Hits',
+  'misses',
+  'staleHits',
+  'refreshes',
+  'invalidations',
+  'sets',
+  'ackTimeouts',
+] as const;
 /** One of {@link FLEET_FIELDS}. */
 export type FleetField = (typeof FLEET_FIELDS)[number];
 
@@ -29,13 +39,17 @@ export class CacheStats {
     ackTimeouts: 0,
     fleetWaits: 0,
   };
-  readonly #flushed: Record<FleetField, number> = Object.fromEntries(FLEET_FIELDS.map((field) => [field, 0])) as Record<FleetField, number>;
+  readonly #flushed: Record<FleetField, number> = Object.fromEntries(FLEET_FIELDS.map((field) => [field, 0])) as Record<
+    FleetField,
+    number
+  >;
   readonly #listeners = new Set<Listener>();
   readonly #events: Readonly<Record<string, CacheEvent>>;
 
   constructor(name: string) {
     this.#name = name;
-    const event = (type: string, tier?: 'l1' | 'l2'): CacheEvent => Object.freeze({ cache: name, type, ...(tier ? { tier } : {}) }) as CacheEvent;
+    const event = (type: string, tier?: 'l1' | 'l2'): CacheEvent =>
+      Object.freeze({ cache: name, type, ...(tier ? { tier } : {}) }) as CacheEvent;
     this.#events = Object.freeze({
       hitl1: event('hit', 'l1'),
       hitl2: event('hit', 'l2'),

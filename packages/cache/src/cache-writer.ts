@@ -41,7 +41,10 @@ export class CacheWriter<T> {
     const storedAt = Date.now();
     const freshUntil = storedAt + Math.ceil(set.ttlMs);
     const staleUntil = freshUntil + Math.ceil(set.staleMs);
-    return { encoded, entry: { key, value: encoded, storedAt, freshUntil, staleUntil, tags: set.tags, expected, fence: set.fence } };
+    return {
+      encoded,
+      entry: { key, value: encoded, storedAt, freshUntil, staleUntil, tags: set.tags, expected, fence: set.fence },
+    };
   }
 
   /** Writes entries in one round trip; returns which were stored (see {@link WriteEntry.expected}). */
@@ -51,7 +54,12 @@ export class CacheWriter<T> {
     l1.deleteKeys(keys);
     const version = l1.version;
     const message = bus.begin(keys, []);
-    const outcome = await tier.write(prepared.map((p) => p.entry), message.payload).catch((error: unknown) => this.#abandon(message.id, error));
+    const outcome = await tier
+      .write(
+        prepared.map((p) => p.entry),
+        message.payload,
+      )
+      .catch((error: unknown) => this.#abandon(message.id, error));
     let written = 0;
     prepared.forEach((p, i) => {
       if (!outcome.written[i]) return;
@@ -64,7 +72,12 @@ export class CacheWriter<T> {
   }
 
   /** Writes a value {@link Cache.wrap} computed, unless a tag moved past `expected`. */
-  async store(key: string, value: T, set: ResolvedSetOptions, expected: readonly string[] | undefined): Promise<ComputedValue<T>> {
+  async store(
+    key: string,
+    value: T,
+    set: ResolvedSetOptions,
+    expected: readonly string[] | undefined,
+  ): Promise<ComputedValue<T>> {
     const prepared = this.prepare(key, value, set, expected);
     const { storedAt, freshUntil, staleUntil } = prepared.entry;
     const [cached = false] = await this.write([prepared]);
@@ -76,7 +89,9 @@ export class CacheWriter<T> {
     const { tier, l1, bus, stats } = this.#parts;
     l1.deleteKeys(keys);
     const message = bus.begin(keys, []);
-    const receivers = await tier.remove(keys, message.payload).catch((error: unknown) => this.#abandon(message.id, error));
+    const receivers = await tier
+      .remove(keys, message.payload)
+      .catch((error: unknown) => this.#abandon(message.id, error));
     stats.invalidation(keys.length);
     await bus.settle(message.id, receivers);
   }
@@ -86,7 +101,9 @@ export class CacheWriter<T> {
     const { tier, l1, bus, stats } = this.#parts;
     l1.deleteTags(tags);
     const message = bus.begin([], tags);
-    const receivers = await tier.bumpTags(tags, message.payload).catch((error: unknown) => this.#abandon(message.id, error));
+    const receivers = await tier
+      .bumpTags(tags, message.payload)
+      .catch((error: unknown) => this.#abandon(message.id, error));
     stats.invalidation(tags.length);
     await bus.settle(message.id, receivers);
   }

@@ -16,7 +16,14 @@ import type {
   WrapOptions,
   WrapResult,
 } from './types.js';
-import { checkKey, checkKeys, checkTags, resolveCacheOptions, resolveSetOptions, type ResolvedCacheOptions } from './validate.js';
+import {
+  checkKey,
+  checkKeys,
+  checkTags,
+  resolveCacheOptions,
+  resolveSetOptions,
+  type ResolvedCacheOptions,
+} from './validate.js';
 import { Wrapper } from './wrapper.js';
 
 /**
@@ -38,7 +45,14 @@ export class Cache<T = unknown> {
   readonly #wrapper: Wrapper<T>;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: ResolvedCacheOptions<T>, tier: RedisTier, l1: L1Tier<T>, bus: InvalidationBus, stats: CacheStats, keys: CacheKeys) {
+  private constructor(
+    options: ResolvedCacheOptions<T>,
+    tier: RedisTier,
+    l1: L1Tier<T>,
+    bus: InvalidationBus,
+    stats: CacheStats,
+    keys: CacheKeys,
+  ) {
     this.name = options.name;
     this.#options = options;
     this.#tier = tier;
@@ -82,7 +96,10 @@ export class Cache<T = unknown> {
       },
     });
     l1.setActive(bus.up);
-    await Promise.all([tier.preload(), resolved.redis.sadd(CacheKeys.names(resolved.prefix), resolved.name).catch(() => 0)]);
+    await Promise.all([
+      tier.preload(),
+      resolved.redis.sadd(CacheKeys.names(resolved.prefix), resolved.name).catch(() => 0),
+    ]);
     return new Cache(resolved, tier, l1, bus, stats, keys);
   }
 

@@ -36,7 +36,12 @@ export function parseEntry(raw: Buffer): StoredEntry | undefined {
   const freshUntil = readNumber();
   const staleUntil = readNumber();
   const tagCount = readNumber();
-  if (!Number.isFinite(storedAt) || !Number.isFinite(freshUntil) || !Number.isFinite(staleUntil) || !Number.isInteger(tagCount)) {
+  if (
+    !Number.isFinite(storedAt) ||
+    !Number.isFinite(freshUntil) ||
+    !Number.isFinite(staleUntil) ||
+    !Number.isInteger(tagCount)
+  ) {
     return undefined;
   }
   const tags: string[] = [];

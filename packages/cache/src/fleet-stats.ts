@@ -9,7 +9,12 @@ const MINUTE_MS = 60_000;
  * included), oldest first, one point per minute, zeros where nothing was counted. Every
  * process's counters are summed; they arrive every `statsFlushMs`, so the newest minute lags.
  */
-export async function readCacheStats(redis: RedisClient, prefix: string, name: string, minutes = 60): Promise<CacheStatsPoint[]> {
+export async function readCacheStats(
+  redis: RedisClient,
+  prefix: string,
+  name: string,
+  minutes = 60,
+): Promise<CacheStatsPoint[]> {
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60 * 24 * 2) {
     throw new TypeError(`readCacheStats: minutes must be an integer from 1 to 2880, got ${String(minutes)}`);
   }

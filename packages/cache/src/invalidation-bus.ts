@@ -88,7 +88,12 @@ export class InvalidationBus {
   begin(keys: readonly string[], tags: readonly string[]): OutgoingInvalidation {
     const id = (this.#nextId++).toString(36);
     this.#pending.set(id, { acks: 0, needed: Number.POSITIVE_INFINITY });
-    const message: Message = { i: id, f: this.instanceId, ...(keys.length ? { k: [...keys] } : {}), ...(tags.length ? { t: [...tags] } : {}) };
+    const message: Message = {
+      i: id,
+      f: this.instanceId,
+      ...(keys.length ? { k: [...keys] } : {}),
+      ...(tags.length ? { t: [...tags] } : {}),
+    };
     return { id, payload: JSON.stringify(message) };
   }
 

@@ -81,11 +81,23 @@ export class L1Tier<T> {
   }
 
   /** Stores a value read or written under `version`, unless something was dropped since. */
-  fill(key: string, hit: Omit<CacheHit<T>, 'freshness' | 'tier'>, tags: readonly string[], size: number, version: number): void {
+  fill(
+    key: string,
+    hit: Omit<CacheHit<T>, 'freshness' | 'tier'>,
+    tags: readonly string[],
+    size: number,
+    version: number,
+  ): void {
     if (!this.#active || !this.#lru || this.#droppedSince(key, tags, version)) return;
     const bytes = Math.max(1, Math.ceil(size) + key.length * 2);
     if (bytes > this.#maxBytes || Date.now() >= hit.staleUntil) return;
-    const base = { value: hit.value, tier: 'l1' as const, storedAt: hit.storedAt, expiresAt: hit.expiresAt, staleUntil: hit.staleUntil };
+    const base = {
+      value: hit.value,
+      tier: 'l1' as const,
+      storedAt: hit.storedAt,
+      expiresAt: hit.expiresAt,
+      staleUntil: hit.staleUntil,
+    };
     const entry: L1Entry<T> = {
       fresh: Object.freeze({ ...base, freshness: 'fresh' }),
       stale: Object.freeze({ ...base, freshness: 'stale' }),

@@ -162,4 +162,12 @@ return clock_us()
 `);
 
 /** Every script of the tiers, for preloading. */
-export const cacheScripts: readonly LuaScript[] = [readScript, writeScript, removeScript, bumpTagsScript, snapshotTagsScript, unlockScript, fenceScript];
+export const cacheScripts: readonly LuaScript[] = [
+  readScript,
+  writeScript,
+  removeScript,
+  bumpTagsScript,
+  snapshotTagsScript,
+  unlockScript,
+  fenceScript,
+];

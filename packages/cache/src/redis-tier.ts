@@ -53,7 +53,11 @@ export class RedisTier {
 
   /** Reads entries in one round trip; undefined for missing, expired or tag-invalidated ones. */
   async read(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
-    const reply = (await readScript.run(this.#client, keys.map((key) => this.#keys.entry(key)), [this.#keys.tagBase])) as (Buffer | null)[];
+    const reply = (await readScript.run(
+      this.#client,
+      keys.map((key) => this.#keys.entry(key)),
+      [this.#keys.tagBase],
+    )) as (Buffer | null)[];
     return reply.map((raw) => (raw ? parseEntry(raw) : undefined));
   }
 
@@ -74,12 +78,20 @@ export class RedisTier {
 
   /** Deletes entries and publishes `message`; returns how many subscribers received it. */
   async remove(keys: readonly string[], message: string): Promise<number> {
-    return (await removeScript.run(this.#client, keys.map((key) => this.#keys.entry(key)), [this.#keys.channel, message])) as number;
+    return (await removeScript.run(
+      this.#client,
+      keys.map((key) => this.#keys.entry(key)),
+      [this.#keys.channel, message],
+    )) as number;
   }
 
   /** Moves tags to their next generation (O(1) per tag) and publishes `message`. */
   async bumpTags(tags: readonly string[], message: string): Promise<number> {
-    return (await bumpTagsScript.run(this.#client, tags.map((tag) => this.#keys.tag(tag)), [this.#keys.channel, message, ABSENT_TAG_TTL_MS])) as number;
+    return (await bumpTagsScript.run(
+      this.#client,
+      tags.map((tag) => this.#keys.tag(tag)),
+      [this.#keys.channel, message, ABSENT_TAG_TTL_MS],
+    )) as number;
   }
 
   /** Redis's clock now, as a write fence. */
@@ -89,7 +101,11 @@ export class RedisTier {
 
   /** The current generation of each tag, kept alive for at least `ttlMs`. */
   async snapshotTags(tags: readonly string[], ttlMs: number): Promise<string[]> {
-    const reply = (await snapshotTagsScript.run(this.#client, tags.map((tag) => this.#keys.tag(tag)), [Math.max(1, Math.ceil(ttlMs))])) as Buffer[];
+    const reply = (await snapshotTagsScript.run(
+      this.#client,
+      tags.map((tag) => this.#keys.tag(tag)),
+      [Math.max(1, Math.ceil(ttlMs))],
+    )) as Buffer[];
     return reply.map((generation) => generation.toString('latin1'));
   }
 

@@ -24,13 +24,22 @@ const MAX_MS = 100 * 365 * 24 * 60 * 60 * 1000;
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
 function checkMs(value: unknown, what: string, allowZero: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || value > MAX_MS) {
-    throw new TypeError(`${what} must be a ${allowZero ? 'non-negative' : 'positive'} finite number of milliseconds, got ${describe(value)}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0) ||
+    value > MAX_MS
+  ) {
+    throw new TypeError(
+      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} finite number of milliseconds, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -51,10 +60,12 @@ export function resolveCacheOptions<T>(options: CacheOptions<T>): ResolvedCacheO
   }
   if (typeof prefix !== 'string') throw new TypeError(`Cache prefix must be a string, got ${describe(prefix)}`);
   if (typeof redis !== 'object' || redis === null) throw new TypeError('Cache redis must be a Redis connection');
-  if (!(subscriber instanceof SharedSubscriber)) throw new TypeError('Cache subscriber must be a SharedSubscriber (the process\'s pub/sub connection)');
+  if (!(subscriber instanceof SharedSubscriber))
+    throw new TypeError("Cache subscriber must be a SharedSubscriber (the process's pub/sub connection)");
   const l1 = options.l1 === undefined ? DEFAULT_L1 : options.l1;
   if (l1 !== false) {
-    if (typeof l1 !== 'object' || l1 === null) throw new TypeError(`Cache l1 must be { maxEntries, maxBytes } or false, got ${describe(l1)}`);
+    if (typeof l1 !== 'object' || l1 === null)
+      throw new TypeError(`Cache l1 must be { maxEntries, maxBytes } or false, got ${describe(l1)}`);
     checkPositiveInteger(l1.maxEntries, 'Cache l1.maxEntries');
     checkPositiveInteger(l1.maxBytes, 'Cache l1.maxBytes');
   }
@@ -77,7 +88,8 @@ export function resolveCacheOptions<T>(options: CacheOptions<T>): ResolvedCacheO
 
 /** Checks one cache key. */
 export function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key === '') throw new TypeError(`cache key must be a non-empty string, got ${describe(key)}`);
+  if (typeof key !== 'string' || key === '')
+    throw new TypeError(`cache key must be a non-empty string, got ${describe(key)}`);
 }
 
 /** Checks a list of cache keys. */
@@ -90,14 +102,16 @@ export function checkKeys(keys: unknown): asserts keys is readonly string[] {
 export function checkTags(tags: unknown): asserts tags is readonly string[] {
   if (!Array.isArray(tags)) throw new TypeError(`cache tags must be an array of strings, got ${describe(tags)}`);
   for (const tag of tags) {
-    if (typeof tag !== 'string' || tag === '') throw new TypeError(`cache tags must be non-empty strings, got ${describe(tag)}`);
+    if (typeof tag !== 'string' || tag === '')
+      throw new TypeError(`cache tags must be non-empty strings, got ${describe(tag)}`);
   }
 }
 
 /** Checks {@link SetOptions} and fills in defaults. */
 export function resolveSetOptions(options: SetOptions | undefined, defaultTtlMs: number): ResolvedSetOptions {
   if (options === undefined) return { ttlMs: defaultTtlMs, staleMs: 0, tags: [], fence: undefined };
-  if (typeof options !== 'object' || options === null) throw new TypeError(`cache set options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`cache set options must be an object, got ${describe(options)}`);
   const tags = options.tags ?? [];
   checkTags(tags);
   return {
@@ -111,7 +125,8 @@ export function resolveSetOptions(options: SetOptions | undefined, defaultTtlMs:
 // A fence is Redis's clock in microseconds, as Cache.fence returns it.
 function checkFence(fence: unknown): string | undefined {
   if (fence === undefined) return undefined;
-  if (typeof fence !== 'string' || !/^\d{1,16}$/.test(fence)) throw new TypeError(`cache fence must be a value from Cache.fence(), got ${describe(fence)}`);
+  if (typeof fence !== 'string' || !/^\d{1,16}$/.test(fence))
+    throw new TypeError(`cache fence must be a value from Cache.fence(), got ${describe(fence)}`);
   return fence;
 }
 
@@ -132,10 +147,15 @@ export function encodeValue<T>(codec: CacheCodec<T>, key: string, value: T): Buf
   try {
     encoded = codec.encode(value);
   } catch (error) {
-    throw new TypeError(`cache value for key ${JSON.stringify(key)} cannot be encoded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new TypeError(
+      `cache value for key ${JSON.stringify(key)} cannot be encoded: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   if (typeof encoded !== 'string' && !Buffer.isBuffer(encoded)) {
-    throw new TypeError(`cache codec must encode to a string or Buffer, got ${describe(encoded)} for key ${JSON.stringify(key)}`);
+    throw new TypeError(
+      `cache codec must encode to a string or Buffer, got ${describe(encoded)} for key ${JSON.stringify(key)}`,
+    );
   }
   return encoded;
 }

@@ -19,7 +19,12 @@ export interface WrapHost<T> {
   /** L1 then Redis, not counted: a re-check while waiting for another process. */
   read(key: string): Promise<CacheHit<T> | undefined>;
   /** Writes a computed value unless a tag moved past `expected`. */
-  store(key: string, value: T, set: ResolvedSetOptions, expected: readonly string[] | undefined): Promise<ComputedValue<T>>;
+  store(
+    key: string,
+    value: T,
+    set: ResolvedSetOptions,
+    expected: readonly string[] | undefined,
+  ): Promise<ComputedValue<T>>;
 }
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
@@ -55,7 +60,9 @@ export class Wrapper<T> {
     return await this.#flights.run(key, async () => {
       const hit = await this.#host.get(key);
       if (hit) return this.#served(key, hit, compute, set, options);
-      return options?.fleetSingleFlight ? await this.#loadOnce(key, compute, set, options) : await this.#compute(key, compute, set);
+      return options?.fleetSingleFlight
+        ? await this.#loadOnce(key, compute, set, options)
+        : await this.#compute(key, compute, set);
     });
   }
 
@@ -64,16 +71,29 @@ export class Wrapper<T> {
     checkKey(key);
     if (typeof compute !== 'function') throw new TypeError('cache revalidate needs a compute function');
     checkWrapOptions(options);
-    if (hit.freshness === 'stale') this.#served(key, hit, compute, resolveSetOptions(options, this.#host.defaultTtlMs), options);
+    if (hit.freshness === 'stale')
+      this.#served(key, hit, compute, resolveSetOptions(options, this.#host.defaultTtlMs), options);
   }
 
-  #served(key: string, hit: CacheHit<T>, compute: () => Promise<T>, set: ResolvedSetOptions, options: WrapOptions | undefined): CacheHit<T> {
+  #served(
+    key: string,
+    hit: CacheHit<T>,
+    compute: () => Promise<T>,
+    set: ResolvedSetOptions,
+    options: WrapOptions | undefined,
+  ): CacheHit<T> {
     if (hit.freshness === 'stale') this.#refresh(key, hit.storedAt, compute, set, options);
     return hit;
   }
 
   // Starts a background refresh unless this process or another already claimed this version.
-  #refresh(key: string, storedAt: number, compute: () => Promise<T>, set: ResolvedSetOptions, options: WrapOptions | undefined): void {
+  #refresh(
+    key: string,
+    storedAt: number,
+    compute: () => Promise<T>,
+    set: ResolvedSetOptions,
+    options: WrapOptions | undefined,
+  ): void {
     const claim = `${storedAt}:${key}`;
     const now = Date.now();
     if ((this.#refreshUntil.get(claim) ?? 0) > now) return;
@@ -98,7 +118,12 @@ export class Wrapper<T> {
 
   // One process of the fleet computes; the others wait for its value on the invalidation
   // channel, and compute themselves if it does not come within lockWaitMs.
-  async #loadOnce(key: string, compute: () => Promise<T>, set: ResolvedSetOptions, options: WrapOptions): Promise<WrapResult<T>> {
+  async #loadOnce(
+    key: string,
+    compute: () => Promise<T>,
+    set: ResolvedSetOptions,
+    options: WrapOptions,
+  ): Promise<WrapResult<T>> {
     const { tier, bus, stats } = this.#host;
     const token = randomBytes(12).toString('hex');
     const lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
@@ -143,14 +168,23 @@ export class Wrapper<T> {
   async #compute(key: string, compute: () => Promise<T>, set: ResolvedSetOptions): Promise<ComputedValue<T>> {
     // Tag generations taken before computing: if a tag moves on meanwhile, the value may be
     // outdated already and is not stored.
-    const expected = set.tags.length ? await this.#host.tier.snapshotTags(set.tags, set.ttlMs + set.staleMs) : undefined;
+    const expected = set.tags.length
+      ? await this.#host.tier.snapshotTags(set.tags, set.ttlMs + set.staleMs)
+      : undefined;
     const value = await compute();
     try {
       return await this.#host.store(key, value, set, expected);
     } catch (error) {
       if (error instanceof TypeError) throw error;
       const storedAt = Date.now();
-      return { value, freshness: 'computed', storedAt, expiresAt: storedAt + set.ttlMs, staleUntil: storedAt + set.ttlMs + set.staleMs, cached: false };
+      return {
+        value,
+        freshness: 'computed',
+        storedAt,
+        expiresAt: storedAt + set.ttlMs,
+        staleUntil: storedAt + set.ttlMs + set.staleMs,
+        cached: false,
+      };
     }
   }
 }

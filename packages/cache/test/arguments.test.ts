@@ -24,7 +24,14 @@ describe('bad arguments', () => {
       ['undefined value', () => cache.set('k', undefined)],
       ['BigInt value', () => cache.set('k', 10n)],
       ['cyclic value', () => cache.set('k', cyclic())],
-      ['bad entry in setMany', () => cache.setMany([{ key: 'ok', value: 1 }, { key: 'bad', value: () => 1 }])],
+      [
+        'bad entry in setMany',
+        () =>
+          cache.setMany([
+            { key: 'ok', value: 1 },
+            { key: 'bad', value: () => 1 },
+          ]),
+      ],
       ['empty key in get', () => cache.get('')],
       ['non-string key in getMany', () => cache.getMany(['a', 7 as unknown as string])],
       ['empty key in delete', () => cache.delete(['a', ''])],
@@ -37,7 +44,9 @@ describe('bad arguments', () => {
       await expect(call(), what).rejects.toThrow(TypeError);
     }
     await expect(cache.set('k', 10n)).rejects.toThrow(/cache value for key "k" cannot be encoded/);
-    await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toThrow(/ttlMs must be a positive finite number of milliseconds, got -5/);
+    await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toThrow(
+      /ttlMs must be a positive finite number of milliseconds, got -5/,
+    );
     expect(() => cache.peek('')).toThrow(TypeError);
   });
 
@@ -46,11 +55,17 @@ describe('bad arguments', () => {
     const base: CacheOptions = { name: 'n', prefix: 'p:', redis, subscriber: harness.subscriber().shared };
     await expect(Cache.create({ ...base, name: 'a{b}' })).rejects.toThrow(/name must be a non-empty string without/);
     await expect(Cache.create({ ...base, name: '' })).rejects.toThrow(TypeError);
-    await expect(Cache.create({ ...base, l1: { maxEntries: 0, maxBytes: 10 } })).rejects.toThrow(/l1.maxEntries must be a positive integer/);
+    await expect(Cache.create({ ...base, l1: { maxEntries: 0, maxBytes: 10 } })).rejects.toThrow(
+      /l1.maxEntries must be a positive integer/,
+    );
     await expect(Cache.create({ ...base, ackTimeoutMs: -1 })).rejects.toThrow(/ackTimeoutMs/);
-    await expect(Cache.create({ ...base, subscriber: undefined as unknown as SharedSubscriber })).rejects.toThrow(/subscriber must be a SharedSubscriber/);
+    await expect(Cache.create({ ...base, subscriber: undefined as unknown as SharedSubscriber })).rejects.toThrow(
+      /subscriber must be a SharedSubscriber/,
+    );
     // A bare connection is not enough: features of a process share one through SharedSubscriber.
-    await expect(Cache.create({ ...base, subscriber: redis as unknown as SharedSubscriber })).rejects.toThrow(/subscriber must be a SharedSubscriber/);
+    await expect(Cache.create({ ...base, subscriber: redis as unknown as SharedSubscriber })).rejects.toThrow(
+      /subscriber must be a SharedSubscriber/,
+    );
   });
 });
 

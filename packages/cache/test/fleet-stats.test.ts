@@ -9,8 +9,10 @@ afterEach(async () => {
   harness = new Harness();
 });
 
-const total = (points: readonly CacheStatsPoint[], field: 'hits' | 'misses' | 'staleHits' | 'sets' | 'invalidations'): number =>
-  points.reduce((sum, point) => sum + point[field], 0);
+const total = (
+  points: readonly CacheStatsPoint[],
+  field: 'hits' | 'misses' | 'staleHits' | 'sets' | 'invalidations',
+): number => points.reduce((sum, point) => sum + point[field], 0);
 
 describe('fleet statistics', () => {
   it('sums every instance per minute, flushed on close', async () => {
@@ -30,7 +32,12 @@ describe('fleet statistics', () => {
     expect(points).toHaveLength(2);
     expect(new Date(points[1]!.minute).getTime() - new Date(points[0]!.minute).getTime()).toBe(60_000);
     expect(points[1]!.minute).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/);
-    expect({ hits: total(points, 'hits'), misses: total(points, 'misses'), sets: total(points, 'sets'), invalidations: total(points, 'invalidations') }).toEqual({
+    expect({
+      hits: total(points, 'hits'),
+      misses: total(points, 'misses'),
+      sets: total(points, 'sets'),
+      invalidations: total(points, 'invalidations'),
+    }).toEqual({
       hits: 3,
       misses: 1,
       sets: 1,
@@ -38,7 +45,9 @@ describe('fleet statistics', () => {
     });
     const busy = points.filter((point) => point.hits + point.misses > 0);
     expect(busy.every((point) => point.hitRatio !== null && point.hitRatio > 0 && point.hitRatio <= 1)).toBe(true);
-    expect(points.filter((point) => point.hits + point.misses === 0).every((point) => point.hitRatio === null)).toBe(true);
+    expect(points.filter((point) => point.hits + point.misses === 0).every((point) => point.hitRatio === null)).toBe(
+      true,
+    );
     expect(await listCacheNames(admin, harness.prefix)).toEqual([harness.name]);
   });
 
@@ -53,7 +62,11 @@ describe('fleet statistics', () => {
   it('reports zeros for a cache nobody used, and refuses a bad range', async () => {
     const admin = await harness.client();
     const points = await readCacheStats(admin, harness.prefix, 'unused', 3);
-    expect(points.map((point) => [point.hits, point.misses, point.hitRatio])).toEqual([[0, 0, null], [0, 0, null], [0, 0, null]]);
+    expect(points.map((point) => [point.hits, point.misses, point.hitRatio])).toEqual([
+      [0, 0, null],
+      [0, 0, null],
+      [0, 0, null],
+    ]);
     await expect(readCacheStats(admin, harness.prefix, 'unused', 0)).rejects.toThrow(TypeError);
   });
 

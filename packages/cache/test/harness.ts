@@ -36,7 +36,9 @@ export class Harness {
   /** A pub/sub connection of its own, like one process of the fleet holds. */
   subscriber(): Pick<Instance<unknown>, 'subscriber' | 'shared' | 'subscriberName'> {
     const subscriberName = `cache-test-sub-${randomBytes(6).toString('hex')}`;
-    const subscriber = this.#track(createRedis({ url: inject('redisUrl'), role: 'subscriber', connectionName: subscriberName }));
+    const subscriber = this.#track(
+      createRedis({ url: inject('redisUrl'), role: 'subscriber', connectionName: subscriberName }),
+    );
     return { subscriber, shared: new SharedSubscriber(subscriber), subscriberName };
   }
 
@@ -44,7 +46,10 @@ export class Harness {
    * A cache with its own connections, like one process of the fleet; `process` gives it those
    * of an instance made before, as a second cache of the same process.
    */
-  async instance<T = unknown>(options: Partial<CacheOptions<T>> = {}, process?: Pick<Instance<unknown>, 'redis' | 'subscriber' | 'shared' | 'subscriberName'>): Promise<Instance<T>> {
+  async instance<T = unknown>(
+    options: Partial<CacheOptions<T>> = {},
+    process?: Pick<Instance<unknown>, 'redis' | 'subscriber' | 'shared' | 'subscriberName'>,
+  ): Promise<Instance<T>> {
     const redis = process?.redis ?? options.redis ?? (await this.client());
     const connections = process ?? this.subscriber();
     const cache = await Cache.create<T>({
@@ -89,19 +94,29 @@ export interface Recorded {
  * its own. Start and end are marked with PINGs from `client`, so commands of other tests
  * sharing the server are left out; script-internal commands are kept when they touch `prefix`.
  */
-export async function recordCommands(harness: Harness, client: RedisClient, prefix: string, action: () => Promise<unknown>): Promise<Recorded> {
+export async function recordCommands(
+  harness: Harness,
+  client: RedisClient,
+  prefix: string,
+  action: () => Promise<unknown>,
+): Promise<Recorded> {
   const info = String(await client.client('INFO'));
   const addr = /\baddr=(\S+)/.exec(info)?.[1];
   if (!addr) throw new Error(`no addr in CLIENT INFO: ${info}`);
   const admin = (await harness.client()) as Redis;
   const monitor = await admin.monitor();
   const seen: { source: string; args: string[] }[] = [];
-  (monitor as EventEmitter).on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
+  (monitor as EventEmitter).on('monitor', (_time: string, args: string[], source: string) =>
+    seen.push({ source, args }),
+  );
   const marker = async (text: string): Promise<number> => {
     await client.ping(text);
-    return await waitFor(() => seen.findIndex((c) => c.source === addr && c.args[0]?.toLowerCase() === 'ping' && c.args[1] === text) + 1, {
-      description: `MONITOR to show ${text}`,
-    });
+    return await waitFor(
+      () => seen.findIndex((c) => c.source === addr && c.args[0]?.toLowerCase() === 'ping' && c.args[1] === text) + 1,
+      {
+        description: `MONITOR to show ${text}`,
+      },
+    );
   };
   try {
     const id = randomBytes(4).toString('hex');
@@ -111,7 +126,9 @@ export async function recordCommands(harness: Harness, client: RedisClient, pref
     const window = seen.slice(start, end - 1);
     return {
       commands: window.filter((c) => c.source === addr).map((c) => c.args),
-      scriptCommands: window.filter((c) => c.source === 'lua' && c.args.slice(1).some((arg) => arg.startsWith(prefix))).map((c) => c.args),
+      scriptCommands: window
+        .filter((c) => c.source === 'lua' && c.args.slice(1).some((arg) => arg.startsWith(prefix)))
+        .map((c) => c.args),
     };
   } finally {
     monitor.disconnect();

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { L1Tier } from '../src/l1-tier.js';
 
-const entry = (value: string, now = Date.now()) => ({ value, storedAt: now, expiresAt: now + 60_000, staleUntil: now + 120_000 });
+const entry = (value: string, now = Date.now()) => ({
+  value,
+  storedAt: now,
+  expiresAt: now + 60_000,
+  staleUntil: now + 120_000,
+});
 
 function activeTier(): L1Tier<string> {
   const tier = new L1Tier<string>({ maxEntries: 100, maxBytes: 100_000 });

@@ -79,7 +79,9 @@ describe('wrap', () => {
     };
     const compute = (): Promise<string> => Promise.reject(new Error('a stale hit must not compute in the foreground'));
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).cache.wrap('page', compute, { ttlMs: 1, staleMs: 60_000, onStale })),
+      Array.from({ length: 100 }, (_, i) =>
+        (i % 2 ? a : b).cache.wrap('page', compute, { ttlMs: 1, staleMs: 60_000, onStale }),
+      ),
     );
 
     expect(results.every((result) => result.value === 'old' && result.freshness === 'stale')).toBe(true);
@@ -140,7 +142,9 @@ describe('wrap', () => {
       await new Promise((resolve) => setImmediate(resolve));
       throw new Error('database down');
     };
-    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => a.cache.wrap('page', failing, { fleetSingleFlight: true })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 5 }, () => a.cache.wrap('page', failing, { fleetSingleFlight: true })),
+    );
     expect(calls).toBe(1);
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected');
@@ -169,7 +173,9 @@ describe('wrap', () => {
 
     expect(await pending).toMatchObject({ value: 'built from old data', freshness: 'computed', cached: false });
     expect(await a.cache.get('page')).toBeUndefined();
-    expect(await a.cache.wrap('page', () => Promise.resolve('fresh data'), { tags: ['article:1'] })).toMatchObject({ cached: true });
+    expect(await a.cache.wrap('page', () => Promise.resolve('fresh data'), { tags: ['article:1'] })).toMatchObject({
+      cached: true,
+    });
     expect((await a.cache.get('page'))?.value).toBe('fresh data');
   });
 });

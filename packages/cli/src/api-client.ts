@@ -3,7 +3,13 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly problem: { readonly title?: string; readonly detail?: string; readonly errors?: readonly { pointer: string; detail: string }[] } | undefined,
+    readonly problem:
+      | {
+          readonly title?: string;
+          readonly detail?: string;
+          readonly errors?: readonly { pointer: string; detail: string }[];
+        }
+      | undefined,
     path: string,
   ) {
     const fields = problem?.errors?.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
@@ -23,7 +29,13 @@ export interface ApiTarget {
 }
 
 /** Calls the web API and returns the parsed JSON; throws ApiError or UnreachableError. */
-export async function callApi<T>(target: ApiTarget, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function callApi<T>(
+  target: ApiTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const response = await open(target, path, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -35,7 +47,9 @@ export async function callApi<T>(target: ApiTarget, method: string, path: string
 
 async function jsonOf(response: Response): Promise<unknown> {
   const text = await response.text();
-  return text && (response.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as unknown) : undefined;
+  return text && (response.headers.get('content-type') ?? '').includes('json')
+    ? (JSON.parse(text) as unknown)
+    : undefined;
 }
 
 /** The ApiError for an answer that is not ok, with the problem details it carries. */

@@ -55,7 +55,12 @@ export async function benchJobs(target: ApiTarget, options: JobBenchOptions): Pr
   const started = performance.now();
   await pool(options.count, options.concurrency, async () => {
     const t0 = performance.now();
-    const { id } = await callApi<{ id: string }>(target, 'POST', `/api/jobs/${encodeURIComponent(options.type)}`, options.input);
+    const { id } = await callApi<{ id: string }>(
+      target,
+      'POST',
+      `/api/jobs/${encodeURIComponent(options.type)}`,
+      options.input,
+    );
     submitLatency.push(performance.now() - t0);
     ids.push(id);
   });
@@ -63,7 +68,13 @@ export async function benchJobs(target: ApiTarget, options: JobBenchOptions): Pr
 
   const jobs: FinishedJob[] = [];
   await pool(ids.length, options.concurrency, async (i) => {
-    jobs.push(await callApi<FinishedJob>(target, 'GET', `/api/jobs/${encodeURIComponent(ids[i] ?? '')}?wait=${options.waitSeconds}`));
+    jobs.push(
+      await callApi<FinishedJob>(
+        target,
+        'GET',
+        `/api/jobs/${encodeURIComponent(ids[i] ?? '')}?wait=${options.waitSeconds}`,
+      ),
+    );
   });
   const completed = jobs.filter((j) => j.state === 'completed' && j.finishedAt);
   const endToEnd = completed.map((j) => Date.parse(j.finishedAt ?? '') - Date.parse(j.createdAt));

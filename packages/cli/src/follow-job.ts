@@ -11,7 +11,11 @@ export interface JobEvent {
  * Follows a job's Server-Sent Events until the stream ends (the job finished), calling `onEvent`
  * for each; resolves with the last event.
  */
-export async function followJob(target: ApiTarget, eventsPath: string, onEvent: (event: JobEvent) => void): Promise<JobEvent | undefined> {
+export async function followJob(
+  target: ApiTarget,
+  eventsPath: string,
+  onEvent: (event: JobEvent) => void,
+): Promise<JobEvent | undefined> {
   const response = await open(target, eventsPath, { headers: { accept: 'text/event-stream' } });
   if (!response.ok || !response.body) throw new ApiError(response.status, undefined, eventsPath);
   let last: JobEvent | undefined;

@@ -51,7 +51,8 @@ export class ProfileFailedError extends Error {
 // The API has no long poll for profiles; twice a second keeps the seconds counter honest.
 const POLL_MS = 500;
 
-const percent = (part: number | undefined, whole: number | undefined): number | undefined => (whole ? (100 * (part ?? 0)) / whole : undefined);
+const percent = (part: number | undefined, whole: number | undefined): number | undefined =>
+  whole ? (100 * (part ?? 0)) / whole : undefined;
 
 /**
  * Asks a live process for a profile through the admin API, shows its progress, and saves the
@@ -62,15 +63,25 @@ export async function takeProfile(admin: ApiTarget, request: ProfileRequest, bar
   // Checked before asking: a heap snapshot pauses the process, which is wasted if it cannot be saved.
   const directory = request.out === undefined ? process.cwd() : dirname(resolve(request.out));
   await access(directory, constants.W_OK).catch((error: unknown) => {
-    throw new ProfileFailedError(`cannot write to ${directory}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ProfileFailedError(
+      `cannot write to ${directory}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
   try {
-    const requested = await callApi<ProfileStatus>(admin, 'POST', `/api/admin/processes/${encodeURIComponent(request.processId)}/profiles`, {
-      kind: request.kind,
-      ...(request.seconds === undefined ? {} : { seconds: request.seconds }),
-    });
+    const requested = await callApi<ProfileStatus>(
+      admin,
+      'POST',
+      `/api/admin/processes/${encodeURIComponent(request.processId)}/profiles`,
+      {
+        kind: request.kind,
+        ...(request.seconds === undefined ? {} : { seconds: request.seconds }),
+      },
+    );
     const status = await settled(admin, requested, bar);
-    if (status.state === 'failed') throw new ProfileFailedError(`profile ${status.id} of ${status.process} failed: ${status.error ?? 'no reason given'}`);
+    if (status.state === 'failed')
+      throw new ProfileFailedError(
+        `profile ${status.id} of ${status.process} failed: ${status.error ?? 'no reason given'}`,
+      );
     // The name comes from the server: only its last part, so it cannot point outside the directory.
     const path = resolve(request.out ?? basename(status.fileName));
     return { path, bytes: await download(admin, status.file, path, bar), profile: status };
@@ -90,7 +101,11 @@ async function settled(admin: ApiTarget, first: ProfileStatus, bar: ProgressBar)
       recordingSince ??= Date.now();
       const elapsed = Math.floor((Date.now() - recordingSince) / 1000);
       if (status.seconds === null) bar.update(`recording ${elapsed} s`, undefined);
-      else bar.update(`recording ${Math.min(elapsed, status.seconds)}/${status.seconds} s`, percent(Math.min(elapsed, status.seconds), status.seconds));
+      else
+        bar.update(
+          `recording ${Math.min(elapsed, status.seconds)}/${status.seconds} s`,
+          percent(Math.min(elapsed, status.seconds), status.seconds),
+        );
     } else {
       bar.update(status.state, status.state === 'uploading' ? percent(status.uploadedBytes, status.bytes) : undefined);
     }
@@ -128,6 +143,8 @@ async function download(admin: ApiTarget, file: string, path: string, bar: Progr
     // File system errors name their system call; anything else broke the connection to the web.
     if (error instanceof Error && 'syscall' in error) throw new ProfileFailedError(`cannot save ${path}: ${message}`);
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    throw new UnreachableError(`the download of ${file} broke off after ${received} bytes (${message}${cause}); nothing was saved`);
+    throw new UnreachableError(
+      `the download of ${file} broke off after ${received} bytes (${message}${cause}); nothing was saved`,
+    );
   }
 }

@@ -20,7 +20,10 @@ export class ProgressBar {
 
   update(state: string, progress: unknown): void {
     const percent = typeof progress === 'number' ? Math.max(0, Math.min(100, progress)) : undefined;
-    const bar = percent === undefined ? '' : `[${'#'.repeat(Math.round((percent / 100) * WIDTH)).padEnd(WIDTH, '.')}] ${percent.toFixed(0).padStart(3)}% `;
+    const bar =
+      percent === undefined
+        ? ''
+        : `[${'#'.repeat(Math.round((percent / 100) * WIDTH)).padEnd(WIDTH, '.')}] ${percent.toFixed(0).padStart(3)}% `;
     const line = `${this.label} ${bar}${state}`;
     // A log gets a line per tenth of the way rather than per percent: a download moves in many small steps.
     const key = this.out.isTTY || percent === undefined ? line : `${state} ${Math.floor(percent / 10)}`;

@@ -57,7 +57,10 @@ interface JobView {
 }
 
 /** The profile options and the kinds of profile the API names them by. */
-const PROFILE_KINDS = { cpu: 'cpu', heap: 'heap-snapshot', 'heap-sampling': 'heap-sampling' } as const satisfies Record<string, ProfileKind>;
+const PROFILE_KINDS = { cpu: 'cpu', heap: 'heap-snapshot', 'heap-sampling': 'heap-sampling' } as const satisfies Record<
+  string,
+  ProfileKind
+>;
 
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
@@ -65,7 +68,8 @@ const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b
 function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(value >= min && value <= max)) throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!(value >= min && value <= max))
+    throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
   return value;
 }
 
@@ -137,10 +141,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const target: ApiTarget = { baseUrl, authorization: token ? `Bearer ${token}` : undefined };
     const adminToken = values['admin-token'] ?? io.env['FLOTILLA_ADMIN_TOKEN'];
     const adminUser = values['admin-user'] ?? io.env['FLOTILLA_ADMIN_USER'];
-    if (adminUser !== undefined && !adminUser.includes(':')) throw new UsageError('--admin-user: expected USER:PASSWORD');
+    if (adminUser !== undefined && !adminUser.includes(':'))
+      throw new UsageError('--admin-user: expected USER:PASSWORD');
     const admin: ApiTarget = {
       baseUrl,
-      authorization: adminToken ? `Bearer ${adminToken}` : adminUser ? `Basic ${Buffer.from(adminUser).toString('base64')}` : undefined,
+      authorization: adminToken
+        ? `Bearer ${adminToken}`
+        : adminUser
+          ? `Basic ${Buffer.from(adminUser).toString('base64')}`
+          : undefined,
     };
     const print = (data: unknown, text: () => string): void => {
       io.stdout.write(`${values.json ? JSON.stringify(data, null, 2) : text()}\n`);
@@ -150,10 +159,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     switch (command) {
       case 'enqueue': {
         const [type, json] = rest;
-        if (!type || json === undefined || rest.length > 2) throw new UsageError('enqueue needs a job type and its input as JSON');
+        if (!type || json === undefined || rest.length > 2)
+          throw new UsageError('enqueue needs a job type and its input as JSON');
         const input = parseJson('the job input', json);
         const key = values['idempotency-key'];
-        const accepted = await callApi<Accepted>(target, 'POST', `/api/jobs/${encodeURIComponent(type)}`, input, key ? { 'idempotency-key': key } : {});
+        const accepted = await callApi<Accepted>(
+          target,
+          'POST',
+          `/api/jobs/${encodeURIComponent(type)}`,
+          input,
+          key ? { 'idempotency-key': key } : {},
+        );
         if (!values.wait) {
           print(accepted, () => `${accepted.id} ${accepted.state}`);
           return EXIT.ok;
@@ -167,8 +183,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           bar.update(event.type === 'state' ? (event.data as { state: string }).state : event.type, progress);
         });
         bar.done();
-        const job = await callApi<{ state: string; result?: unknown; error?: string }>(target, 'GET', accepted.links.self);
-        print(job, () => (job.state === 'completed' ? JSON.stringify(job.result) : `${job.state}: ${job.error ?? last?.type ?? ''}`));
+        const job = await callApi<{ state: string; result?: unknown; error?: string }>(
+          target,
+          'GET',
+          accepted.links.self,
+        );
+        print(job, () =>
+          job.state === 'completed' ? JSON.stringify(job.result) : `${job.state}: ${job.error ?? last?.type ?? ''}`,
+        );
         return job.state === 'completed' ? EXIT.ok : EXIT.jobFailed;
       }
       case 'job': {
@@ -183,15 +205,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         if (!queue || rest.length > 1) throw new UsageError('jobs needs one queue name');
         const limit = wholeNumber('limit', values.limit, 20, 1, 500);
         const query = new URLSearchParams({ state: values.state ?? 'failed', limit: String(limit) });
-        const page = await callApi<{ state: string; total: number; jobs: JobView[] }>(admin, 'GET', `/api/admin/queues/${encodeURIComponent(queue)}/jobs?${query.toString()}`);
-        print(page, () => `${table(JOB_COLUMNS, page.jobs.map(jobRow))}\n${page.jobs.length} of ${page.total} ${page.state}`);
+        const page = await callApi<{ state: string; total: number; jobs: JobView[] }>(
+          admin,
+          'GET',
+          `/api/admin/queues/${encodeURIComponent(queue)}/jobs?${query.toString()}`,
+        );
+        print(
+          page,
+          () => `${table(JOB_COLUMNS, page.jobs.map(jobRow))}\n${page.jobs.length} of ${page.total} ${page.state}`,
+        );
         return EXIT.ok;
       }
       case 'retry': {
         const [subject] = rest;
         if (!subject || rest.length > 1) throw new UsageError('retry needs a job id, or --all and a queue name');
         if (values.all) {
-          const done = await callApi<{ queue: string; retried: number }>(admin, 'POST', `/api/admin/queues/${encodeURIComponent(subject)}/retry-failed`);
+          const done = await callApi<{ queue: string; retried: number }>(
+            admin,
+            'POST',
+            `/api/admin/queues/${encodeURIComponent(subject)}/retry-failed`,
+          );
           print(done, () => `${done.retried} failed jobs of ${done.queue} moved back to waiting`);
           return EXIT.ok;
         }
@@ -214,8 +247,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           table(
             ['', 'rate', 'p50', 'p99'],
             [
-              [`submitted ${report.count} ${report.type} (${report.concurrency} at a time)`, `${report.submitsPerSecond.toFixed(0)}/s`, ms(report.submitLatencyMs.p50), ms(report.submitLatencyMs.p99)],
-              [`completed ${report.completed}, failed ${report.failed}, unfinished ${report.unfinished}`, `${report.jobsPerSecond.toFixed(0)}/s`, ms(report.endToEndMs.p50), ms(report.endToEndMs.p99)],
+              [
+                `submitted ${report.count} ${report.type} (${report.concurrency} at a time)`,
+                `${report.submitsPerSecond.toFixed(0)}/s`,
+                ms(report.submitLatencyMs.p50),
+                ms(report.submitLatencyMs.p99),
+              ],
+              [
+                `completed ${report.completed}, failed ${report.failed}, unfinished ${report.unfinished}`,
+                `${report.jobsPerSecond.toFixed(0)}/s`,
+                ms(report.endToEndMs.p50),
+                ms(report.endToEndMs.p99),
+              ],
             ],
           ),
         );
@@ -223,14 +266,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       case 'profile': {
         const [processId] = rest;
-        if (!processId || rest.length > 1) throw new UsageError('profile needs one process id (see `flotilla workers`)');
+        if (!processId || rest.length > 1)
+          throw new UsageError('profile needs one process id (see `flotilla workers`)');
         const flags = (Object.keys(PROFILE_KINDS) as (keyof typeof PROFILE_KINDS)[]).filter((flag) => values[flag]);
         const [flag] = flags;
-        if (flag === undefined || flags.length > 1) throw new UsageError('profile needs exactly one of --cpu, --heap, --heap-sampling');
-        if (flag === 'heap' && values.seconds !== undefined) throw new UsageError('--seconds goes with --cpu or --heap-sampling: a heap snapshot is taken in one go');
+        if (flag === undefined || flags.length > 1)
+          throw new UsageError('profile needs exactly one of --cpu, --heap, --heap-sampling');
+        if (flag === 'heap' && values.seconds !== undefined)
+          throw new UsageError('--seconds goes with --cpu or --heap-sampling: a heap snapshot is taken in one go');
         // 3600 is the most PROFILE_MAX_SECONDS allows; the web refuses what is over its own setting.
         const seconds = flag === 'heap' ? undefined : wholeNumber('seconds', values.seconds, 10, 1, 3600);
-        const saved = await takeProfile(admin, { processId, kind: PROFILE_KINDS[flag], seconds, out: values.out }, new ProgressBar(io.stderr, processId));
+        const saved = await takeProfile(
+          admin,
+          { processId, kind: PROFILE_KINDS[flag], seconds, out: values.out },
+          new ProgressBar(io.stderr, processId),
+        );
         print(saved, () => `${saved.path} ${byteSize(saved.bytes)}`);
         return EXIT.ok;
       }
@@ -242,7 +292,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const perMinute = (series: readonly number[]): string => (sum(series.slice(-6)) / minutes).toFixed(1);
         print(queues, () =>
           table(
-            ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'done/min', 'failed/min', 'oldest waiting s', 'workers'],
+            [
+              'queue',
+              'waiting',
+              'active',
+              'delayed',
+              'failed',
+              'completed',
+              'done/min',
+              'failed/min',
+              'oldest waiting s',
+              'workers',
+            ],
             queues.map((q) => [
               q.name,
               q.counts['waiting'] ?? 0,
@@ -262,7 +323,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'workers': {
         const { groups } = await callApi<{ groups: Record<string, Member[]> }>(target, 'GET', '/api/members');
         const rows = Object.entries(groups).flatMap(([group, members]) =>
-          members.map((m) => [group, m.id, m.capabilities['host'] ?? '', m.capabilities['pid'] ?? '', m.capabilities['version'] ?? '', m.capabilities['queues'] ?? '', m.capabilities['startedAt'] ?? '']),
+          members.map((m) => [
+            group,
+            m.id,
+            m.capabilities['host'] ?? '',
+            m.capabilities['pid'] ?? '',
+            m.capabilities['version'] ?? '',
+            m.capabilities['queues'] ?? '',
+            m.capabilities['startedAt'] ?? '',
+          ]),
         );
         print(groups, () => table(['group', 'id', 'host', 'pid', 'version', 'queues', 'started'], rows));
         return EXIT.ok;
@@ -271,15 +340,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         if (rest[0] !== 'stats' || rest.length > 1) throw new UsageError('the cache command is "cache stats"');
         const minutes = values.minutes ?? '60';
         if (!/^\d{1,4}$/.test(minutes)) throw new UsageError(`--minutes: expected a whole number, got "${minutes}"`);
-        const stats = await callApi<{ caches: { name: string; process: { hits: number; misses: number; l1Hits: number; invalidations: number } }[] }>(
-          target,
-          'GET',
-          `/api/cache/stats?minutes=${minutes}`,
-        );
+        const stats = await callApi<{
+          caches: { name: string; process: { hits: number; misses: number; l1Hits: number; invalidations: number } }[];
+        }>(target, 'GET', `/api/cache/stats?minutes=${minutes}`);
         print(stats, () =>
           table(
             ['cache', 'hits', 'misses', 'hit ratio', 'from memory', 'invalidations'],
-            stats.caches.map(({ name, process: p }) => [name, p.hits, p.misses, p.hits + p.misses === 0 ? '–' : `${((100 * p.hits) / (p.hits + p.misses)).toFixed(1)}%`, p.l1Hits, p.invalidations]),
+            stats.caches.map(({ name, process: p }) => [
+              name,
+              p.hits,
+              p.misses,
+              p.hits + p.misses === 0 ? '–' : `${((100 * p.hits) / (p.hits + p.misses)).toFixed(1)}%`,
+              p.l1Hits,
+              p.invalidations,
+            ]),
           ),
         );
         return EXIT.ok;
@@ -289,7 +363,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof UsageError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.stderr.write(`flotilla: ${message}\n\n${USAGE}\n`);
       return EXIT.usage;
     }

@@ -20,7 +20,11 @@ interface Run {
 
 function flotilla(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, FLOTILLA_URL: web.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd,
+      env: { ...process.env, FLOTILLA_URL: web.url, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -97,7 +101,11 @@ describe('flotilla read commands', () => {
   it('queues lists every queue with its counts and the jobs finished per minute', async () => {
     type Queues = { name: string; throughput: { completed: number[]; failed: number[] } }[];
     // The earlier tests' jobs finished in this minute or the one before: they are on the last entries.
-    const recent = (queues: Queues, name: string): number => queues.find((q) => q.name === name)?.throughput.completed.slice(-2).reduce((a, b) => a + b, 0) ?? 0;
+    const recent = (queues: Queues, name: string): number =>
+      queues
+        .find((q) => q.name === name)
+        ?.throughput.completed.slice(-2)
+        .reduce((a, b) => a + b, 0) ?? 0;
     // The worker writes its counts of finished jobs a moment (at most 2 s) after they finish.
     const queues = (await waitFor(
       async () => {
@@ -110,7 +118,9 @@ describe('flotilla read commands', () => {
     )) as Queues;
     expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
     expect(queues[0]?.throughput.completed).toHaveLength(15);
-    expect((await flotilla(['queues'])).stdout).toMatch(/^queue\s+waiting\s+active\s+delayed\s+failed\s+completed\s+done\/min/);
+    expect((await flotilla(['queues'])).stdout).toMatch(
+      /^queue\s+waiting\s+active\s+delayed\s+failed\s+completed\s+done\/min/,
+    );
   });
 
   it('workers lists the live processes from the membership', async () => {
@@ -132,7 +142,10 @@ describe('flotilla admin commands', () => {
 
   it('jobs lists failed jobs, retry brings one back, retry --all the rest', async () => {
     const ids = await Promise.all(
-      [0, 1].map(async () => (JSON.parse((await flotilla(['enqueue', 'flaky', '{"failTimes":4}', '--json'])).stdout) as { id: string }).id),
+      [0, 1].map(
+        async () =>
+          (JSON.parse((await flotilla(['enqueue', 'flaky', '{"failTimes":4}', '--json'])).stdout) as { id: string }).id,
+      ),
     );
     for (const id of ids) expect(await finalState(id)).toMatchObject({ state: 'failed', attemptsMade: 4 });
 
@@ -140,7 +153,9 @@ describe('flotilla admin commands', () => {
     expect(listed.code, listed.stderr).toBe(0);
     const page = JSON.parse(listed.stdout) as { total: number; jobs: { id: string }[] };
     expect(page.jobs.map((j) => j.id)).toEqual(expect.arrayContaining(ids));
-    expect((await flotilla(['jobs', 'default'], admin)).stdout.trim()).toMatch(/^id\s+type\s+state[\s\S]*of \d+ failed$/);
+    expect((await flotilla(['jobs', 'default'], admin)).stdout.trim()).toMatch(
+      /^id\s+type\s+state[\s\S]*of \d+ failed$/,
+    );
 
     // The fifth attempt is past failTimes, so a retried flaky job succeeds.
     const retried = await flotilla(['retry', ids[0] ?? '', '--json'], admin);
@@ -171,7 +186,9 @@ describe('flotilla admin commands', () => {
 /** The type of each top-level field of a JSON file ('array' for arrays), to check a profile's format. */
 async function fieldTypes(path: string): Promise<Record<string, string>> {
   const parsed = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, Array.isArray(value) ? 'array' : typeof value]));
+  return Object.fromEntries(
+    Object.entries(parsed).map(([key, value]) => [key, Array.isArray(value) ? 'array' : typeof value]),
+  );
 }
 
 describe('flotilla profile', () => {
@@ -194,12 +211,20 @@ describe('flotilla profile', () => {
   it('saves a CPU profile of a worker to --out, showing the recording and the download on stderr', async () => {
     const cwd = await mkdtemp(join(dir, 'cpu-'));
     const out = join(cwd, 'worker.cpuprofile');
-    const run = await flotilla(['profile', await memberId('worker'), '--cpu', '--seconds', '2', '--out', out, '--json'], admin);
+    const run = await flotilla(
+      ['profile', await memberId('worker'), '--cpu', '--seconds', '2', '--out', out, '--json'],
+      admin,
+    );
     expect(run.code, run.stderr).toBe(0);
     const saved = JSON.parse(run.stdout) as { path: string; bytes: number; profile: { kind: string; state: string } };
     expect(saved).toMatchObject({ path: out, profile: { kind: 'cpu', state: 'done' } });
     expect((await stat(out)).size).toBe(saved.bytes);
-    expect(await fieldTypes(out)).toMatchObject({ nodes: 'array', samples: 'array', startTime: 'number', endTime: 'number' });
+    expect(await fieldTypes(out)).toMatchObject({
+      nodes: 'array',
+      samples: 'array',
+      startTime: 'number',
+      endTime: 'number',
+    });
     // Not a terminal: a line per change, from the recording to the whole file downloaded.
     expect(run.stderr).toMatch(/recording [0-2]\/2 s/);
     expect(run.stderr.trim().split('\n').at(-1)).toMatch(/\[#{30}\] 100% downloading$/);
@@ -217,12 +242,20 @@ describe('flotilla profile', () => {
     const path = join(cwd, name ?? '');
     expect(run.stdout.slice(0, path.length)).toBe(path);
     expect(run.stdout.slice(path.length)).toMatch(/^ \d+\.\d [kMG]B\n$/);
-    expect(await fieldTypes(path)).toMatchObject({ snapshot: 'object', nodes: 'array', edges: 'array', strings: 'array' });
+    expect(await fieldTypes(path)).toMatchObject({
+      snapshot: 'object',
+      nodes: 'array',
+      edges: 'array',
+      strings: 'array',
+    });
   });
 
   it('saves a sampling heap profile', async () => {
     const out = join(await mkdtemp(join(dir, 'sampling-')), 'worker.heapprofile');
-    const run = await flotilla(['profile', await memberId('worker'), '--heap-sampling', '--seconds', '1', '--out', out], admin);
+    const run = await flotilla(
+      ['profile', await memberId('worker'), '--heap-sampling', '--seconds', '1', '--out', out],
+      admin,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(await fieldTypes(out)).toMatchObject({ head: 'object', samples: 'array' });
   });
@@ -236,14 +269,20 @@ describe('flotilla profile', () => {
   });
 
   it('exits 1 before asking when --out is in a directory that does not exist', async () => {
-    const run = await flotilla(['profile', await memberId('web'), '--heap', '--out', join(dir, 'missing', 'web.heapsnapshot')], admin);
+    const run = await flotilla(
+      ['profile', await memberId('web'), '--heap', '--out', join(dir, 'missing', 'web.heapsnapshot')],
+      admin,
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`cannot write to ${join(dir, 'missing')}`);
     expect(run.stderr).not.toContain('requested');
   });
 
   it('refuses an unknown process (exit 3) with the problem detail, and leaves no file', async () => {
-    const run = await flotilla(['profile', 'no-such-process', '--heap-sampling', '--seconds', '1', '--out', join(dir, 'none.heapprofile')], admin);
+    const run = await flotilla(
+      ['profile', 'no-such-process', '--heap-sampling', '--seconds', '1', '--out', join(dir, 'none.heapprofile')],
+      admin,
+    );
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('404');
     expect(run.stderr).toContain('no live process with the id "no-such-process"');
@@ -251,7 +290,9 @@ describe('flotilla profile', () => {
   });
 
   it('refuses wrong admin credentials (exit 3)', async () => {
-    const run = await flotilla(['profile', await memberId('web'), '--cpu', '--seconds', '1'], { FLOTILLA_ADMIN_TOKEN: 'not-the-admin-token-0123456789' });
+    const run = await flotilla(['profile', await memberId('web'), '--cpu', '--seconds', '1'], {
+      FLOTILLA_ADMIN_TOKEN: 'not-the-admin-token-0123456789',
+    });
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('401');
   });
@@ -261,12 +302,21 @@ describe('flotilla bench', () => {
   it('submits N jobs, waits for all of them and reports rates and latencies', async () => {
     const run = await flotilla(['bench', '--count', '60', '--concurrency', '6', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as { count: number; completed: number; failed: number; submitsPerSecond: number; jobsPerSecond: number; endToEndMs: { p50: number; p99: number } };
+    const report = JSON.parse(run.stdout) as {
+      count: number;
+      completed: number;
+      failed: number;
+      submitsPerSecond: number;
+      jobsPerSecond: number;
+      endToEndMs: { p50: number; p99: number };
+    };
     expect(report).toMatchObject({ count: 60, completed: 60, failed: 0 });
     expect(report.submitsPerSecond).toBeGreaterThan(0);
     expect(report.jobsPerSecond).toBeGreaterThan(0);
     expect(report.endToEndMs.p99).toBeGreaterThanOrEqual(report.endToEndMs.p50);
-    expect((await flotilla(['bench', '--count', '5', '--type', 'fib', '--input', '{"n":20}'])).stdout).toMatch(/submitted 5 fib[\s\S]*completed 5, failed 0/);
+    expect((await flotilla(['bench', '--count', '5', '--type', 'fib', '--input', '{"n":20}'])).stdout).toMatch(
+      /submitted 5 fib[\s\S]*completed 5, failed 0/,
+    );
   });
 });
 

@@ -4,7 +4,9 @@ import { z } from 'zod';
 // Environment values are strings; these schemas turn them into typed values with messages
 // that read well after "expected".
 
-export const boolFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+export const boolFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 export function intFromEnv(min: number, max: number): z.ZodType<number, string> {
   return z
@@ -19,7 +21,12 @@ export function secondsFromEnv(min: number, max: number): z.ZodType<number, stri
     .string()
     .regex(/^\d+(\.\d+)?$/, `a number of seconds from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().min(min, `a number of seconds from ${min} to ${max}`).max(max, `a number of seconds from ${min} to ${max}`));
+    .pipe(
+      z
+        .number()
+        .min(min, `a number of seconds from ${min} to ${max}`)
+        .max(max, `a number of seconds from ${min} to ${max}`),
+    );
 }
 
 export const redisUrlFromEnv = z
@@ -29,7 +36,12 @@ export const redisUrlFromEnv = z
 export function listFromEnv<T extends string>(item: z.ZodType<T, string>): z.ZodType<T[], string> {
   return z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
     .pipe(z.array(item).min(1, 'a comma-separated list'));
 }
 
@@ -37,13 +49,19 @@ const ORIGIN = /^https?:\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
 const ORIGINS_EXPECTED = '* or origins like https://app.example.com,http://localhost:5173';
 
 function items(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** `*` or a comma-separated list of web origins (scheme, host, optional port; no path). */
 export const originsFromEnv: z.ZodType<'*' | string[], string> = z
   .string()
-  .refine((v) => v.trim() === '*' || (items(v).length > 0 && items(v).every((origin) => ORIGIN.test(origin))), ORIGINS_EXPECTED)
+  .refine(
+    (v) => v.trim() === '*' || (items(v).length > 0 && items(v).every((origin) => ORIGIN.test(origin))),
+    ORIGINS_EXPECTED,
+  )
   // Browsers send Origin with scheme and host in lower case: compare in that form.
   .transform((v) => (v.trim() === '*' ? ('*' as const) : items(v).map((origin) => origin.toLowerCase())));
 

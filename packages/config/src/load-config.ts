@@ -1,7 +1,15 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
-import { boolFromEnv, intFromEnv, listFromEnv, originsFromEnv, redisUrlFromEnv, secondsFromEnv, trustProxyFromEnv } from './env-parsers.js';
+import {
+  boolFromEnv,
+  intFromEnv,
+  listFromEnv,
+  originsFromEnv,
+  redisUrlFromEnv,
+  secondsFromEnv,
+  trustProxyFromEnv,
+} from './env-parsers.js';
 import { defaultShutdownTimeoutSeconds, detectPlatform, type Platform } from './platform.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -131,7 +139,8 @@ export interface WebConfig extends CommonConfig {
    * Who may use /dashboard and its actions: holders of ADMIN_TOKEN / ADMIN_BASIC_AUTH, anyone
    * (DASHBOARD_ALLOW_UNAUTHENTICATED=true, for a laptop), or nobody (the default: no dashboard).
    */
-  readonly dashboard: { readonly access: 'off' | 'open' } | { readonly access: 'credentials'; readonly auth: MetricsAuthConfig };
+  readonly dashboard:
+    { readonly access: 'off' | 'open' } | { readonly access: 'credentials'; readonly auth: MetricsAuthConfig };
   /** What bull-board under /dashboard/jobs may do to jobs and queues (DASHBOARD_ACTIONS); everything else is read-only. */
   readonly dashboardActions: readonly BoardAction[];
 }
@@ -171,17 +180,35 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
  * empty and obliterate them; add jobs; edit their data, delay or priority; change concurrency,
  * rate limits and job schedulers.
  */
-export const BOARD_ACTIONS = ['retry', 'promote', 'remove', 'pause', 'clean', 'empty', 'obliterate', 'add', 'edit', 'concurrency', 'rate-limit', 'schedulers'] as const;
+export const BOARD_ACTIONS = [
+  'retry',
+  'promote',
+  'remove',
+  'pause',
+  'clean',
+  'empty',
+  'obliterate',
+  'add',
+  'edit',
+  'concurrency',
+  'rate-limit',
+  'schedulers',
+] as const;
 /** One kind of bull-board action. */
 export type BoardAction = (typeof BOARD_ACTIONS)[number];
 const DEFAULT_BOARD_ACTIONS: readonly BoardAction[] = ['retry', 'promote', 'remove'];
 
 const commonSchema = z.object({
   PORT: intFromEnv(1, 65535).optional(),
-  LISTEN_HOST: z.string().refine((host) => isIP(host) !== 0, 'an IP address, e.g. 127.0.0.1').optional(),
+  LISTEN_HOST: z
+    .string()
+    .refine((host) => isIP(host) !== 0, 'an IP address, e.g. 127.0.0.1')
+    .optional(),
   // Read by the web too, which refuses targets the worker's checker would refuse.
   URL_CHECK_ALLOW: listFromEnv(
-    z.string().regex(/^([0-9a-fA-F.:]+\/\d{1,3}|\*?\.?[a-z0-9.-]+)$/, 'CIDRs or host names like 10.0.0.0/8,status.internal'),
+    z
+      .string()
+      .regex(/^([0-9a-fA-F.:]+\/\d{1,3}|\*?\.?[a-z0-9.-]+)$/, 'CIDRs or host names like 10.0.0.0/8,status.internal'),
   ).optional(),
   LOG_LEVEL: z.enum(logLevels, `one of ${logLevels.join(', ')}`).optional(),
   REDIS_URL: redisUrlFromEnv.optional(),
@@ -199,14 +226,25 @@ const commonSchema = z.object({
   JOB_RETENTION_FAILED_SECONDS: intFromEnv(0, 365 * 86_400).optional(),
   JOB_RETENTION_COUNT: intFromEnv(1, 10_000_000).optional(),
   QUEUE_EVENTS_MAX_LEN: intFromEnv(100, 10_000_000).optional(),
-  CACHE_PREFIX: z.string().regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:cache:').optional(),
+  CACHE_PREFIX: z
+    .string()
+    .regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:cache:')
+    .optional(),
   CACHE_L1_MAX_ENTRIES: intFromEnv(0, 10_000_000).optional(),
   CACHE_L1_MAX_MB: intFromEnv(1, 65_536).optional(),
-  DATA_PREFIX: z.string().regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:data:').optional(),
+  DATA_PREFIX: z
+    .string()
+    .regex(/^[^{}\s]{1,64}$/, 'a key prefix without braces or spaces, e.g. flotilla:data:')
+    .optional(),
   // Long enough that guessing is hopeless even where failed attempts are not slowed.
   METRICS_BEARER_TOKEN: z.string().min(24, 'a token of at least 24 characters').optional(),
-  METRICS_BASIC_AUTH: z.string().regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters').optional(),
-  METRICS_PUSHGATEWAY_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus Pushgateway' }).optional(),
+  METRICS_BASIC_AUTH: z
+    .string()
+    .regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters')
+    .optional(),
+  METRICS_PUSHGATEWAY_URL: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL of a Prometheus Pushgateway' })
+    .optional(),
   METRICS_PUSH_INTERVAL_SECONDS: secondsFromEnv(1, 3600).optional(),
   SHUTDOWN_TIMEOUT: secondsFromEnv(1, 3600).optional(),
   SHUTDOWN_DRAIN_DELAY: secondsFromEnv(0, 600).optional(),
@@ -234,9 +272,15 @@ const webSchema = commonSchema.extend({
   JOB_ID_SECRET: z.string().min(32, 'a secret of at least 32 characters').optional(),
   DURABLE_SUBMISSIONS: boolFromEnv.optional(),
   SUBMISSION_MEMORY_LIMIT_PERCENT: intFromEnv(1, 100).optional(),
-  HIREFIRE_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _').optional(),
+  HIREFIRE_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/, 'a token of 16 to 128 letters, digits, - or _')
+    .optional(),
   ADMIN_TOKEN: z.string().min(24, 'a token of at least 24 characters').optional(),
-  ADMIN_BASIC_AUTH: z.string().regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters').optional(),
+  ADMIN_BASIC_AUTH: z
+    .string()
+    .regex(/^[^:]+:.{16,}$/, 'user:password with a password of at least 16 characters')
+    .optional(),
   DASHBOARD_ALLOW_UNAUTHENTICATED: boolFromEnv.optional(),
   AUTH_FAILURE_LIMIT: intFromEnv(1, 10_000).optional(),
   DASHBOARD_ACTIONS: listFromEnv(z.enum(BOARD_ACTIONS, `one of ${BOARD_ACTIONS.join(', ')}`)).optional(),
@@ -255,7 +299,15 @@ const workerSchema = commonSchema.extend({
   URL_CHECK_TIMEOUT_SECONDS: secondsFromEnv(0.1, 120).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['JOB_ID_SECRET', 'REDIS_TLS_CA', 'METRICS_BEARER_TOKEN', 'METRICS_BASIC_AUTH', 'HIREFIRE_TOKEN', 'ADMIN_TOKEN', 'ADMIN_BASIC_AUTH']);
+const SECRET_VARIABLES = new Set([
+  'JOB_ID_SECRET',
+  'REDIS_TLS_CA',
+  'METRICS_BEARER_TOKEN',
+  'METRICS_BASIC_AUTH',
+  'HIREFIRE_TOKEN',
+  'ADMIN_TOKEN',
+  'ADMIN_BASIC_AUTH',
+]);
 
 function parse<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
   const result = schema.safeParse(env);
@@ -263,7 +315,11 @@ function parse<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
   const issue = result.error.issues[0];
   const variable = String(issue?.path[0] ?? 'environment');
   const raw = env[variable];
-  throw new ConfigError(variable, issue?.message ?? 'a valid value', raw === undefined ? undefined : redact(variable, raw));
+  throw new ConfigError(
+    variable,
+    issue?.message ?? 'a valid value',
+    raw === undefined ? undefined : redact(variable, raw),
+  );
 }
 
 function redact(variable: string, value: string): string {
@@ -278,12 +334,17 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
   const cacheUrl = e.CACHE_REDIS_URL ?? fallback;
   const cachePrefix = e.CACHE_PREFIX ?? 'flotilla:cache:';
   if (queueUrl === undefined || cacheUrl === undefined) {
-    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL (or QUEUE_REDIS_URL and CACHE_REDIS_URL)', undefined);
+    throw new ConfigError(
+      'REDIS_URL',
+      'a redis:// or rediss:// URL (or QUEUE_REDIS_URL and CACHE_REDIS_URL)',
+      undefined,
+    );
   }
   const platform = detectPlatform(env);
   return {
     platform,
-    release: env['FLOTILLA_RELEASE'] ?? env['HEROKU_RELEASE_VERSION'] ?? env['K_REVISION'] ?? env['GAE_VERSION'] ?? 'dev',
+    release:
+      env['FLOTILLA_RELEASE'] ?? env['HEROKU_RELEASE_VERSION'] ?? env['K_REVISION'] ?? env['GAE_VERSION'] ?? 'dev',
     port: e.PORT ?? defaultPort,
     listenHost: e.LISTEN_HOST,
     urlCheckAllow: e.URL_CHECK_ALLOW ?? [],
@@ -310,10 +371,16 @@ function commonConfig(e: z.output<typeof commonSchema>, env: Env, defaultPort: n
     dataPrefix: e.DATA_PREFIX ?? 'flotilla:data:',
     metrics: {
       auth: metricsAuth(e.METRICS_BEARER_TOKEN, e.METRICS_BASIC_AUTH),
-      push: e.METRICS_PUSHGATEWAY_URL ? { url: e.METRICS_PUSHGATEWAY_URL, intervalSeconds: e.METRICS_PUSH_INTERVAL_SECONDS ?? 15 } : undefined,
+      push: e.METRICS_PUSHGATEWAY_URL
+        ? { url: e.METRICS_PUSHGATEWAY_URL, intervalSeconds: e.METRICS_PUSH_INTERVAL_SECONDS ?? 15 }
+        : undefined,
     },
     membership: membership(e.MEMBERSHIP_HEARTBEAT_SECONDS ?? 5, e.MEMBERSHIP_TTL_SECONDS),
-    profiling: { maxSeconds: e.PROFILE_MAX_SECONDS ?? 60, maxBytes: (e.PROFILE_MAX_MB ?? 64) * 1024 * 1024, prefix: `${cachePrefix}profiles:` },
+    profiling: {
+      maxSeconds: e.PROFILE_MAX_SECONDS ?? 60,
+      maxBytes: (e.PROFILE_MAX_MB ?? 64) * 1024 * 1024,
+      prefix: `${cachePrefix}profiles:`,
+    },
     shutdown: {
       timeoutSeconds: e.SHUTDOWN_TIMEOUT ?? defaultShutdownTimeoutSeconds(platform),
       drainDelaySeconds: e.SHUTDOWN_DRAIN_DELAY ?? 0,
@@ -325,12 +392,20 @@ function membership(heartbeatSeconds: number, ttlSeconds: number | undefined): C
   // Three missed heartbeats before a member counts as gone: one late beat is not a death.
   const ttl = ttlSeconds ?? heartbeatSeconds * 3;
   if (ttl < heartbeatSeconds * 2) {
-    throw new ConfigError('MEMBERSHIP_TTL_SECONDS', `at least twice MEMBERSHIP_HEARTBEAT_SECONDS (${heartbeatSeconds})`, String(ttlSeconds));
+    throw new ConfigError(
+      'MEMBERSHIP_TTL_SECONDS',
+      `at least twice MEMBERSHIP_HEARTBEAT_SECONDS (${heartbeatSeconds})`,
+      String(ttlSeconds),
+    );
   }
   return { heartbeatMs: Math.round(heartbeatSeconds * 1000), ttlMs: Math.round(ttl * 1000) };
 }
 
-function metricsAuth(token: string | undefined, basic: string | undefined, names = { token: 'METRICS_BEARER_TOKEN', basic: 'METRICS_BASIC_AUTH', what: '/metrics' }): MetricsAuthConfig {
+function metricsAuth(
+  token: string | undefined,
+  basic: string | undefined,
+  names = { token: 'METRICS_BEARER_TOKEN', basic: 'METRICS_BASIC_AUTH', what: '/metrics' },
+): MetricsAuthConfig {
   if (token !== undefined && basic !== undefined) {
     throw new ConfigError(names.basic, `unset when ${names.token} is set (one way to protect ${names.what})`, '***');
   }
@@ -345,7 +420,12 @@ function metricsAuth(token: string | undefined, basic: string | undefined, names
 function dashboardAccess(token: string | undefined, basic: string | undefined, open: boolean): WebConfig['dashboard'] {
   const auth = metricsAuth(token, basic, { token: 'ADMIN_TOKEN', basic: 'ADMIN_BASIC_AUTH', what: 'the dashboard' });
   if (auth.kind !== 'none') {
-    if (open) throw new ConfigError('DASHBOARD_ALLOW_UNAUTHENTICATED', 'unset when ADMIN_TOKEN or ADMIN_BASIC_AUTH is set', 'true');
+    if (open)
+      throw new ConfigError(
+        'DASHBOARD_ALLOW_UNAUTHENTICATED',
+        'unset when ADMIN_TOKEN or ADMIN_BASIC_AUTH is set',
+        'true',
+      );
     return { access: 'credentials', auth };
   }
   return { access: open ? 'open' : 'off' };
@@ -370,7 +450,11 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
   const requestTimeout = e.HTTP_REQUEST_TIMEOUT ?? 60;
   // Node refuses to start a server whose header deadline is later than its request deadline.
   if (headersTimeout > requestTimeout) {
-    throw new ConfigError('HTTP_HEADERS_TIMEOUT', `at most HTTP_REQUEST_TIMEOUT (${requestTimeout})`, String(headersTimeout));
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT',
+      `at most HTTP_REQUEST_TIMEOUT (${requestTimeout})`,
+      String(headersTimeout),
+    );
   }
   const rateLimitRequests = e.RATE_LIMIT_REQUESTS ?? 6000;
   return deepFreeze({
@@ -391,7 +475,10 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
       // Platform routers and ingresses reach the process from internal addresses and append the
       // client's address; a client connecting directly (a public peer) cannot name another.
       trustProxy: e.TRUST_PROXY ?? ['loopback', 'linklocal', 'uniquelocal'],
-      rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
+      rateLimit:
+        rateLimitRequests > 0
+          ? { requests: rateLimitRequests, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS ?? 60 }
+          : undefined,
       failedAuthLimit: e.AUTH_FAILURE_LIMIT ?? 10,
       maxStreamsPerClient: e.SSE_MAX_STREAMS_PER_CLIENT ?? 20,
     },

@@ -47,9 +47,18 @@ describe('loadWebConfig', () => {
   });
 
   it('honours PORT, WEB_CONCURRENCY and the platform shutdown budget', () => {
-    expect(loadWebConfig({ ...base, PORT: '8080', WEB_CONCURRENCY: '4' })).toMatchObject({ port: 8080, webConcurrency: 4 });
-    expect(loadWebConfig({ ...base, K_SERVICE: 'web' })).toMatchObject({ platform: 'cloud-run', shutdown: { timeoutSeconds: 8 } });
-    expect(loadWebConfig({ ...base, DYNO: 'web.1' })).toMatchObject({ platform: 'heroku', shutdown: { timeoutSeconds: 25 } });
+    expect(loadWebConfig({ ...base, PORT: '8080', WEB_CONCURRENCY: '4' })).toMatchObject({
+      port: 8080,
+      webConcurrency: 4,
+    });
+    expect(loadWebConfig({ ...base, K_SERVICE: 'web' })).toMatchObject({
+      platform: 'cloud-run',
+      shutdown: { timeoutSeconds: 8 },
+    });
+    expect(loadWebConfig({ ...base, DYNO: 'web.1' })).toMatchObject({
+      platform: 'heroku',
+      shutdown: { timeoutSeconds: 25 },
+    });
     expect(loadWebConfig({ ...base, K_SERVICE: 'web', SHUTDOWN_TIMEOUT: '9.5' }).shutdown.timeoutSeconds).toBe(9.5);
   });
 
@@ -58,9 +67,18 @@ describe('loadWebConfig', () => {
     [{ ...base, PORT: 'eighty' }, 'PORT: expected an integer from 1 to 65535, got "eighty"'],
     [{ ...base, PORT: '70000' }, 'PORT: expected an integer from 1 to 65535, got "70000"'],
     [{ ...base, WEB_CONCURRENCY: '0' }, 'WEB_CONCURRENCY: expected an integer from 1 to 256, got "0"'],
-    [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    [{ REDIS_URL: 'http://x' }, 'REDIS_URL: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, got "http://x"'],
-    [{ ...base, QUEUE_PREFIX: 'flotilla' }, 'QUEUE_PREFIX: expected a key prefix with a {hash-tag} and no colon, e.g. {flotilla}, got "flotilla"'],
+    [
+      { ...base, LOG_LEVEL: 'loud' },
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+    [
+      { REDIS_URL: 'http://x' },
+      'REDIS_URL: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, got "http://x"',
+    ],
+    [
+      { ...base, QUEUE_PREFIX: 'flotilla' },
+      'QUEUE_PREFIX: expected a key prefix with a {hash-tag} and no colon, e.g. {flotilla}, got "flotilla"',
+    ],
     [{ ...base, REDIS_TLS_ALLOW_SELF_SIGNED: 'maybe' }, 'REDIS_TLS_ALLOW_SELF_SIGNED'],
     [{ ...base, SHUTDOWN_TIMEOUT: '-1' }, 'SHUTDOWN_TIMEOUT: expected a number of seconds from 1 to 3600, got "-1"'],
   ])('rejects %j with one line naming the variable', (env, message) => {
@@ -76,19 +94,32 @@ describe('loadWebConfig', () => {
       access: 'credentials',
       auth: { kind: 'basic', user: 'ops', password: 'long-enough-to-pass' },
     });
-    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(24), DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' })).variable).toBe('DASHBOARD_ALLOW_UNAUTHENTICATED');
-    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'short' })).message).toBe('ADMIN_TOKEN: expected a token of at least 24 characters, got "***"');
+    expect(
+      errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(24), DASHBOARD_ALLOW_UNAUTHENTICATED: 'true' }))
+        .variable,
+    ).toBe('DASHBOARD_ALLOW_UNAUTHENTICATED');
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'short' })).message).toBe(
+      'ADMIN_TOKEN: expected a token of at least 24 characters, got "***"',
+    );
     // Short enough to guess: refused at start-up, passwords and tokens alike.
-    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_BASIC_AUTH: 'ops:12345678' })).variable).toBe('ADMIN_BASIC_AUTH');
+    expect(errorOf(() => loadWebConfig({ ...base, ADMIN_BASIC_AUTH: 'ops:12345678' })).variable).toBe(
+      'ADMIN_BASIC_AUTH',
+    );
     expect(errorOf(() => loadWebConfig({ ...base, ADMIN_TOKEN: 'a'.repeat(23) })).variable).toBe('ADMIN_TOKEN');
-    expect(errorOf(() => loadWorkerConfig({ ...base, METRICS_BASIC_AUTH: 'prometheus:s3cret-pass' })).variable).toBe('METRICS_BASIC_AUTH');
-    expect(errorOf(() => loadWorkerConfig({ ...base, METRICS_BEARER_TOKEN: 'x'.repeat(16) })).variable).toBe('METRICS_BEARER_TOKEN');
+    expect(errorOf(() => loadWorkerConfig({ ...base, METRICS_BASIC_AUTH: 'prometheus:s3cret-pass' })).variable).toBe(
+      'METRICS_BASIC_AUTH',
+    );
+    expect(errorOf(() => loadWorkerConfig({ ...base, METRICS_BEARER_TOKEN: 'x'.repeat(16) })).variable).toBe(
+      'METRICS_BEARER_TOKEN',
+    );
   });
 
   it('answers submissions before fsync unless DURABLE_SUBMISSIONS asks for durability', () => {
     expect(loadWebConfig(base).durableSubmissions).toBe(false);
     expect(loadWebConfig({ ...base, DURABLE_SUBMISSIONS: 'true' }).durableSubmissions).toBe(true);
-    expect(errorOf(() => loadWebConfig({ ...base, DURABLE_SUBMISSIONS: 'always' })).variable).toBe('DURABLE_SUBMISSIONS');
+    expect(errorOf(() => loadWebConfig({ ...base, DURABLE_SUBMISSIONS: 'always' })).variable).toBe(
+      'DURABLE_SUBMISSIONS',
+    );
   });
 
   it('refuses submissions from 90% of the queue Redis maxmemory unless SUBMISSION_MEMORY_LIMIT_PERCENT says otherwise', () => {
@@ -139,13 +170,22 @@ describe('loadWebConfig', () => {
   });
 
   it.each([
-    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS: expected * or origins like https://app.example.com,http://localhost:5173, got "https://app.example.com/path"'],
+    [
+      { CORS_ORIGINS: 'https://app.example.com/path' },
+      'CORS_ORIGINS: expected * or origins like https://app.example.com,http://localhost:5173, got "https://app.example.com/path"',
+    ],
     [{ CORS_ORIGINS: 'null' }, 'CORS_ORIGINS: expected * or origins like'],
-    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY: expected false, a hop count from 1 to 9, or addresses, CIDRs, loopback, linklocal, uniquelocal, got "true"'],
+    [
+      { TRUST_PROXY: 'true' },
+      'TRUST_PROXY: expected false, a hop count from 1 to 9, or addresses, CIDRs, loopback, linklocal, uniquelocal, got "true"',
+    ],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY: expected false, a hop count'],
     [{ RATE_LIMIT_REQUESTS: '-5' }, 'RATE_LIMIT_REQUESTS: expected an integer from 0 to 10000000, got "-5"'],
     [{ SSE_MAX_STREAMS_PER_CLIENT: '0' }, 'SSE_MAX_STREAMS_PER_CLIENT: expected an integer from 1 to 100000, got "0"'],
-    [{ HTTP_HEADERS_TIMEOUT: '30', HTTP_REQUEST_TIMEOUT: '10' }, 'HTTP_HEADERS_TIMEOUT: expected at most HTTP_REQUEST_TIMEOUT (10), got "30"'],
+    [
+      { HTTP_HEADERS_TIMEOUT: '30', HTTP_REQUEST_TIMEOUT: '10' },
+      'HTTP_HEADERS_TIMEOUT: expected at most HTTP_REQUEST_TIMEOUT (10), got "30"',
+    ],
     [{ HTTP_MAX_HEADER_BYTES: '100' }, 'HTTP_MAX_HEADER_BYTES: expected an integer from 1024 to 1048576, got "100"'],
   ])('rejects the security setting %j with one line naming it', (env, message) => {
     const error = errorOf(() => loadWebConfig({ ...base, ...env }));
@@ -175,16 +215,29 @@ describe('loadWorkerConfig', () => {
   });
 
   it('reads membership timing and the URL check settings, defaulting the ttl to three heartbeats', () => {
-    const config = loadWorkerConfig({ ...base, MEMBERSHIP_HEARTBEAT_SECONDS: '0.5', URL_CHECK_ALLOW: '127.0.0.0/8, status.internal' });
+    const config = loadWorkerConfig({
+      ...base,
+      MEMBERSHIP_HEARTBEAT_SECONDS: '0.5',
+      URL_CHECK_ALLOW: '127.0.0.0/8, status.internal',
+    });
     expect(config.membership).toEqual({ heartbeatMs: 500, ttlMs: 1500 });
     expect(config.urlCheck).toEqual({ intervalSeconds: 60, concurrency: 10, timeoutSeconds: 10 });
     expect(config.urlCheckAllow).toEqual(['127.0.0.0/8', 'status.internal']);
   });
 
   it.each([
-    [{ MEMBERSHIP_HEARTBEAT_SECONDS: '5', MEMBERSHIP_TTL_SECONDS: '6' }, 'MEMBERSHIP_TTL_SECONDS: expected at least twice MEMBERSHIP_HEARTBEAT_SECONDS (5), got "6"'],
-    [{ URL_CHECK_ALLOW: 'http://x/' }, 'URL_CHECK_ALLOW: expected CIDRs or host names like 10.0.0.0/8,status.internal, got "http://x/"'],
-    [{ URL_CHECK_INTERVAL_SECONDS: '0' }, 'URL_CHECK_INTERVAL_SECONDS: expected a number of seconds from 1 to 86400, got "0"'],
+    [
+      { MEMBERSHIP_HEARTBEAT_SECONDS: '5', MEMBERSHIP_TTL_SECONDS: '6' },
+      'MEMBERSHIP_TTL_SECONDS: expected at least twice MEMBERSHIP_HEARTBEAT_SECONDS (5), got "6"',
+    ],
+    [
+      { URL_CHECK_ALLOW: 'http://x/' },
+      'URL_CHECK_ALLOW: expected CIDRs or host names like 10.0.0.0/8,status.internal, got "http://x/"',
+    ],
+    [
+      { URL_CHECK_INTERVAL_SECONDS: '0' },
+      'URL_CHECK_INTERVAL_SECONDS: expected a number of seconds from 1 to 86400, got "0"',
+    ],
   ])('rejects %j with one line naming the variable', (env, message) => {
     expect(errorOf(() => loadWorkerConfig({ ...base, ...env })).message).toBe(message);
   });

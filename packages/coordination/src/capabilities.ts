@@ -38,13 +38,17 @@ export function encodeCapabilities(capabilities: Capabilities): string {
     }
   }
   for (const [field, value] of Object.entries(capabilities)) {
-    if (value !== undefined && typeof value !== 'string') throw new TypeError(`member capabilities.${field} must be a string, got ${typeof value}`);
+    if (value !== undefined && typeof value !== 'string')
+      throw new TypeError(`member capabilities.${field} must be a string, got ${typeof value}`);
   }
   if (capabilities.weight !== undefined && !/^[1-9]\d{0,5}$/.test(capabilities.weight)) {
-    throw new TypeError(`member capabilities.weight must be a positive integer below 1000000, got ${JSON.stringify(capabilities.weight)}`);
+    throw new TypeError(
+      `member capabilities.weight must be a positive integer below 1000000, got ${JSON.stringify(capabilities.weight)}`,
+    );
   }
   const json = JSON.stringify(capabilities);
-  if (Buffer.byteLength(json) > MAX_JSON_BYTES) throw new TypeError(`member capabilities must fit in ${MAX_JSON_BYTES} bytes of JSON`);
+  if (Buffer.byteLength(json) > MAX_JSON_BYTES)
+    throw new TypeError(`member capabilities must fit in ${MAX_JSON_BYTES} bytes of JSON`);
   return json;
 }
 
@@ -59,6 +63,9 @@ export function decodeCapabilities(json: string): Capabilities {
   } catch {
     value = {};
   }
-  const strings = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string') : [];
+  const strings =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      : [];
   return { service: '', version: '', host: '', startedAt: '', ...Object.fromEntries(strings) };
 }

@@ -81,11 +81,16 @@ export class DistributedLocks {
    * LockLostError: `fn` must stop touching the protected resource, and should hand `token` to it
    * so that a write it can no longer stop is refused anyway.
    */
-  async withLock<T>(name: string, fn: (signal: AbortSignal, token: number) => Promise<T>, options: WithLockOptions): Promise<T> {
+  async withLock<T>(
+    name: string,
+    fn: (signal: AbortSignal, token: number) => Promise<T>,
+    options: WithLockOptions,
+  ): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('withLock needs a function to run while holding the lock');
     const ttlMs = positiveMs('ttlMs', optionsObject('lock options', options).ttlMs);
     const renewEveryMs = positiveMs('renewEveryMs', options.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3)));
-    if (renewEveryMs >= ttlMs) throw new RangeError(`renewEveryMs (${renewEveryMs}) must be less than ttlMs (${ttlMs})`);
+    if (renewEveryMs >= ttlMs)
+      throw new RangeError(`renewEveryMs (${renewEveryMs}) must be less than ttlMs (${ttlMs})`);
     const lock = await this.acquire(name, options);
     const keeper = keepLeaseAlive(lock, ttlMs, renewEveryMs);
     try {

@@ -78,11 +78,15 @@ export class GroupMembership {
     optionsObject('join options', options);
     const heartbeatMs = positiveMs('heartbeatMs', options.heartbeatMs);
     const ttlMs = positiveMs('ttlMs', options.ttlMs);
-    if (ttlMs < 2 * heartbeatMs) throw new RangeError(`ttlMs (${ttlMs}) must be at least twice heartbeatMs (${heartbeatMs}), so one late heartbeat is not a death`);
+    if (ttlMs < 2 * heartbeatMs)
+      throw new RangeError(
+        `ttlMs (${ttlMs}) must be at least twice heartbeatMs (${heartbeatMs}), so one late heartbeat is not a death`,
+      );
     const id = keyPart('member id', options.id ?? randomBytes(8).toString('hex'));
     const keys = this.keys(group);
     let payload = encodeCapabilities(typeof capabilities === 'function' ? capabilities() : capabilities);
-    const beat = (): Promise<unknown> => heartbeatScript.run(this.#redis, [keys.expiries, keys.capabilities], [id, ttlMs, payload, keys.channel]);
+    const beat = (): Promise<unknown> =>
+      heartbeatScript.run(this.#redis, [keys.expiries, keys.capabilities], [id, ttlMs, payload, keys.channel]);
     const report = (error: unknown): void => {
       try {
         options.onError?.(error instanceof Error ? error : new Error(String(error)));
@@ -142,7 +146,11 @@ export class GroupMembership {
   /** The live members of `group`, sorted by id; members past their ttl are removed on the way. */
   async members(group: string): Promise<Member[]> {
     const keys = this.keys(group);
-    const reply = (await membersScript.run(this.#redis, [keys.expiries, keys.capabilities], [keys.channel])) as Buffer[];
+    const reply = (await membersScript.run(
+      this.#redis,
+      [keys.expiries, keys.capabilities],
+      [keys.channel],
+    )) as Buffer[];
     const members: Member[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {
       members.push({

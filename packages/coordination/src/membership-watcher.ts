@@ -102,7 +102,8 @@ export class MembershipWatcher extends EventEmitter<MembershipEvents> {
       current = await this.#membership.members(this.#group);
     } catch (error) {
       // Keep the last view; the next poll tries again.
-      if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      if (this.listenerCount('error') > 0)
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
       return;
     }
     if (this.#closed) return;

@@ -2,7 +2,11 @@ import { hostname } from 'node:os';
 import type { Capabilities } from './capabilities.js';
 
 /** The capabilities of this process: service, release, host, pid and start time, plus `extra`. */
-export function processCapabilities(service: string, release: string, extra: Readonly<Record<string, string>> = {}): Capabilities {
+export function processCapabilities(
+  service: string,
+  release: string,
+  extra: Readonly<Record<string, string>> = {},
+): Capabilities {
   return {
     service,
     version: release,

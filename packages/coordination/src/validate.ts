@@ -10,7 +10,9 @@ function describe(value: unknown): string {
 /** Throws a RangeError naming `what` unless `value` is a whole number of milliseconds, at least 1. */
 export function positiveMs(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MS) {
-    throw new RangeError(`${what} must be a positive integer of milliseconds (at most ${MAX_MS}), got ${describe(value)}`);
+    throw new RangeError(
+      `${what} must be a positive integer of milliseconds (at most ${MAX_MS}), got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -18,7 +20,9 @@ export function positiveMs(what: string, value: unknown): number {
 /** Throws a RangeError naming `what` unless `value` is a whole number of milliseconds, 0 or more. */
 export function nonNegativeMs(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_MS) {
-    throw new RangeError(`${what} must be a non-negative integer of milliseconds (at most ${MAX_MS}), got ${describe(value)}`);
+    throw new RangeError(
+      `${what} must be a non-negative integer of milliseconds (at most ${MAX_MS}), got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -50,7 +54,11 @@ export function keyPrefix(what: string, value: unknown): string {
 
 /** Throws a TypeError unless `value` looks like an ioredis connection. */
 export function redisClient<T>(what: string, value: T): T {
-  if (typeof value !== 'object' || value === null || typeof (value as { callBuffer?: unknown }).callBuffer !== 'function') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as { callBuffer?: unknown }).callBuffer !== 'function'
+  ) {
     throw new TypeError(`${what} must be an ioredis connection (Redis or Cluster), got ${describe(value)}`);
   }
   return value;
@@ -58,6 +66,7 @@ export function redisClient<T>(what: string, value: T): T {
 
 /** Throws a TypeError naming `what` unless `value` is an options object. */
 export function optionsObject<T extends object>(what: string, value: T): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${what} must be an object, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError(`${what} must be an object, got ${describe(value)}`);
   return value;
 }

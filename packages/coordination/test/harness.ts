@@ -33,9 +33,15 @@ export function uniquePrefix(): string {
  * Runs a fixture script (which imports the built package) as a separate Node process, given the
  * private Redis URL and `args`; each line it prints goes to `onLine`. `closeAll` kills it.
  */
-export function fixture(name: string, args: readonly string[], onLine: (line: string) => void = () => {}): ChildProcess {
+export function fixture(
+  name: string,
+  args: readonly string[],
+  onLine: (line: string) => void = () => {},
+): ChildProcess {
   const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-  const child = spawn(process.execPath, [script, inject('redisUrl'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, inject('redisUrl'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
@@ -44,7 +50,8 @@ export function fixture(name: string, args: readonly string[], onLine: (line: st
 
 /** Resolves with the exit code, or the name of the signal that ended it, once the child has exited. */
 export function exited(child: ChildProcess): Promise<number | string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? String(child.signalCode));
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(child.exitCode ?? String(child.signalCode));
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? String(signal))));
 }
 

@@ -61,7 +61,12 @@ describe('HashRing', () => {
   it('gives the same owners whatever order the members were added in', () => {
     const a = new HashRing(['x', 'y', { id: 'z', weight: 2 }]);
     const b = new HashRing();
-    for (const [id, weight] of [['z', 2], ['x', 1], ['y', 1]] as const) b.add(id, weight);
+    for (const [id, weight] of [
+      ['z', 2],
+      ['x', 1],
+      ['y', 1],
+    ] as const)
+      b.add(id, weight);
     expect(b.size).toBe(3);
     expect(owners(b)).toEqual(owners(a));
   });

@@ -46,7 +46,9 @@ function count<T>(values: readonly T[]): Map<T, number> {
 /** Starts `n` contenders (fixtures/contend.mjs), and lets them go together once all are connected. */
 async function startContenders(prefix: string, n: number, rounds: number): Promise<ChildProcess[]> {
   let ready = 0;
-  const contenders = Array.from({ length: n }, () => fixture('contend.mjs', [prefix, String(rounds), '15000'], (line) => (ready += line === 'ready' ? 1 : 0)));
+  const contenders = Array.from({ length: n }, () =>
+    fixture('contend.mjs', [prefix, String(rounds), '15000'], (line) => (ready += line === 'ready' ? 1 : 0)),
+  );
   await waitFor(() => ready === n, { timeoutMs: 30_000, description: `${n} contenders to connect` });
   await (await client()).set(`${prefix}go`, '1');
   return contenders;

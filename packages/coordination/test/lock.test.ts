@@ -52,7 +52,9 @@ describe('DistributedLocks', () => {
   it('ignores a stale holder: after its lease passed on, it can neither extend nor release', async () => {
     const { locks, redis, leaseKey } = await setup();
     const stale = await locks.acquire('job', { ttlMs: 100 });
-    await waitFor(async () => (await redis.exists(leaseKey('job'))) === 0, { description: 'the short lease to expire' });
+    await waitFor(async () => (await redis.exists(leaseKey('job'))) === 0, {
+      description: 'the short lease to expire',
+    });
     const current = await locks.acquire('job', { ttlMs: 30_000 });
     expect(current.token).toBe(stale.token + 1);
 
@@ -174,19 +176,31 @@ describe('DistributedLocks', () => {
   it('rejects bad arguments with errors that name them', async () => {
     const { locks, redis } = await setup();
     await expect(locks.acquire('x', { ttlMs: 0 })).rejects.toThrow('ttlMs must be a positive integer of milliseconds');
-    await expect(locks.tryAcquire('x', { ttlMs: 1.5 })).rejects.toThrow('ttlMs must be a positive integer of milliseconds');
+    await expect(locks.tryAcquire('x', { ttlMs: 1.5 })).rejects.toThrow(
+      'ttlMs must be a positive integer of milliseconds',
+    );
     await expect(locks.acquire('x', { ttlMs: Number.NaN })).rejects.toThrow(RangeError);
     await expect(locks.acquire('x', { ttlMs: '100' as unknown as number })).rejects.toThrow('got "100"');
-    await expect(locks.acquire('x', { ttlMs: 100, waitMs: -1 })).rejects.toThrow('waitMs must be a non-negative integer of milliseconds');
+    await expect(locks.acquire('x', { ttlMs: 100, waitMs: -1 })).rejects.toThrow(
+      'waitMs must be a non-negative integer of milliseconds',
+    );
     await expect(locks.acquire('', { ttlMs: 100 })).rejects.toThrow('lock name must be 1 to 200 characters');
     await expect(locks.acquire('a{b}', { ttlMs: 100 })).rejects.toThrow('without whitespace or braces');
-    await expect(locks.acquire('x', undefined as unknown as { ttlMs: number })).rejects.toThrow('lock options must be an object');
-    await expect(locks.withLock('x', async () => {}, { ttlMs: 300, renewEveryMs: 300 })).rejects.toThrow('renewEveryMs (300) must be less than ttlMs (300)');
-    await expect(locks.withLock('x', undefined as unknown as () => Promise<void>, { ttlMs: 300 })).rejects.toThrow('withLock needs a function');
+    await expect(locks.acquire('x', undefined as unknown as { ttlMs: number })).rejects.toThrow(
+      'lock options must be an object',
+    );
+    await expect(locks.withLock('x', async () => {}, { ttlMs: 300, renewEveryMs: 300 })).rejects.toThrow(
+      'renewEveryMs (300) must be less than ttlMs (300)',
+    );
+    await expect(locks.withLock('x', undefined as unknown as () => Promise<void>, { ttlMs: 300 })).rejects.toThrow(
+      'withLock needs a function',
+    );
     const held = await locks.acquire('x', { ttlMs: 1000 });
     await expect(held.extend(-5)).rejects.toThrow('ttlMs must be a positive integer');
     expect(await held.release()).toBe(true);
     expect(() => new DistributedLocks(redis, '{bad}')).toThrow('DistributedLocks prefix must be');
-    expect(() => new DistributedLocks(undefined as unknown as RedisClient, 'p:')).toThrow('DistributedLocks redis must be an ioredis connection');
+    expect(() => new DistributedLocks(undefined as unknown as RedisClient, 'p:')).toThrow(
+      'DistributedLocks redis must be an ioredis connection',
+    );
   });
 });

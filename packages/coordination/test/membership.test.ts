@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@flotilla/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SharedSubscriber } from '@flotilla/redis';
-import { GroupMembership, MembershipWatcher, processCapabilities, type Capabilities, type Member } from '../src/index.js';
+import {
+  GroupMembership,
+  MembershipWatcher,
+  processCapabilities,
+  type Capabilities,
+  type Member,
+} from '../src/index.js';
 import { client, closeAll, exited, fixture, subscriber, uniquePrefix } from './harness.js';
 
 afterAll(closeAll);
@@ -20,7 +26,12 @@ const ids = (members: readonly Member[]): string[] => members.map((m) => m.id);
 describe('GroupMembership', () => {
   it('lists the members that joined, with their capabilities, and keeps them while they heartbeat', async () => {
     const membership = new GroupMembership(await client(), `${uniquePrefix()}members:`);
-    const full = capabilities('worker', { queues: 'default,cpu', concurrency: 'default:20,cpu:2', weight: '2', region: 'eu-west1' });
+    const full = capabilities('worker', {
+      queues: 'default,cpu',
+      concurrency: 'default:20,cpu:2',
+      weight: '2',
+      region: 'eu-west1',
+    });
     const a = await membership.join('workers', full, { ...TIMING, id: 'a' });
     const b = await membership.join('workers', processCapabilities('worker', 'abc123'), { ...TIMING, id: 'b' });
     await membership.join('web', capabilities('web'), { ...TIMING, id: 'w' });
@@ -73,17 +84,31 @@ describe('GroupMembership', () => {
     const redis = await client();
     const membership = new GroupMembership(redis, `${uniquePrefix()}members:`);
     const ok = capabilities('worker');
-    await expect(membership.join('g', ok, { heartbeatMs: 500, ttlMs: 600 })).rejects.toThrow('ttlMs (600) must be at least twice heartbeatMs (500)');
-    await expect(membership.join('g', ok, { heartbeatMs: 0, ttlMs: 600 })).rejects.toThrow('heartbeatMs must be a positive integer of milliseconds');
+    await expect(membership.join('g', ok, { heartbeatMs: 500, ttlMs: 600 })).rejects.toThrow(
+      'ttlMs (600) must be at least twice heartbeatMs (500)',
+    );
+    await expect(membership.join('g', ok, { heartbeatMs: 0, ttlMs: 600 })).rejects.toThrow(
+      'heartbeatMs must be a positive integer of milliseconds',
+    );
     await expect(membership.join('g', ok, { ...TIMING, id: 'has space' })).rejects.toThrow('member id must be');
     await expect(membership.join('', ok, TIMING)).rejects.toThrow('group must be');
-    await expect(membership.join('g', { ...ok, host: '' }, TIMING)).rejects.toThrow('capabilities.host must be a non-empty string');
-    await expect(membership.join('g', { ...ok, concurrency: 4 } as unknown as Capabilities, TIMING)).rejects.toThrow('capabilities.concurrency must be a string');
-    await expect(membership.join('g', { ...ok, weight: '1.5' }, TIMING)).rejects.toThrow('capabilities.weight must be a positive integer');
+    await expect(membership.join('g', { ...ok, host: '' }, TIMING)).rejects.toThrow(
+      'capabilities.host must be a non-empty string',
+    );
+    await expect(membership.join('g', { ...ok, concurrency: 4 } as unknown as Capabilities, TIMING)).rejects.toThrow(
+      'capabilities.concurrency must be a string',
+    );
+    await expect(membership.join('g', { ...ok, weight: '1.5' }, TIMING)).rejects.toThrow(
+      'capabilities.weight must be a positive integer',
+    );
     const shared = await subscriber();
-    await expect(MembershipWatcher.start(membership, 'g', { subscriber: shared, pollMs: -1 })).rejects.toThrow('pollMs must be');
+    await expect(MembershipWatcher.start(membership, 'g', { subscriber: shared, pollMs: -1 })).rejects.toThrow(
+      'pollMs must be',
+    );
     const raw = await client('subscriber');
-    await expect(MembershipWatcher.start(membership, 'g', { subscriber: raw as unknown as SharedSubscriber, pollMs: 100 })).rejects.toThrow('watch subscriber must be a SharedSubscriber');
+    await expect(
+      MembershipWatcher.start(membership, 'g', { subscriber: raw as unknown as SharedSubscriber, pollMs: 100 }),
+    ).rejects.toThrow('watch subscriber must be a SharedSubscriber');
     // Refused before subscribing anything.
     expect(shared.channels()).toEqual([]);
     expect(() => new GroupMembership(redis, 'a b')).toThrow('GroupMembership prefix must be');
@@ -108,23 +133,32 @@ describe('GroupMembership', () => {
       return only;
     };
     expect((await current()).capabilities['reading']).toBe('1');
-    await waitFor(async () => Number((await current()).capabilities['reading']) >= 3, { description: 'later readings in Redis' });
+    await waitFor(async () => Number((await current()).capabilities['reading']) >= 3, {
+      description: 'later readings in Redis',
+    });
 
     mode = 'throw';
     await waitFor(() => errors.length > 0, { description: 'the failing reading to be reported' });
     const stale = await current();
     expect(stale.capabilities['reading']).toBe(String(lastGood));
     // The lease is still renewed, with the last valid capabilities.
-    await waitFor(async () => (await current()).expiresAt > stale.expiresAt, { description: 'a heartbeat while the function throws' });
+    await waitFor(async () => (await current()).expiresAt > stale.expiresAt, {
+      description: 'a heartbeat while the function throws',
+    });
     expect((await current()).capabilities).toEqual(stale.capabilities);
     expect(errors[0]?.message).toBe('no reading today');
 
     mode = 'invalid';
-    await waitFor(() => errors.some((e) => e.message === 'member capabilities.service must be a non-empty string'), { description: 'the invalid reading to be reported' });
+    await waitFor(() => errors.some((e) => e.message === 'member capabilities.service must be a non-empty string'), {
+      description: 'the invalid reading to be reported',
+    });
     expect((await current()).capabilities).toEqual(stale.capabilities);
 
     mode = 'ok';
-    await waitFor(async () => Number((await current()).capabilities['reading']) > Number(stale.capabilities['reading']), { description: 'readings to resume' });
+    await waitFor(
+      async () => Number((await current()).capabilities['reading']) > Number(stale.capabilities['reading']),
+      { description: 'readings to resume' },
+    );
     await member.leave();
     expect(await membership.members('g')).toEqual([]);
   });
@@ -135,7 +169,9 @@ describe('GroupMembership', () => {
       throw new Error('not ready to report');
     };
     await expect(membership.join('g', broken, TIMING)).rejects.toThrow('not ready to report');
-    await expect(membership.join('g', () => capabilities('worker', { weight: '0' }), TIMING)).rejects.toThrow('capabilities.weight must be a positive integer');
+    await expect(membership.join('g', () => capabilities('worker', { weight: '0' }), TIMING)).rejects.toThrow(
+      'capabilities.weight must be a positive integer',
+    );
     expect(await membership.members('g')).toEqual([]);
   });
 });
@@ -144,7 +180,10 @@ describe('MembershipWatcher', () => {
   it('sees joins and explicit leaves, and a member killed with SIGKILL is gone within ttl + poll', async () => {
     const prefix = uniquePrefix();
     const membership = new GroupMembership(await client(), `${prefix}members:`);
-    const watcher = await MembershipWatcher.start(membership, 'workers', { subscriber: await subscriber(), pollMs: POLL_MS });
+    const watcher = await MembershipWatcher.start(membership, 'workers', {
+      subscriber: await subscriber(),
+      pollMs: POLL_MS,
+    });
     const joined: string[] = [];
     const left: string[] = [];
     const changes: string[][] = [];
@@ -154,11 +193,18 @@ describe('MembershipWatcher', () => {
 
     const mine = await membership.join('workers', capabilities('test'), { ...TIMING, id: 'in-test' });
     let ready = false;
-    const child = fixture('member.mjs', [prefix, 'workers', 'child', String(TIMING.heartbeatMs), String(TIMING.ttlMs)], () => (ready = true));
+    const child = fixture(
+      'member.mjs',
+      [prefix, 'workers', 'child', String(TIMING.heartbeatMs), String(TIMING.ttlMs)],
+      () => (ready = true),
+    );
     await waitFor(() => ready, { timeoutMs: 20_000, description: 'the child to join' });
     await waitFor(() => watcher.members().length === 2, { timeoutMs: 10_000, description: 'both members in the view' });
     expect(joined.sort()).toEqual(['child', 'in-test']);
-    expect(watcher.members().find((m) => m.id === 'child')?.capabilities).toMatchObject({ service: 'fixture', pid: String(child.pid) });
+    expect(watcher.members().find((m) => m.id === 'child')?.capabilities).toMatchObject({
+      service: 'fixture',
+      pid: String(child.pid),
+    });
     expect(changes.at(-1)).toEqual(['child', 'in-test']);
 
     child.kill('SIGKILL');
@@ -167,8 +213,14 @@ describe('MembershipWatcher', () => {
     // The bound the package promises is ttlMs + pollMs; the extra seconds are room for a loaded
     // machine, the point being "bounded", not "fast".
     const bound = TIMING.ttlMs + POLL_MS + 5000;
-    await waitFor(async () => !ids(await membership.members('workers')).includes('child'), { timeoutMs: bound, description: 'the killed member to leave members()' });
-    await waitFor(() => left.includes('child'), { timeoutMs: bound, description: 'the killed member to leave the view' });
+    await waitFor(async () => !ids(await membership.members('workers')).includes('child'), {
+      timeoutMs: bound,
+      description: 'the killed member to leave members()',
+    });
+    await waitFor(() => left.includes('child'), {
+      timeoutMs: bound,
+      description: 'the killed member to leave the view',
+    });
     expect(Date.now() - killedAt).toBeLessThan(bound);
     expect(ids(watcher.members())).toEqual(['in-test']);
 

@@ -1,6 +1,12 @@
 import { waitFor } from '@flotilla/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GroupMembership, MembershipWatcher, Partitioner, type Capabilities, type MembershipHandle } from '../src/index.js';
+import {
+  GroupMembership,
+  MembershipWatcher,
+  Partitioner,
+  type Capabilities,
+  type MembershipHandle,
+} from '../src/index.js';
 import { client, closeAll, subscriber, uniquePrefix } from './harness.js';
 
 afterAll(closeAll);
@@ -21,7 +27,10 @@ interface Process {
 async function start(prefix: string, id: string, capabilities: Capabilities = WORKER): Promise<Process> {
   const membership = new GroupMembership(await client(), `${prefix}members:`);
   const handle = await membership.join('checkers', capabilities, { ...TIMING, id });
-  const watcher = await MembershipWatcher.start(membership, 'checkers', { subscriber: await subscriber(), pollMs: 200 });
+  const watcher = await MembershipWatcher.start(membership, 'checkers', {
+    subscriber: await subscriber(),
+    pollMs: 200,
+  });
   const partitioner = new Partitioner(watcher, id);
   const changes: (readonly string[])[] = [];
   partitioner.on('change', (members) => changes.push(members));
@@ -90,7 +99,10 @@ describe('Partitioner', () => {
     const prefix = uniquePrefix();
     const other = await start(prefix, 'other');
     const membership = new GroupMembership(await client(), `${prefix}members:`);
-    const watcher = await MembershipWatcher.start(membership, 'checkers', { subscriber: await subscriber(), pollMs: 200 });
+    const watcher = await MembershipWatcher.start(membership, 'checkers', {
+      subscriber: await subscriber(),
+      pollMs: 200,
+    });
     const outsider = new Partitioner(watcher, 'outsider');
     expect(outsider.members()).toEqual(['other']);
     expect(outsider.ownedKeys(KEYS)).toEqual([]);

@@ -80,7 +80,10 @@ describe('App Engine descriptors', () => {
 
   it('pass the Google Cloud CLI parser (gcloud app deploy validates app.yaml with it before uploading)', async (ctx) => {
     const gcloud = findExecutable('gcloud');
-    if (!gcloud) return ctx.skip('gcloud is not installed (it ships its own Python and app.yaml validator); nothing else to check with');
+    if (!gcloud)
+      return ctx.skip(
+        'gcloud is not installed (it ships its own Python and app.yaml validator); nothing else to check with',
+      );
     const sdkRoot = dirname(dirname(realpathSync(gcloud)));
     const bundled = join(sdkRoot, 'platform', 'bundledpythonunix', 'bin', 'python3');
     const python = existsSync(bundled) ? bundled : (findExecutable('python3') ?? 'python3');
@@ -105,20 +108,32 @@ describe('App Engine descriptors', () => {
       );
       const lib = join(sdkRoot, 'lib');
       const result = await run(python, [script, repoPath('app.yaml'), repoPath('infra', 'appengine', 'worker.yaml')], {
-        env: { ...process.env, PYTHONPATH: [lib, join(lib, 'third_party')].join(':'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+        env: {
+          ...process.env,
+          PYTHONPATH: [lib, join(lib, 'third_party')].join(':'),
+          CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+        },
         timeoutMs: 60_000,
       });
       // An SDK laid out differently is no finding about the descriptors.
       if (result.code === 3) return ctx.skip(`${result.stdout.trim()} (SDK at ${sdkRoot})`);
       expect(result.code, result.stderr).toBe(0);
-      const parsed = JSON.parse(result.stdout) as { service: string; env: string; runtime: string; entrypoint: string }[];
+      const parsed = JSON.parse(result.stdout) as {
+        service: string;
+        env: string;
+        runtime: string;
+        entrypoint: string;
+      }[];
       expect(parsed.map((p) => [p.service, p.env])).toEqual([
         ['default', 'Environment.STANDARD'],
         ['worker', 'Environment.STANDARD'],
       ]);
       // gcloud prefixes the entrypoint with exec, so the entrypoint's node is the instance's process.
       const commands = await procfileCommands();
-      expect(parsed.map((p) => p.entrypoint)).toEqual([`exec ${commands.web.join(' ')}`, `exec ${commands.worker.join(' ')}`]);
+      expect(parsed.map((p) => p.entrypoint)).toEqual([
+        `exec ${commands.web.join(' ')}`,
+        `exec ${commands.worker.join(' ')}`,
+      ]);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -130,7 +145,12 @@ describe('infra/appengine/deploy.sh', () => {
   const PLACES = { GCP_REGION: 'europe-west1', MEMORYSTORE_HOST: '10.20.30.40' };
 
   it('deploys both services from the repository root with every placeholder filled, leaving nothing behind', async () => {
-    const { result, calls, checkout, leftovers } = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['--project', 'demo', '--quiet'], PLACES);
+    const { result, calls, checkout, leftovers } = await runWithStubGcloud(
+      files,
+      'infra/appengine/deploy.sh',
+      ['--project', 'demo', '--quiet'],
+      PLACES,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(calls).toHaveLength(1);
     const [call] = calls;
@@ -145,7 +165,9 @@ describe('infra/appengine/deploy.sh', () => {
       expect(app.vpc_access_connector?.name).toBe('projects/demo/locations/europe-west1/connectors/flotilla');
       expect(app.env_variables['REDIS_URL']).toBe('redis://10.20.30.40:6379');
     }
-    expect((parseYaml(call?.files[web] ?? '', web) as AppYaml).service ?? 'default').toBe((await descriptor('web')).service ?? 'default');
+    expect((parseYaml(call?.files[web] ?? '', web) as AppYaml).service ?? 'default').toBe(
+      (await descriptor('web')).service ?? 'default',
+    );
     expect((parseYaml(call?.files[worker] ?? '', worker) as AppYaml).service).toBe('worker');
     expect(leftovers).toEqual([]);
   });
@@ -160,7 +182,12 @@ describe('infra/appengine/deploy.sh', () => {
   it('refuses to deploy while a placeholder would be left, naming what to set', async () => {
     for (const missing of ['GCP_REGION', 'MEMORYSTORE_HOST'] as const) {
       const env = { ...PLACES, [missing]: '' };
-      const { result, calls, leftovers } = await runWithStubGcloud(files, 'infra/appengine/deploy.sh', ['--project', 'demo'], env);
+      const { result, calls, leftovers } = await runWithStubGcloud(
+        files,
+        'infra/appengine/deploy.sh',
+        ['--project', 'demo'],
+        env,
+      );
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(missing);
       expect(calls.filter((c) => c.args[0] === 'app')).toEqual([]);

@@ -65,7 +65,10 @@ function googleLabelProblems(labels: Record<string, string> | undefined): string
 }
 
 async function descriptor(service: 'web' | 'worker'): Promise<CloudRunService> {
-  return parseYaml(await readRepoText('infra', 'cloudrun', `${service}.yaml`), `infra/cloudrun/${service}.yaml`) as CloudRunService;
+  return parseYaml(
+    await readRepoText('infra', 'cloudrun', `${service}.yaml`),
+    `infra/cloudrun/${service}.yaml`,
+  ) as CloudRunService;
 }
 
 function container(service: CloudRunService): ContainerSpec {
@@ -133,7 +136,9 @@ describe.each(['web', 'worker'] as const)('Cloud Run %s', (name) => {
     const config = name === 'web' ? loadWebConfig(instanceEnv(service)) : loadWorkerConfig(instanceEnv(service));
     expect(config.platform).toBe('cloud-run');
     expect(config.port).toBe(container(service).ports?.[0]?.containerPort);
-    expect(config.shutdown.timeoutSeconds + config.shutdown.drainDelaySeconds + 1).toBeLessThanOrEqual(PLATFORM_LIMITS.cloudRun.shutdownGraceSeconds);
+    expect(config.shutdown.timeoutSeconds + config.shutdown.drainDelaySeconds + 1).toBeLessThanOrEqual(
+      PLATFORM_LIMITS.cloudRun.shutdownGraceSeconds,
+    );
   });
 });
 
@@ -161,11 +166,20 @@ describe('Cloud Run services together', () => {
 });
 
 describe('infra/cloudrun/deploy.sh', () => {
-  const files = ['infra/cloudrun/deploy.sh', 'infra/gcloud-project.sh', 'infra/cloudrun/web.yaml', 'infra/cloudrun/worker.yaml'];
+  const files = [
+    'infra/cloudrun/deploy.sh',
+    'infra/gcloud-project.sh',
+    'infra/cloudrun/web.yaml',
+    'infra/cloudrun/worker.yaml',
+  ];
   const image = 'europe-docker.pkg.dev/demo-project/flotilla/flotilla:sha-0123';
 
   it('replaces both services with the image and project filled in, passing the other flags on', async () => {
-    const { result, calls } = await runWithStubGcloud(files, 'infra/cloudrun/deploy.sh', [image, '--region', 'europe-west1']);
+    const { result, calls } = await runWithStubGcloud(files, 'infra/cloudrun/deploy.sh', [
+      image,
+      '--region',
+      'europe-west1',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(calls.map((c) => c.args.slice(0, 3))).toEqual([
       ['config', 'get-value', 'project'],

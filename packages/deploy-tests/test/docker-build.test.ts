@@ -28,7 +28,9 @@ const log: string[] = [];
 function buildEnv(): NodeJS.ProcessEnv {
   const pnpm = findExecutable('pnpm');
   if (!pnpm) throw new Error('pnpm is not on the PATH (the README commands install it into .toolchain)');
-  const keep = Object.entries(process.env).filter(([name]) => !/^(npm_|PNPM_|pnpm_|INIT_CWD$|NODE_PATH$|VITEST)/i.test(name));
+  const keep = Object.entries(process.env).filter(
+    ([name]) => !/^(npm_|PNPM_|pnpm_|INIT_CWD$|NODE_PATH$|VITEST)/i.test(name),
+  );
   const systemPath = (process.env['PATH'] ?? '').split(delimiter).filter((dir) => dir && !dir.includes('node_modules'));
   return {
     ...Object.fromEntries(keep),
@@ -41,7 +43,10 @@ function buildEnv(): NodeJS.ProcessEnv {
   };
 }
 
-async function sizeOf(path: string, seen = new Set<number>()): Promise<{ bytes: number; files: number; shared: number }> {
+async function sizeOf(
+  path: string,
+  seen = new Set<number>(),
+): Promise<{ bytes: number; files: number; shared: number }> {
   const stats = await lstat(path);
   if (stats.isSymbolicLink()) return { bytes: 0, files: 0, shared: 0 };
   if (!stats.isDirectory()) {
@@ -69,7 +74,8 @@ beforeAll(async () => {
   const pnpmVersion = (await runOk('pnpm', ['--version'], { env })).stdout.trim();
   for (const current of stageChain(dockerfile, 'build')) {
     for (const step of current.instructions) {
-      if (step.keyword === 'WORKDIR') expect(step.args, 'the build runs in one WORKDIR, mapped to the fresh directory').toBe('/src');
+      if (step.keyword === 'WORKDIR')
+        expect(step.args, 'the build runs in one WORKDIR, mapped to the fresh directory').toBe('/src');
       if (step.keyword === 'COPY') {
         expect(step.flags['from'], 'build stages copy from the context').toBeUndefined();
         const words = step.args.split(/\s+/);
@@ -82,13 +88,16 @@ beforeAll(async () => {
         // release is checked against with-toolchain.sh in dockerfile.test.ts).
         const tool = /npm install --global .*\bpnpm@(\S+)/.exec(step.args);
         if (tool) {
-          expect(tool[1]?.split('.')[0], `pnpm ${tool[1]} in the image, ${pnpmVersion} here`).toBe(pnpmVersion.split('.')[0]);
+          expect(tool[1]?.split('.')[0], `pnpm ${tool[1]} in the image, ${pnpmVersion} here`).toBe(
+            pnpmVersion.split('.')[0],
+          );
           continue;
         }
         const started = Date.now();
         const result = await run('sh', ['-c', `set -e; ${step.args}`], { cwd: contextDir, env, timeoutMs: 300_000 });
         log.push(`RUN ${step.args.slice(0, 60)}…: exit ${String(result.code)} in ${Date.now() - started} ms`);
-        if (result.code !== 0) throw new Error(`Dockerfile line ${step.line} failed: RUN ${step.args}\n${result.stdout}\n${result.stderr}`);
+        if (result.code !== 0)
+          throw new Error(`Dockerfile line ${step.line} failed: RUN ${step.args}\n${result.stdout}\n${result.stderr}`);
       }
     }
   }
@@ -111,11 +120,16 @@ describe('Dockerfile build stage, run for real', () => {
       const dir = join(appDir, 'services', service);
       expect((await readdir(dir)).sort()).toEqual(['dist', 'node_modules', 'package.json']);
       expect((await stat(join(dir, 'dist', 'main.js'))).isFile()).toBe(true);
-      const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+      const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+        devDependencies?: Record<string, string>;
+      };
       const installed = await readdir(join(dir, 'node_modules', '.pnpm'));
       for (const dev of [...Object.keys(manifest.devDependencies ?? {}), 'typescript', 'vitest', 'eslint']) {
         const stored = dev.replace('/', '+');
-        expect(installed.filter((entry) => entry.startsWith(`${stored}@`)), `${service}: devDependency ${dev}`).toEqual([]);
+        expect(
+          installed.filter((entry) => entry.startsWith(`${stored}@`)),
+          `${service}: devDependency ${dev}`,
+        ).toEqual([]);
       }
     }
   });
@@ -155,7 +169,9 @@ describe('services started from the deployed folder as the image starts them', (
     pair = await startDeployed(appDir, { web: cmd, worker: commands.worker }, imageEnv, inject('redisUrl'));
     expect(await runJobsThrough(pair.web)).toEqual(['fib:completed', 'sleep:completed']);
     // What an autoscaler without Prometheus (a Heroku add-on, a cron job) reads.
-    const overview = (await (await fetch(`${pair.web.url}/api/queues`)).json()) as { queues: { name: string; oldestWaitingSeconds: number }[] };
+    const overview = (await (await fetch(`${pair.web.url}/api/queues`)).json()) as {
+      queues: { name: string; oldestWaitingSeconds: number }[];
+    };
     expect(overview.queues.map((q) => q.name)).toEqual(catalog.queues.map((q) => q.name));
     for (const queue of overview.queues) expect(typeof queue.oldestWaitingSeconds).toBe('number');
   }, 90_000);
@@ -195,7 +211,8 @@ describe('Elastic Beanstalk bundle, built from the same checkout', () => {
 
   it('holds compiled code, hoisted production dependencies (no symlinks), the Procfile and the platform config', async () => {
     // bundle.sh runs in a checkout; give the build directory the files the image does not need.
-    for (const path of ['Procfile', 'infra/elasticbeanstalk']) await cp(repoPath(path), join(contextDir, path), { recursive: true });
+    for (const path of ['Procfile', 'infra/elasticbeanstalk'])
+      await cp(repoPath(path), join(contextDir, path), { recursive: true });
     const env = { ...buildEnv(), FLOTILLA_EB_NO_ZIP: '1' };
     for (const mode of ['worker', 'all']) {
       await runOk('bash', ['infra/elasticbeanstalk/bundle.sh', mode], { cwd: contextDir, env, timeoutMs: 300_000 });
@@ -204,7 +221,9 @@ describe('Elastic Beanstalk bundle, built from the same checkout', () => {
     const { stdout: links } = await runOk('find', [bundle, '-type', 'l']);
     expect(links.trim(), 'symlinks in the bundle').toBe('');
     expect((await readdir(join(bundle, '.ebextensions'))).sort()).toEqual(['common.config', 'load-balanced.config']);
-    expect((await stat(join(bundle, '.platform', 'nginx', 'conf.d', 'elasticbeanstalk', 'flotilla.conf'))).isFile()).toBe(true);
+    expect(
+      (await stat(join(bundle, '.platform', 'nginx', 'conf.d', 'elasticbeanstalk', 'flotilla.conf'))).isFile(),
+    ).toBe(true);
 
     const commands = await procfileCommands();
     const all = parseProcfile(await readFile(join(bundle, 'Procfile'), 'utf8'));

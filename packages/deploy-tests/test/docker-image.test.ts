@@ -3,10 +3,24 @@ import { freePort, startRedisServer, type RedisServer } from '@flotilla/local-re
 import { httpStatus, uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { createRedis, waitForReady, type RedisClient } from '@flotilla/redis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { buildImage, findDocker, requireDocker, startContainer, type Container, type Docker } from './support/docker.js';
+import {
+  buildImage,
+  findDocker,
+  requireDocker,
+  startContainer,
+  type Container,
+  type Docker,
+} from './support/docker.js';
 import { kustomizeRenderers } from './support/kustomize.js';
 import { renderCase } from './support/overlays.js';
-import { onlyContainer, podEnv, resolvePort, serviceDeployment, type ContainerSpec, type DeploymentObject } from './support/workloads.js';
+import {
+  onlyContainer,
+  podEnv,
+  resolvePort,
+  serviceDeployment,
+  type ContainerSpec,
+  type DeploymentObject,
+} from './support/workloads.js';
 
 // The Dockerfile built by a real Docker engine and its image run the way the platforms run it:
 // host networking (the engine here has no bridge) to a Redis on loopback.
@@ -50,13 +64,28 @@ type FleetEnv = Record<'REDIS_URL' | 'QUEUE_PREFIX' | 'CACHE_PREFIX' | 'DATA_PRE
 
 function fleetEnv(redisUrl = inject('redisUrl')): FleetEnv {
   const tag = randomBytes(4).toString('hex');
-  return { REDIS_URL: redisUrl, QUEUE_PREFIX: uniqueQueuePrefix(), CACHE_PREFIX: `t-${tag}:cache:`, DATA_PREFIX: `t-${tag}:data:`, LOG_LEVEL: 'info' };
+  return {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: uniqueQueuePrefix(),
+    CACHE_PREFIX: `t-${tag}:cache:`,
+    DATA_PREFIX: `t-${tag}:data:`,
+    LOG_LEVEL: 'info',
+  };
 }
 
-async function start(service: 'web' | 'worker', env: Record<string, string>, options: readonly string[] = []): Promise<{ container: Container; url: string }> {
+async function start(
+  service: 'web' | 'worker',
+  env: Record<string, string>,
+  options: readonly string[] = [],
+): Promise<{ container: Container; url: string }> {
   const port = await freePort();
   const command = service === 'web' ? [] : ['node', 'services/worker/dist/main.js'];
-  const container = await startContainer(docker, image, [...options, ...envFlags({ ...env, PORT: String(port) })], command);
+  const container = await startContainer(
+    docker,
+    image,
+    [...options, ...envFlags({ ...env, PORT: String(port) })],
+    command,
+  );
   containers.push(container);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await httpStatus(`${url}/readyz`, 1000)) === 200, {
@@ -90,7 +119,11 @@ async function client(url: string): Promise<RedisClient> {
 }
 
 async function submit(web: string, type: string, input: unknown): Promise<string> {
-  const response = await fetch(`${web}/api/jobs/${type}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+  const response = await fetch(`${web}/api/jobs/${type}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
   expect(response.status, await response.clone().text()).toBe(202);
   return ((await response.json()) as { id: string }).id;
 }
@@ -102,9 +135,12 @@ async function finalState(web: string, id: string): Promise<string> {
 
 describe('the image', () => {
   it('adds little to its base and holds no compilers, sources, tests or dev dependencies', async () => {
-    const size = async (tag: string): Promise<number> => Number(await docker.ok(['image', 'inspect', '--format', '{{.Size}}', tag]));
+    const size = async (tag: string): Promise<number> =>
+      Number(await docker.ok(['image', 'inspect', '--format', '{{.Size}}', tag]));
     const added = (await size(image)) - (await size(base));
-    console.log(`[figure] image ${((await size(image)) / 1e6).toFixed(0)} MB, of which Flotilla adds ${(added / 1e6).toFixed(1)} MB above ${base}`);
+    console.log(
+      `[figure] image ${((await size(image)) / 1e6).toFixed(0)} MB, of which Flotilla adds ${(added / 1e6).toFixed(1)} MB above ${base}`,
+    );
     expect(added).toBeLessThan(ADDED_BYTES_BUDGET);
 
     expect(await docker.ok(['image', 'inspect', '--format', '{{.Config.User}}', image])).toBe('1000');
@@ -121,7 +157,19 @@ describe('the image', () => {
     ].join('; ');
     const found = await docker.ok(['run', '--rm', '--network', 'host', '--entrypoint', 'sh', image, '-c', probe]);
     expect(found).toBe('');
-    expect(await docker.ok(['run', '--rm', '--network', 'host', '--entrypoint', 'sh', image, '-c', 'stat -c %u /app/services/web/dist/main.js; command -v tini'])).toBe('0\n/usr/bin/tini');
+    expect(
+      await docker.ok([
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '--entrypoint',
+        'sh',
+        image,
+        '-c',
+        'stat -c %u /app/services/web/dist/main.js; command -v tini',
+      ]),
+    ).toBe('0\n/usr/bin/tini');
   });
 
   it('runs web and worker as a random UID in group 0, read-only, with no capabilities, and passes jobs through', async () => {
@@ -140,11 +188,19 @@ describe('the image', () => {
     // Cloud Run sets PORT for every container, the worker's too.
     const [web, worker] = await Promise.all([start('web', { ...env, WEB_CONCURRENCY: '2' }), start('worker', env)]);
     const members = async (): Promise<{ capabilities: Record<string, string> }[]> =>
-      ((await (await fetch(`${web.url}/api/members`)).json()) as { groups: Record<string, { capabilities: Record<string, string> }[]> }).groups['web'] ?? [];
-    await waitFor(async () => (await members()).length === 2, { description: 'both forked web processes in the membership' });
+      (
+        (await (await fetch(`${web.url}/api/members`)).json()) as {
+          groups: Record<string, { capabilities: Record<string, string> }[]>;
+        }
+      ).groups['web'] ?? [];
+    await waitFor(async () => (await members()).length === 2, {
+      description: 'both forked web processes in the membership',
+    });
     const top = await docker.ok(['top', web.container.name, '-o', 'pid,args']);
     // tini as PID 1, the supervising node process and the two it forked.
-    expect(top.split('\n').filter((line) => /^\s*\d+\s+(\S*\/)?node \S*services\/web\/dist\/main\.js$/.test(line))).toHaveLength(3);
+    expect(
+      top.split('\n').filter((line) => /^\s*\d+\s+(\S*\/)?node \S*services\/web\/dist\/main\.js$/.test(line)),
+    ).toHaveLength(3);
     expect(top).toMatch(/^\s*\d+\s+\/usr\/bin\/tini -- node services\/web\/dist\/main\.js$/m);
     // Requests spread over both processes through the shared listening socket.
     expect(await finalState(web.url, await submit(web.url, 'sleep', { ms: 20, steps: 1 }))).toBe('completed');
@@ -159,10 +215,19 @@ describe('the image', () => {
     const env = { ...fleetEnv(), SHUTDOWN_TIMEOUT: '25' };
     const [web, worker] = await Promise.all([start('web', env), start('worker', env)]);
     const id = await submit(web.url, 'sleep', { ms: 3000, steps: 3 });
-    await waitFor(async () => ((await (await fetch(`${web.url}/api/jobs/${id}`)).json()) as { state: string }).state === 'active', { description: 'the job running' });
-    const longPoll = fetch(`${web.url}/api/jobs/${id}?wait=20`).then(async (r) => ({ status: r.status, body: (await r.json()) as { state: string } }));
+    await waitFor(
+      async () => ((await (await fetch(`${web.url}/api/jobs/${id}`)).json()) as { state: string }).state === 'active',
+      { description: 'the job running' },
+    );
+    const longPoll = fetch(`${web.url}/api/jobs/${id}?wait=20`).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as { state: string },
+    }));
     // The worker is told to stop while its job runs; the web while a long poll waits.
-    const [workerStop, webStop] = await Promise.all([worker.container.stop(30), new Promise((r) => setTimeout(r, 200)).then(() => web.container.stop(30))]);
+    const [workerStop, webStop] = await Promise.all([
+      worker.container.stop(30),
+      new Promise((r) => setTimeout(r, 200)).then(() => web.container.stop(30)),
+    ]);
     expect(workerStop.exitCode).toBe(0);
     expect(webStop.exitCode).toBe(0);
     expect(Math.max(workerStop.seconds, webStop.seconds)).toBeLessThan(30);
@@ -184,9 +249,25 @@ describe('the HEALTHCHECK', () => {
 
   it('turns healthy, and unhealthy once the worker reports its consumer loops stopped', async () => {
     // The image's own check, run often so the test need not wait out 30 s intervals.
-    const timing = ['--health-interval', '1s', '--health-timeout', '4s', '--health-retries', '2', '--health-start-period', '2s'];
-    const { container } = await start('worker', { ...fleetEnv(redis().url), WORKER_LIVENESS_TIMEOUT_SECONDS: '15' }, timing);
-    await waitFor(async () => (await container.inspect<string>('.State.Health.Status')) === 'healthy', { timeoutMs: 20_000, description: 'healthy' });
+    const timing = [
+      '--health-interval',
+      '1s',
+      '--health-timeout',
+      '4s',
+      '--health-retries',
+      '2',
+      '--health-start-period',
+      '2s',
+    ];
+    const { container } = await start(
+      'worker',
+      { ...fleetEnv(redis().url), WORKER_LIVENESS_TIMEOUT_SECONDS: '15' },
+      timing,
+    );
+    await waitFor(async () => (await container.inspect<string>('.State.Health.Status')) === 'healthy', {
+      timeoutMs: 20_000,
+      description: 'healthy',
+    });
     const admin = await client(redis().url);
     try {
       // Writes hang while PING answers: the failure the liveness check exists for.
@@ -200,7 +281,10 @@ describe('the HEALTHCHECK', () => {
       await admin.call('CLIENT', 'UNPAUSE');
       await admin.quit();
     }
-    await waitFor(async () => (await container.inspect<string>('.State.Health.Status')) === 'healthy', { timeoutMs: 30_000, description: 'healthy again' });
+    await waitFor(async () => (await container.inspect<string>('.State.Health.Status')) === 'healthy', {
+      timeoutMs: 30_000,
+      description: 'healthy again',
+    });
   }, 120_000);
 });
 
@@ -210,8 +294,11 @@ function kubernetesRunOptions(deployment: DeploymentObject, container: Container
     securityContext?: { runAsUser?: number; runAsGroup?: number };
     volumes?: { name: string; emptyDir?: { sizeLimit?: string } }[];
   };
-  const security = (container.securityContext ?? {}) as ContainerSpec['securityContext'] & { readOnlyRootFilesystem?: boolean };
-  const mounts = (container as ContainerSpec & { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts ?? [];
+  const security = (container.securityContext ?? {}) as ContainerSpec['securityContext'] & {
+    readOnlyRootFilesystem?: boolean;
+  };
+  const mounts =
+    (container as ContainerSpec & { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts ?? [];
   const options: string[] = [];
   const user = pod.securityContext?.runAsUser;
   if (user !== undefined) options.push('--user', `${user}:${pod.securityContext?.runAsGroup ?? 0}`);
@@ -220,12 +307,21 @@ function kubernetesRunOptions(deployment: DeploymentObject, container: Container
   for (const capability of security.capabilities?.drop ?? []) options.push('--cap-drop', capability);
   for (const mount of mounts) {
     const volume = pod.volumes?.find((v) => v.name === mount.name);
-    if (!volume?.emptyDir) throw new Error(`${container.name}: volume ${mount.name} is not an emptyDir; the test knows no other`);
-    options.push('--tmpfs', `${mount.mountPath}${volume.emptyDir.sizeLimit ? `:size=${dockerBytes(volume.emptyDir.sizeLimit)}` : ''}`);
+    if (!volume?.emptyDir)
+      throw new Error(`${container.name}: volume ${mount.name} is not an emptyDir; the test knows no other`);
+    options.push(
+      '--tmpfs',
+      `${mount.mountPath}${volume.emptyDir.sizeLimit ? `:size=${dockerBytes(volume.emptyDir.sizeLimit)}` : ''}`,
+    );
   }
   const limits = container.resources?.limits ?? {};
-  if (limits['memory']) options.push('--memory', dockerBytes(limits['memory']), '--memory-swap', dockerBytes(limits['memory']));
-  if (limits['cpu']) options.push('--cpus', String(limits['cpu'].endsWith('m') ? Number(limits['cpu'].slice(0, -1)) / 1000 : Number(limits['cpu'])));
+  if (limits['memory'])
+    options.push('--memory', dockerBytes(limits['memory']), '--memory-swap', dockerBytes(limits['memory']));
+  if (limits['cpu'])
+    options.push(
+      '--cpus',
+      String(limits['cpu'].endsWith('m') ? Number(limits['cpu'].slice(0, -1)) / 1000 : Number(limits['cpu'])),
+    );
   return options;
 }
 
@@ -265,7 +361,12 @@ describe('each Kubernetes Deployment of the prod overlay, run as its manifest sa
       }
       // The Secret is the operator's; its REDIS_URL points at this test's Redis.
       const env = { ...podEnv(spec, objects), REDIS_URL: redis().url };
-      const container = await startContainer(docker, image, [...kubernetesRunOptions(deployment, spec), ...envFlags(env)], spec.args ?? []);
+      const container = await startContainer(
+        docker,
+        image,
+        [...kubernetesRunOptions(deployment, spec), ...envFlags(env)],
+        spec.args ?? [],
+      );
       containers.push(container);
       started.push({ service, container, spec, port });
     }
@@ -277,7 +378,10 @@ describe('each Kubernetes Deployment of the prod overlay, run as its manifest sa
       });
     for (const entry of started) {
       for (const url of probes(entry)) {
-        await waitFor(async () => (await httpStatus(url, 2000)) === 200, { timeoutMs: 30_000, description: `${entry.service} ${url}` }).catch(async (error: unknown) => {
+        await waitFor(async () => (await httpStatus(url, 2000)) === 200, {
+          timeoutMs: 30_000,
+          description: `${entry.service} ${url}`,
+        }).catch(async (error: unknown) => {
           throw new Error(`${String(error)}\n--- container output ---\n${await entry.container.logs()}`);
         });
       }
@@ -287,7 +391,9 @@ describe('each Kubernetes Deployment of the prod overlay, run as its manifest sa
 
     // Pages, submissions and event streams at once, for a bounded number of rounds.
     for (let round = 0; round < 20; round++) {
-      const pages = Array.from({ length: 20 }, (_, i) => fetch(`${base}/articles/${(i % 3) + 1}`).then((r) => r.status));
+      const pages = Array.from({ length: 20 }, (_, i) =>
+        fetch(`${base}/articles/${(i % 3) + 1}`).then((r) => r.status),
+      );
       const ids = await Promise.all(Array.from({ length: 5 }, () => submit(base, 'sleep', { ms: 100, steps: 2 })));
       const streams = ids.slice(0, 2).map(async (id) => {
         const response = await fetch(`${base}/api/jobs/${id}/events`, { signal: AbortSignal.timeout(15_000) });
@@ -297,7 +403,10 @@ describe('each Kubernetes Deployment of the prod overlay, run as its manifest sa
       expect(await Promise.all(streams)).toEqual([true, true]);
     }
     for (const entry of started) {
-      expect(await entry.container.inspect<{ Running: boolean; OOMKilled: boolean }>('.State'), entry.service).toMatchObject({ Running: true, OOMKilled: false });
+      expect(
+        await entry.container.inspect<{ Running: boolean; OOMKilled: boolean }>('.State'),
+        entry.service,
+      ).toMatchObject({ Running: true, OOMKilled: false });
       const memory = await docker.ok(['stats', '--no-stream', '--format', '{{.MemUsage}}', entry.container.name]);
       console.log(`[figure] ${entry.service} container under the prod Deployment's limits after the load: ${memory}`);
       for (const url of probes(entry)) expect(await httpStatus(url, 2000), url).toBe(200);

@@ -27,7 +27,9 @@ const runtime = (): ReturnType<typeof stage> => stage(dockerfile, 'runtime');
 
 describe('Dockerfile', () => {
   it('has no linter findings', () => {
-    const findings = dockerfile.diagnostics.map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`);
+    const findings = dockerfile.diagnostics.map(
+      (d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`,
+    );
     expect(findings).toEqual([]);
   });
 
@@ -47,7 +49,9 @@ describe('Dockerfile', () => {
   });
 
   it('installs the pnpm release of with-toolchain.sh', () => {
-    const install = instructions(stage(dockerfile, 'toolchain'), 'RUN').map((r) => r.args).join('\n');
+    const install = instructions(stage(dockerfile, 'toolchain'), 'RUN')
+      .map((r) => r.args)
+      .join('\n');
     expect(install).toContain(`pnpm@${toolchain.pnpmVersion}`);
   });
 
@@ -55,7 +59,10 @@ describe('Dockerfile', () => {
     const build = instructions(stage(dockerfile, 'build'), 'RUN').map((r) => r.args);
     expect(build.some((args) => /pnpm install\b.*--frozen-lockfile/.test(args))).toBe(true);
     for (const service of ['web', 'worker']) {
-      expect(build.some((args) => args.includes(`--filter @flotilla/${service} --prod deploy`)), service).toBe(true);
+      expect(
+        build.some((args) => args.includes(`--filter @flotilla/${service} --prod deploy`)),
+        service,
+      ).toBe(true);
     }
   });
 
@@ -63,7 +70,10 @@ describe('Dockerfile', () => {
     const copies = [...instructions(runtime(), 'COPY'), ...instructions(runtime(), 'ADD')];
     expect(copies.length).toBeGreaterThan(0);
     for (const copy of copies) expect(copy.flags['from'], `line ${copy.line}`).toBe('build');
-    expect(dockerfile.stages.flatMap((s) => instructions(s, 'ADD')), 'COPY, not ADD').toEqual([]);
+    expect(
+      dockerfile.stages.flatMap((s) => instructions(s, 'ADD')),
+      'COPY, not ADD',
+    ).toEqual([]);
   });
 
   it('runs as a numeric non-root user', () => {
@@ -78,12 +88,16 @@ describe('Dockerfile', () => {
     const cmd = instructions(runtime(), 'CMD').at(-1)?.argv;
     expect(entrypoint).toEqual(['/usr/bin/tini', '--']);
     expect(cmd).toEqual((await procfileCommands()).web);
-    expect(dockerfile.text, 'the header shows how to run the worker').toContain((await procfileCommands()).worker.join(' '));
+    expect(dockerfile.text, 'the header shows how to run the worker').toContain(
+      (await procfileCommands()).worker.join(' '),
+    );
   });
 
   it('exposes the default ports of web and worker and checks health over HTTP', () => {
     const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
-    const exposed = instructions(runtime(), 'EXPOSE').flatMap((e) => e.args.split(/\s+/)).map(Number);
+    const exposed = instructions(runtime(), 'EXPOSE')
+      .flatMap((e) => e.args.split(/\s+/))
+      .map(Number);
     expect(exposed).toEqual(expect.arrayContaining([loadWebConfig(env).port, loadWorkerConfig(env).port]));
     const healthcheck = instructions(runtime(), 'HEALTHCHECK');
     expect(healthcheck).toHaveLength(1);
@@ -97,7 +111,8 @@ describe('Dockerfile', () => {
       expect(run.args).toContain('--no-install-recommends');
       expect(run.args).toContain('rm -rf /var/lib/apt/lists/*');
       const packages = /apt-get install\s+((?:-\S+\s+)*)(.*?)(?:&&|$)/.exec(run.args)?.[2]?.trim().split(/\s+/) ?? [];
-      for (const name of packages) expect(name.replace(/^'(.*)'$/, '$1'), 'pinned like tini=0.19.0-1*').toMatch(/^[a-z0-9.+-]+=\S+$/);
+      for (const name of packages)
+        expect(name.replace(/^'(.*)'$/, '$1'), 'pinned like tini=0.19.0-1*').toMatch(/^[a-z0-9.+-]+=\S+$/);
     }
   });
 
@@ -105,7 +120,10 @@ describe('Dockerfile', () => {
     for (const run of dockerfile.stages.flatMap((s) => instructions(s, 'RUN'))) {
       if (/[^|]\|[^|]/.test(run.args)) expect(run.args, `line ${run.line}`).toContain('set -o pipefail');
     }
-    for (const declaration of dockerfile.stages.flatMap((s) => [...instructions(s, 'ENV'), ...instructions(s, 'ARG')])) {
+    for (const declaration of dockerfile.stages.flatMap((s) => [
+      ...instructions(s, 'ENV'),
+      ...instructions(s, 'ARG'),
+    ])) {
       expect(declaration.args, `line ${declaration.line}`).not.toMatch(/SECRET|TOKEN|PASSWORD|REDIS_URL/i);
     }
   });
@@ -136,7 +154,15 @@ describe('.dockerignore', () => {
       ...(await readdir(repoPath('services'))).map((name) => `services/${name}`),
       'bench',
     ];
-    for (const path of ['pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc', 'package.json', 'tsconfig.base.json', 'services/web/src/main.ts', ...workspaces.map((w) => `${w}/package.json`)]) {
+    for (const path of [
+      'pnpm-lock.yaml',
+      'pnpm-workspace.yaml',
+      '.npmrc',
+      'package.json',
+      'tsconfig.base.json',
+      'services/web/src/main.ts',
+      ...workspaces.map((w) => `${w}/package.json`),
+    ]) {
       expect(included(path), path).toBe(true);
     }
   });

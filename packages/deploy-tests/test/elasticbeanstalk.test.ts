@@ -21,12 +21,17 @@ const NAMESPACES = new Set([
 
 async function options(): Promise<OptionSettings> {
   const merged: OptionSettings = {};
-  for (const file of (await readdir(new URL('../../../infra/elasticbeanstalk/ebextensions/', import.meta.url))).sort()) {
-    const config = (await readRepoYaml('infra', 'elasticbeanstalk', 'ebextensions', file)) as { option_settings: OptionSettings };
+  for (const file of (
+    await readdir(new URL('../../../infra/elasticbeanstalk/ebextensions/', import.meta.url))
+  ).sort()) {
+    const config = (await readRepoYaml('infra', 'elasticbeanstalk', 'ebextensions', file)) as {
+      option_settings: OptionSettings;
+    };
     expect(Object.keys(config), file).toEqual(['option_settings']);
     for (const [namespace, settings] of Object.entries(config.option_settings)) {
       expect(NAMESPACES, `${file}: ${namespace}`).toContain(namespace);
-      for (const [name, value] of Object.entries(settings)) expect(typeof value, `${file}: ${namespace} ${name} is a string`).toBe('string');
+      for (const [name, value] of Object.entries(settings))
+        expect(typeof value, `${file}: ${namespace} ${name} is a string`).toBe('string');
       merged[namespace] = { ...merged[namespace], ...settings };
     }
   }
@@ -35,7 +40,15 @@ async function options(): Promise<OptionSettings> {
 
 /** nginx directives of the snippet, name → value. */
 async function nginxDirectives(): Promise<Map<string, string>> {
-  const text = await readRepoText('infra', 'elasticbeanstalk', 'platform', 'nginx', 'conf.d', 'elasticbeanstalk', 'flotilla.conf');
+  const text = await readRepoText(
+    'infra',
+    'elasticbeanstalk',
+    'platform',
+    'nginx',
+    'conf.d',
+    'elasticbeanstalk',
+    'flotilla.conf',
+  );
   const directives = new Map<string, string>();
   for (const line of text.split('\n')) {
     const content = line.replace(/#.*/, '').trim();
@@ -64,7 +77,11 @@ describe('Elastic Beanstalk configuration', () => {
   });
 
   it('starts web and worker with a configuration their schema accepts (EB sets PORT, the bundle the rest)', async () => {
-    const env = { ...(await options())['aws:elasticbeanstalk:application:environment'], REDIS_URL: 'rediss://master.flotilla.abc123.euw1.cache.amazonaws.com:6379', PORT: '8080' };
+    const env = {
+      ...(await options())['aws:elasticbeanstalk:application:environment'],
+      REDIS_URL: 'rediss://master.flotilla.abc123.euw1.cache.amazonaws.com:6379',
+      PORT: '8080',
+    };
     const web = loadWebConfig(env);
     const worker = loadWorkerConfig({ ...env, PORT: '3001' });
     expect(web.port).toBe(8080);

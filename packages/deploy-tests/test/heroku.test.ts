@@ -35,14 +35,26 @@ const appJsonSchema = {
     scripts: { type: 'object', additionalProperties: { type: 'string' } },
     stack: { enum: ['heroku-22', 'heroku-24'] },
     image: { type: 'string' },
-    buildpacks: { type: 'array', items: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string' } } } },
+    buildpacks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['url'],
+        additionalProperties: false,
+        properties: { url: { type: 'string' } },
+      },
+    },
     addons: {
       type: 'array',
       items: {
         type: 'object',
         required: ['plan'],
         additionalProperties: false,
-        properties: { plan: { type: 'string', pattern: '^[a-z0-9-]+(:[a-z0-9-]+)?$' }, as: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' }, options: { type: 'object' } },
+        properties: {
+          plan: { type: 'string', pattern: '^[a-z0-9-]+(:[a-z0-9-]+)?$' },
+          as: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' },
+          options: { type: 'object' },
+        },
       },
     },
     formation: {
@@ -53,7 +65,19 @@ const appJsonSchema = {
         additionalProperties: false,
         properties: {
           quantity: { type: 'integer', minimum: 0 },
-          size: { enum: ['eco', 'basic', 'standard-1x', 'standard-2x', 'performance-m', 'performance-l', 'performance-l-ram', 'performance-xl', 'performance-2xl'] },
+          size: {
+            enum: [
+              'eco',
+              'basic',
+              'standard-1x',
+              'standard-2x',
+              'performance-m',
+              'performance-l',
+              'performance-l-ram',
+              'performance-xl',
+              'performance-2xl',
+            ],
+          },
         },
       },
     },
@@ -63,7 +87,12 @@ const appJsonSchema = {
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
-        properties: { description: { type: 'string' }, value: { type: 'string' }, generator: { const: 'secret' }, required: { type: 'boolean' } },
+        properties: {
+          description: { type: 'string' },
+          value: { type: 'string' },
+          generator: { const: 'secret' },
+          required: { type: 'boolean' },
+        },
       },
     },
     environments: { type: 'object' },
@@ -105,7 +134,10 @@ describe('Procfile', () => {
   });
 
   it('starts what the root build script builds (Heroku runs `build`, then prunes devDependencies)', async () => {
-    const manifest = (await readRepoJson('package.json')) as { scripts: Record<string, string>; engines?: { node?: string } };
+    const manifest = (await readRepoJson('package.json')) as {
+      scripts: Record<string, string>;
+      engines?: { node?: string };
+    };
     expect(manifest.scripts['build']).toBe('tsc -b');
     expect(manifest.engines?.node, 'Heroku picks the Node version from engines.node').toMatch(/24/);
     const commands = await procfileCommands();
@@ -143,10 +175,14 @@ describe('app.json', () => {
     const { web, worker } = app.formation;
     const processes = limits.webConcurrencyByDynoSize[web?.size ?? ''];
     expect(processes, `WEB_CONCURRENCY on ${web?.size}`).toBeDefined();
-    const webProcess = connectionsHeld({ service: 'web', durableSubmissions: loadWebConfig(await dynoEnv('web.1')).durableSubmissions });
+    const webProcess = connectionsHeld({
+      service: 'web',
+      durableSubmissions: loadWebConfig(await dynoEnv('web.1')).durableSubmissions,
+    });
     const consumedQueues = loadWorkerConfig(await dynoEnv('worker.1')).worker.queues?.length ?? catalog.queues.length;
     const workerProcess = connectionsHeld({ service: 'worker', consumedQueues });
-    const steady = (web?.quantity ?? 0) * (processes ?? 0) * webProcess.queue + (worker?.quantity ?? 0) * workerProcess.queue;
+    const steady =
+      (web?.quantity ?? 0) * (processes ?? 0) * webProcess.queue + (worker?.quantity ?? 0) * workerProcess.queue;
     expect(2 * steady).toBeLessThanOrEqual(allowed ?? 0);
   });
 
@@ -172,11 +208,19 @@ describe('app.json', () => {
     const limits = PLATFORM_LIMITS.heroku;
     const web = loadWebConfig(await dynoEnv('web.1'));
     const worker = loadWorkerConfig(await dynoEnv('worker.1'));
-    expect(web.http.keepAliveTimeoutSeconds, 'Node keeps idle connections longer than the router').toBeGreaterThan(limits.routerKeepAliveIdleSeconds);
-    expect(web.http.sseHeartbeatSeconds, 'an event stream sends something inside the rolling window').toBeLessThan(limits.routerRollingWindowSeconds);
-    expect(web.http.maxWaitSeconds, 'a long poll answers before the router gives up').toBeLessThan(limits.routerInitialResponseSeconds);
+    expect(web.http.keepAliveTimeoutSeconds, 'Node keeps idle connections longer than the router').toBeGreaterThan(
+      limits.routerKeepAliveIdleSeconds,
+    );
+    expect(web.http.sseHeartbeatSeconds, 'an event stream sends something inside the rolling window').toBeLessThan(
+      limits.routerRollingWindowSeconds,
+    );
+    expect(web.http.maxWaitSeconds, 'a long poll answers before the router gives up').toBeLessThan(
+      limits.routerInitialResponseSeconds,
+    );
     for (const config of [web, worker]) {
-      expect(config.shutdown.timeoutSeconds + config.shutdown.drainDelaySeconds + 2).toBeLessThanOrEqual(limits.shutdownGraceSeconds);
+      expect(config.shutdown.timeoutSeconds + config.shutdown.drainDelaySeconds + 2).toBeLessThanOrEqual(
+        limits.shutdownGraceSeconds,
+      );
     }
   });
 });

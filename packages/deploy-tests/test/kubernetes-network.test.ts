@@ -73,7 +73,9 @@ const SCRAPERS = [
 ];
 const FRONT_DOORS = [
   foreignPod('ingress-nginx', { 'app.kubernetes.io/name': 'ingress-nginx' }),
-  foreignPod('openshift-ingress', { 'ingresscontroller.operator.openshift.io/deployment-ingresscontroller': 'default' }),
+  foreignPod('openshift-ingress', {
+    'ingresscontroller.operator.openshift.io/deployment-ingresscontroller': 'default',
+  }),
 ];
 // The Redis ports every overlay must allow whatever REDIS_URL says: plain, TLS, Sentinel.
 const REDIS_PORTS = [6379, 6380, 26379];
@@ -101,17 +103,32 @@ function namespaceView(objects: readonly K8sObject[]): NamespaceView {
   if (!name) throw new Error('the render puts the web in no namespace');
   const declared = objects.find((o) => o.kind === 'Namespace' && o.metadata.name === name);
   const namespaceLabels = { ...declared?.metadata.labels, 'kubernetes.io/metadata.name': name };
-  const pod = (owner: string, labels: Record<string, string>, ports: PodPort[]): PodPeer => ({ kind: 'pod', name: owner, namespace: name, namespaceLabels, labels, ports });
+  const pod = (owner: string, labels: Record<string, string>, ports: PodPort[]): PodPeer => ({
+    kind: 'pod',
+    name: owner,
+    namespace: name,
+    namespaceLabels,
+    labels,
+    ports,
+  });
   const policyObjects = ofKind<NetworkPolicyObject>(objects, 'NetworkPolicy');
   const elsewhere = policyObjects.filter((policy) => policy.metadata.namespace !== name);
-  if (elsewhere.length > 0) throw new Error(`${elsewhere.map(objectId).join(', ')} not in ${name}, the web's namespace`);
+  if (elsewhere.length > 0)
+    throw new Error(`${elsewhere.map(objectId).join(', ')} not in ${name}, the web's namespace`);
   return {
     name,
     objects,
     policies: new NetworkPolicies(name, policyObjects),
     policyObjects,
     pods: new Map(
-      podTemplates(objects).map(({ owner, template }) => [owner, pod(owner, template.metadata.labels ?? {}, template.spec.containers.flatMap((c) => c.ports ?? []))]),
+      podTemplates(objects).map(({ owner, template }) => [
+        owner,
+        pod(
+          owner,
+          template.metadata.labels ?? {},
+          template.spec.containers.flatMap((c) => c.ports ?? []),
+        ),
+      ]),
     ),
     stranger: pod('Pod/debug', { run: 'debug' }, [{ containerPort: 8080 }]),
   };
@@ -154,11 +171,16 @@ function redisEndpoint(view: NamespaceView, node: RedisNode): { to: Peer; port: 
   if (isIP(node.host)) return { to: { kind: 'address', ip: node.host }, port: node.port };
   // `name`, `name.namespace`, `name.namespace.svc…`
   const [serviceName, serviceNamespace = view.name] = node.host.split('.');
-  const service = serviceNamespace === view.name ? ofKind<ServiceObject>(view.objects, 'Service').find((s) => s.metadata.name === serviceName) : undefined;
+  const service =
+    serviceNamespace === view.name
+      ? ofKind<ServiceObject>(view.objects, 'Service').find((s) => s.metadata.name === serviceName)
+      : undefined;
   if (!service) return { to: MANAGED_REDIS, port: node.port };
   const servicePort = service.spec.ports.find((p) => p.port === node.port);
   if (!servicePort) throw new Error(`${objectId(service)} has no port ${node.port}`);
-  const backend = podTemplates(view.objects).find(({ template }) => selects(service.spec.selector, template.metadata.labels));
+  const backend = podTemplates(view.objects).find(({ template }) =>
+    selects(service.spec.selector, template.metadata.labels),
+  );
   if (!backend) throw new Error(`${objectId(service)} selects no pod`);
   const to = podOf(view, backend.owner);
   const { targetPort } = servicePort;
@@ -170,8 +192,12 @@ function redisEndpoint(view: NamespaceView, node: RedisNode): { to: Peer; port: 
 describe.skipIf(renderers.length === 0).each(OVERLAY_CASES.map((c) => c.name))('k8s %s network policies', (name) => {
   it('deny by default: one policy selects every pod for ingress and egress and allows nothing, so a pod nobody declared is cut off', () => {
     const view = namespaceView(rendered(name));
-    const bothWays = (p: NetworkPolicyObject): boolean => policyDirections(p).includes('Ingress') && policyDirections(p).includes('Egress');
-    const denyAll = view.policyObjects.filter((p) => selectsEveryPod(p) && bothWays(p) && (p.spec.ingress ?? []).length === 0 && (p.spec.egress ?? []).length === 0);
+    const bothWays = (p: NetworkPolicyObject): boolean =>
+      policyDirections(p).includes('Ingress') && policyDirections(p).includes('Egress');
+    const denyAll = view.policyObjects.filter(
+      (p) =>
+        selectsEveryPod(p) && bothWays(p) && (p.spec.ingress ?? []).length === 0 && (p.spec.egress ?? []).length === 0,
+    );
     expect(denyAll.map(objectId), 'a default-deny NetworkPolicy').toHaveLength(1);
     const { stranger } = view;
     const web = podOf(view, 'Deployment/flotilla-web');
@@ -189,7 +215,9 @@ describe.skipIf(renderers.length === 0).each(OVERLAY_CASES.map((c) => c.name))('
   it('isolates every workload for ingress and egress', () => {
     const view = namespaceView(rendered(name));
     const open = [...view.pods.values()].flatMap((pod) =>
-      (['Ingress', 'Egress'] as const).filter((direction) => view.policies.isolating(pod, direction).length === 0).map((direction) => `${pod.name}: ${direction}`),
+      (['Ingress', 'Egress'] as const)
+        .filter((direction) => view.policies.isolating(pod, direction).length === 0)
+        .map((direction) => `${pod.name}: ${direction}`),
     );
     expect(open).toEqual([]);
   });
@@ -199,7 +227,14 @@ describe.skipIf(renderers.length === 0).each(OVERLAY_CASES.map((c) => c.name))('
     const connections = SERVICES.flatMap((service) => {
       const pod = podOf(view, `Deployment/flotilla-${service}`);
       return [
-        ...DNS_SERVERS.flatMap((dns) => dns.ports.map(({ containerPort, protocol = 'TCP' }): Connection => ({ from: pod, to: dns, port: containerPort, protocol }))),
+        ...DNS_SERVERS.flatMap((dns) =>
+          dns.ports.map(({ containerPort, protocol = 'TCP' }): Connection => ({
+            from: pod,
+            to: dns,
+            port: containerPort,
+            protocol,
+          })),
+        ),
         ...REDIS_PORTS.map((port) => tcp(pod, MANAGED_REDIS, port)),
         ...OTEL_COLLECTOR.ports.map(({ containerPort }) => tcp(pod, OTEL_COLLECTOR, containerPort)),
       ];
@@ -255,7 +290,13 @@ describe.skipIf(renderers.length === 0).each(OVERLAY_CASES.map((c) => c.name))('
       tcp(worker, INTERNET, 22),
       tcp(worker, INTERNET, 5432),
       tcp(web, INTERNET, 5432),
-      ...(redis ? [tcp(redis, INTERNET, 443), tcp(redis, MANAGED_REDIS, 6379), tcp(foreignPod('elsewhere', { app: 'client' }), redis, 6379)] : []),
+      ...(redis
+        ? [
+            tcp(redis, INTERNET, 443),
+            tcp(redis, MANAGED_REDIS, 6379),
+            tcp(foreignPod('elsewhere', { app: 'client' }), redis, 6379),
+          ]
+        : []),
     ];
     expect(admitted(view, connections)).toEqual([]);
   });
@@ -279,12 +320,17 @@ describe('network policy evaluator', () => {
     metadata: { name, namespace },
     spec,
   });
-  const api = pod({ app: 'api' }, [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9090, protocol: 'UDP' }]);
+  const api = pod({ app: 'api' }, [
+    { name: 'http', containerPort: 8080 },
+    { name: 'metrics', containerPort: 9090, protocol: 'UDP' },
+  ]);
   const client = pod({ app: 'client' });
 
   it('leaves pods no policy selects open, and closes them with an empty policy of both types', () => {
     expect(new NetworkPolicies(namespace, []).denial(tcp(client, api, 1))).toBeUndefined();
-    const closed = new NetworkPolicies(namespace, [policy('deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })]);
+    const closed = new NetworkPolicies(namespace, [
+      policy('deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
+    ]);
     expect(closed.denial(tcp(client, api, 8080))).toBe(
       `no egress rule of deny allows TCP 8080 from {"app":"client"} to {"app":"api"}; no ingress rule of deny allows TCP 8080 from {"app":"client"} to {"app":"api"}`,
     );
@@ -315,21 +361,42 @@ describe('network policy evaluator', () => {
         policyTypes: ['Ingress', 'Egress'],
         ingress: [
           { from: [{ podSelector: { matchLabels: { app: 'client' } } }] },
-          { from: [{ namespaceSelector: { matchLabels: { team: 'b' } }, podSelector: { matchExpressions: [{ key: 'role', operator: 'Exists' }] } }] },
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { team: 'b' } },
+                podSelector: { matchExpressions: [{ key: 'role', operator: 'Exists' }] },
+              },
+            ],
+          },
         ],
         egress: [{ to: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }] }],
       }),
     ]);
-    const foreign = (labels: Record<string, string>): PodPeer => ({ ...pod(labels), namespace: 'other', namespaceLabels: { team: 'b' } });
+    const foreign = (labels: Record<string, string>): PodPeer => ({
+      ...pod(labels),
+      namespace: 'other',
+      namespaceLabels: { team: 'b' },
+    });
     expect(policies.denial(tcp(client, api, 1))).toBeUndefined();
-    expect(policies.denial(tcp(foreign({ app: 'client' }), api, 1)), 'a podSelector alone stays in its namespace').toBeDefined();
+    expect(
+      policies.denial(tcp(foreign({ app: 'client' }), api, 1)),
+      'a podSelector alone stays in its namespace',
+    ).toBeDefined();
     expect(policies.denial(tcp(foreign({ role: 'x' }), api, 1))).toBeUndefined();
     expect(policies.denial(tcp(foreign({ app: 'x' }), api, 1)), 'both selectors must match').toBeDefined();
     expect(policies.denial(tcp(api, { kind: 'address', ip: '203.0.113.7' }, 443))).toBeUndefined();
     expect(policies.denial(tcp(api, { kind: 'address', ip: '203.0.113.200' }, 443)), 'except').toBeDefined();
-    expect(policies.denial(tcp(api, { kind: 'address', ip: '2001:db8::1' }, 443)), 'another address family').toBeDefined();
+    expect(
+      policies.denial(tcp(api, { kind: 'address', ip: '2001:db8::1' }, 443)),
+      'another address family',
+    ).toBeDefined();
     expect(policies.denial(tcp(api, client, 443)), 'an ipBlock never counts for pods').toBeDefined();
-    expect(labelSelectorMatches({ matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['api'] }] }, {})).toBe(true);
-    expect(labelSelectorMatches({ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, { app: 'api' })).toBe(false);
+    expect(labelSelectorMatches({ matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['api'] }] }, {})).toBe(
+      true,
+    );
+    expect(labelSelectorMatches({ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, { app: 'api' })).toBe(
+      false,
+    );
   });
 });

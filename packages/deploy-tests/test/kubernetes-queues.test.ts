@@ -22,7 +22,12 @@ interface Trigger {
   metadata: Record<string, string>;
 }
 interface ScaledObjectObject extends K8sObject {
-  spec: { scaleTargetRef: { name: string }; minReplicaCount?: number; triggers: Trigger[]; fallback?: { failureThreshold: number; replicas: number } };
+  spec: {
+    scaleTargetRef: { name: string };
+    minReplicaCount?: number;
+    triggers: Trigger[];
+    fallback?: { failureThreshold: number; replicas: number };
+  };
 }
 
 /**
@@ -37,7 +42,9 @@ function kedaFallbackProblem(scaled: ScaledObjectObject, rules: 'strict' | 'rela
   const eligible = (t: Trigger): boolean => t.type !== 'cpu' && t.type !== 'memory' && t.metricType === 'AverageValue';
   if (rules === 'strict') {
     const refused = scaled.spec.triggers.find((t) => !eligible(t));
-    return refused ? `trigger ${refused.name ?? refused.type}: metricType=${refused.metricType ?? ''}, but fallback needs AverageValue` : undefined;
+    return refused
+      ? `trigger ${refused.name ?? refused.type}: metricType=${refused.metricType ?? ''}, but fallback needs AverageValue`
+      : undefined;
   }
   return scaled.spec.triggers.some(eligible) ? undefined : 'no AverageValue trigger for the fallback';
 }
@@ -63,7 +70,9 @@ beforeAll(async () => {
 
 /** The scaled Deployment's queues (WORKER_QUEUES, or all) and key prefix, as its config reads them. */
 function scaledWorker(objects: readonly K8sObject[], scaled: ScaledObjectObject): { queues: string[]; prefix: string } {
-  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === scaled.spec.scaleTargetRef.name) as DeploymentObject | undefined;
+  const deployment = objects.find(
+    (o) => o.kind === 'Deployment' && o.metadata.name === scaled.spec.scaleTargetRef.name,
+  ) as DeploymentObject | undefined;
   if (!deployment) throw new Error(`ScaledObject ${scaled.metadata.name} targets no Deployment`);
   const config = loadWorkerConfig(podEnv(onlyContainer(deployment), objects));
   return { queues: [...(config.worker.queues ?? declaredQueues)], prefix: config.queue.prefix };
@@ -93,7 +102,9 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
         const covered = new Set<string>();
         for (const trigger of scaled.spec.triggers) {
           const named =
-            trigger.type === 'prometheus' ? queuesInQuery(trigger.metadata['query'] ?? '') : [splitKey(trigger.metadata['listName'] ?? '')?.queue ?? ''];
+            trigger.type === 'prometheus'
+              ? queuesInQuery(trigger.metadata['query'] ?? '')
+              : [splitKey(trigger.metadata['listName'] ?? '')?.queue ?? ''];
           expect(named.length, `${name} ${trigger.name}: names a queue`).toBeGreaterThan(0);
           for (const queue of named) {
             expect(declaredQueues, `${name} ${trigger.name}`).toContain(queue);
@@ -107,7 +118,9 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
             expect(key?.list, `${name} ${trigger.name}`).toBe('wait');
           }
         }
-        expect([...covered].sort(), `${name}: queues with a trigger`).toEqual(queues.filter((q) => !rateLimited.has(q)).sort());
+        expect([...covered].sort(), `${name}: queues with a trigger`).toEqual(
+          queues.filter((q) => !rateLimited.has(q)).sort(),
+        );
       }
     }
   });
@@ -138,11 +151,17 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
     for (const name of scaledCases) {
       for (const scaled of ofKind<ScaledObjectObject>(renders.get(name) ?? [], 'ScaledObject')) {
         expect(scaled.spec.fallback, name).toBeDefined();
-        for (const rules of ['strict', 'relaxed'] as const) expect(kedaFallbackProblem(scaled, rules), `${name}, KEDA ${rules === 'strict' ? '2.14-2.16' : '2.17+'}`).toBeUndefined();
+        for (const rules of ['strict', 'relaxed'] as const)
+          expect(
+            kedaFallbackProblem(scaled, rules),
+            `${name}, KEDA ${rules === 'strict' ? '2.14-2.16' : '2.17+'}`,
+          ).toBeUndefined();
       }
     }
     const probe = (triggers: Trigger[]): ScaledObjectObject =>
-      ({ spec: { scaleTargetRef: { name: 'w' }, triggers, fallback: { failureThreshold: 3, replicas: 2 } } }) as unknown as ScaledObjectObject;
+      ({
+        spec: { scaleTargetRef: { name: 'w' }, triggers, fallback: { failureThreshold: 3, replicas: 2 } },
+      }) as unknown as ScaledObjectObject;
     const value = { type: 'prometheus', metricType: 'Value', metadata: {} };
     const average = { type: 'prometheus', metricType: 'AverageValue', metadata: {} };
     expect(kedaFallbackProblem(probe([average, value]), 'strict')).toBeDefined();
@@ -154,7 +173,10 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
     for (const name of scaledCases) {
       for (const scaled of ofKind<ScaledObjectObject>(renders.get(name) ?? [], 'ScaledObject')) {
         if (scaled.spec.triggers.some((t) => t.type === 'prometheus')) {
-          expect(scaled.spec.minReplicaCount ?? 0, `${name}: at zero workers no gauge is exported and nothing scales up`).toBeGreaterThanOrEqual(1);
+          expect(
+            scaled.spec.minReplicaCount ?? 0,
+            `${name}: at zero workers no gauge is exported and nothing scales up`,
+          ).toBeGreaterThanOrEqual(1);
         }
       }
     }
@@ -165,8 +187,14 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
       for (const scaled of ofKind<ScaledObjectObject>(renders.get(name) ?? [], 'ScaledObject')) {
         for (const trigger of scaled.spec.triggers.filter((t) => t.type === 'redis')) {
           const queue = splitKey(trigger.metadata['listName'] ?? '')?.queue ?? '';
-          const prioritized = catalog.contractsOn(queue).filter((c) => c.priority !== undefined).map((c) => c.name);
-          expect(prioritized, `${name}: jobs of ${queue} wait in a sorted set; use k8s/components/keda-prometheus`).toEqual([]);
+          const prioritized = catalog
+            .contractsOn(queue)
+            .filter((c) => c.priority !== undefined)
+            .map((c) => c.name);
+          expect(
+            prioritized,
+            `${name}: jobs of ${queue} wait in a sorted set; use k8s/components/keda-prometheus`,
+          ).toEqual([]);
         }
       }
     }
@@ -225,7 +253,9 @@ describe.skipIf(renderers.length === 0)('KEDA redis keys, live', () => {
 
   it('use the worker Deployment of the base, which consumes every queue', () => {
     const objects = renders.get('prod') ?? [];
-    expect(scaledWorker(objects, ofKind<ScaledObjectObject>(objects, 'ScaledObject')[0]!).queues.sort()).toEqual([...declaredQueues].sort());
+    expect(scaledWorker(objects, ofKind<ScaledObjectObject>(objects, 'ScaledObject')[0]!).queues.sort()).toEqual(
+      [...declaredQueues].sort(),
+    );
     expect(serviceDeployment(objects, 'worker').metadata.name).toBe('flotilla-worker');
   });
 });

@@ -90,7 +90,9 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
   });
 
   it('runs every pod within the restricted Pod Security Standard', () => {
-    const violations = podTemplates(rendered(name)).flatMap(({ owner, template }) => restrictedViolations(template, owner));
+    const violations = podTemplates(rendered(name)).flatMap(({ owner, template }) =>
+      restrictedViolations(template, owner),
+    );
     expect(violations).toEqual([]);
   });
 
@@ -158,10 +160,12 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
       const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
       const grace = deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30;
       // Two seconds to flush logs and traces after the timeout.
-      expect(grace, `${service}: ${preStop} s preStop + ${config.shutdown.timeoutSeconds} s shutdown`).toBeGreaterThanOrEqual(
-        preStop + config.shutdown.timeoutSeconds + 2,
-      );
-      if (service === 'web') expect(preStop, 'the web pauses before SIGTERM while endpoints drain').toBeGreaterThanOrEqual(3);
+      expect(
+        grace,
+        `${service}: ${preStop} s preStop + ${config.shutdown.timeoutSeconds} s shutdown`,
+      ).toBeGreaterThanOrEqual(preStop + config.shutdown.timeoutSeconds + 2);
+      if (service === 'web')
+        expect(preStop, 'the web pauses before SIGTERM while endpoints drain').toBeGreaterThanOrEqual(3);
     }
     expect(defaultShutdownTimeoutSeconds('kubernetes')).toBe(25);
   });
@@ -195,15 +199,21 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
   it('selects existing pods and named ports from every Service, PodDisruptionBudget and NetworkPolicy', () => {
     const objects = rendered(name);
     const pods = podTemplates(objects);
-    const podsMatching = (selector: Record<string, string> | undefined): typeof pods => pods.filter((p) => selects(selector, p.template.metadata.labels));
+    const podsMatching = (selector: Record<string, string> | undefined): typeof pods =>
+      pods.filter((p) => selects(selector, p.template.metadata.labels));
     const portNames = (matching: typeof pods): Set<string> =>
-      new Set(matching.flatMap((p) => p.template.spec.containers.flatMap((c) => (c.ports ?? []).flatMap((port) => (port.name ? [port.name] : [])))));
+      new Set(
+        matching.flatMap((p) =>
+          p.template.spec.containers.flatMap((c) => (c.ports ?? []).flatMap((port) => (port.name ? [port.name] : []))),
+        ),
+      );
 
     for (const service of ofKind<ServiceObject>(objects, 'Service')) {
       const matching = podsMatching(service.spec.selector);
       expect(matching.length, `${objectId(service)} selects pods`).toBeGreaterThan(0);
       for (const port of service.spec.ports) {
-        if (typeof port.targetPort === 'string') expect(portNames(matching), objectId(service)).toContain(port.targetPort);
+        if (typeof port.targetPort === 'string')
+          expect(portNames(matching), objectId(service)).toContain(port.targetPort);
       }
     }
     for (const pdb of ofKind<SelectorObject>(objects, 'PodDisruptionBudget')) {
@@ -211,15 +221,20 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
     }
     // Named ports of ingress rules are the selected pods' own (kubernetes-network.test.ts checks what the policies allow).
     for (const policy of ofKind<NetworkPolicyObject>(objects, 'NetworkPolicy')) {
-      const matching = pods.filter((p) => labelSelectorMatches(policy.spec.podSelector, p.template.metadata.labels ?? {}));
+      const matching = pods.filter((p) =>
+        labelSelectorMatches(policy.spec.podSelector, p.template.metadata.labels ?? {}),
+      );
       expect(matching.length, objectId(policy)).toBeGreaterThan(0);
       for (const rule of policy.spec.ingress ?? []) {
-        for (const port of rule.ports ?? []) if (typeof port.port === 'string') expect(portNames(matching), objectId(policy)).toContain(port.port);
+        for (const port of rule.ports ?? [])
+          if (typeof port.port === 'string') expect(portNames(matching), objectId(policy)).toContain(port.port);
       }
     }
     for (const service of SERVICES) {
       const labels = serviceDeployment(objects, service).spec.template.metadata.labels;
-      const covered = ofKind<SelectorObject>(objects, 'PodDisruptionBudget').some((o) => selects(o.spec.selector?.matchLabels, labels));
+      const covered = ofKind<SelectorObject>(objects, 'PodDisruptionBudget').some((o) =>
+        selects(o.spec.selector?.matchLabels, labels),
+      );
       expect(covered, `${service} has a PodDisruptionBudget`).toBe(true);
     }
   });
@@ -235,26 +250,38 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
 });
 
 describe.skipIf(skip)('k8s monitors', () => {
-  it.each(['prod', 'openshift'])('%s: the ServiceMonitor reaches the web Service and the PodMonitor the worker pods on a port named http', (name) => {
-    const objects = rendered(name);
-    type Monitor = K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints?: { port: string }[]; podMetricsEndpoints?: { port: string }[] } };
-    const [serviceMonitor] = ofKind<Monitor>(objects, 'ServiceMonitor');
-    const [podMonitor] = ofKind<Monitor>(objects, 'PodMonitor');
-    if (!serviceMonitor || !podMonitor) throw new Error('expected a ServiceMonitor and a PodMonitor');
-    const services = ofKind<ServiceObject>(objects, 'Service').filter((s) => selects(serviceMonitor.spec.selector.matchLabels, s.metadata.labels));
-    expect(services.map((s) => s.metadata.name)).toEqual(['flotilla-web']);
-    expect(services[0]?.spec.ports.map((p) => p.name)).toContain(serviceMonitor.spec.endpoints?.[0]?.port);
-    const worker = serviceDeployment(objects, 'worker');
-    expect(selects(podMonitor.spec.selector.matchLabels, worker.spec.template.metadata.labels)).toBe(true);
-    expect(onlyContainer(worker).ports?.map((p) => p.name)).toContain(podMonitor.spec.podMetricsEndpoints?.[0]?.port);
-    expect(ofKind(objects, 'PrometheusRule')).toHaveLength(1);
-  });
+  it.each(['prod', 'openshift'])(
+    '%s: the ServiceMonitor reaches the web Service and the PodMonitor the worker pods on a port named http',
+    (name) => {
+      const objects = rendered(name);
+      type Monitor = K8sObject & {
+        spec: {
+          selector: { matchLabels: Record<string, string> };
+          endpoints?: { port: string }[];
+          podMetricsEndpoints?: { port: string }[];
+        };
+      };
+      const [serviceMonitor] = ofKind<Monitor>(objects, 'ServiceMonitor');
+      const [podMonitor] = ofKind<Monitor>(objects, 'PodMonitor');
+      if (!serviceMonitor || !podMonitor) throw new Error('expected a ServiceMonitor and a PodMonitor');
+      const services = ofKind<ServiceObject>(objects, 'Service').filter((s) =>
+        selects(serviceMonitor.spec.selector.matchLabels, s.metadata.labels),
+      );
+      expect(services.map((s) => s.metadata.name)).toEqual(['flotilla-web']);
+      expect(services[0]?.spec.ports.map((p) => p.name)).toContain(serviceMonitor.spec.endpoints?.[0]?.port);
+      const worker = serviceDeployment(objects, 'worker');
+      expect(selects(podMonitor.spec.selector.matchLabels, worker.spec.template.metadata.labels)).toBe(true);
+      expect(onlyContainer(worker).ports?.map((p) => p.name)).toContain(podMonitor.spec.podMetricsEndpoints?.[0]?.port);
+      expect(ofKind(objects, 'PrometheusRule')).toHaveLength(1);
+    },
+  );
 });
 
 describe.skipIf(skip)('k8s dev', () => {
   it('runs its own Redis with maxmemory-policy noeviction, which REDIS_URL points at', () => {
     const objects = rendered('dev');
-    const redis = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'flotilla-redis') as DeploymentObject | undefined;
+    const redis = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'flotilla-redis') as
+      DeploymentObject | undefined;
     if (!redis) throw new Error('dev has no Redis');
     const args = onlyContainer(redis).args ?? [];
     expect(args[args.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
@@ -273,14 +300,18 @@ describe.skipIf(skip).each(['dev', 'prod'])('k8s %s namespace', (name) => {
     const [namespace, ...others] = ofKind(objects, 'Namespace');
     expect(others).toEqual([]);
     expect(namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    for (const object of objects.filter((o) => o.kind !== 'Namespace')) expect(object.metadata.namespace, objectId(object)).toBe(namespace?.metadata.name);
+    for (const object of objects.filter((o) => o.kind !== 'Namespace'))
+      expect(object.metadata.namespace, objectId(object)).toBe(namespace?.metadata.name);
   });
 });
 
 describe.skipIf(skip)('k8s openshift', () => {
   it('fixes no UID or GID, so the SCC can assign them', () => {
     for (const { owner, template } of podTemplates(rendered('openshift'))) {
-      const contexts = [template.spec.securityContext ?? {}, ...template.spec.containers.map((c) => c.securityContext ?? {})];
+      const contexts = [
+        template.spec.securityContext ?? {},
+        ...template.spec.containers.map((c) => c.securityContext ?? {}),
+      ];
       for (const context of contexts) {
         expect(context, owner).not.toHaveProperty('runAsUser');
         expect(context, owner).not.toHaveProperty('runAsGroup');
@@ -291,7 +322,9 @@ describe.skipIf(skip)('k8s openshift', () => {
 
   it('routes to the web Service with a timeout above the long-poll and heartbeat intervals', () => {
     const objects = rendered('openshift');
-    type Route = K8sObject & { spec: { to: { kind: string; name: string }; port: { targetPort: string }; tls: { termination: string } } };
+    type Route = K8sObject & {
+      spec: { to: { kind: string; name: string }; port: { targetPort: string }; tls: { termination: string } };
+    };
     const [route] = ofKind<Route>(objects, 'Route');
     if (!route) throw new Error('no Route');
     const service = ofKind<ServiceObject>(objects, 'Service').find((s) => s.metadata.name === route.spec.to.name);
@@ -315,7 +348,9 @@ describe.skipIf(skip)('k8s openshift', () => {
     const auths = new Set(ofKind(objects, 'TriggerAuthentication').map((a) => a.metadata.name));
     expect(scaled.spec.triggers.length).toBeGreaterThan(0);
     for (const trigger of scaled.spec.triggers) {
-      expect(trigger.metadata['serverAddress']).toBe('https://thanos-querier.openshift-monitoring.svc.cluster.local:9092');
+      expect(trigger.metadata['serverAddress']).toBe(
+        'https://thanos-querier.openshift-monitoring.svc.cluster.local:9092',
+      );
       expect(trigger.metadata['namespace']).toBe(scaled.metadata.namespace);
       expect(trigger.metadata['authModes']).toBe('bearer');
       expect(auths).toContain(trigger.authenticationRef?.name);
@@ -323,7 +358,8 @@ describe.skipIf(skip)('k8s openshift', () => {
     type Auth = K8sObject & { spec: { secretTargetRef: { name: string; key: string }[] } };
     const secrets = new Set(ofKind(objects, 'Secret').map((s) => s.metadata.name));
     for (const auth of ofKind<Auth>(objects, 'TriggerAuthentication')) {
-      for (const ref of auth.spec.secretTargetRef) expect(secrets, `${auth.metadata.name} reads ${ref.name}`).toContain(ref.name);
+      for (const ref of auth.spec.secretTargetRef)
+        expect(secrets, `${auth.metadata.name} reads ${ref.name}`).toContain(ref.name);
     }
   });
 });
@@ -333,12 +369,19 @@ describe('k8s cases', () => {
   // ship pods no check ever saw.
   it('render every overlay and every component at least once', async () => {
     const folders = async (...parts: string[]): Promise<string[]> =>
-      (await readdir(repoPath(...parts), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    expect(OVERLAY_CASES.flatMap((c) => (c.overlay ? [c.overlay] : [])).sort()).toEqual(await folders('k8s', 'overlays'));
+      (await readdir(repoPath(...parts), { withFileTypes: true }))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
+    expect(OVERLAY_CASES.flatMap((c) => (c.overlay ? [c.overlay] : [])).sort()).toEqual(
+      await folders('k8s', 'overlays'),
+    );
     const used = new Set<string>();
     for (const { overlay, compose } of OVERLAY_CASES) {
       type Kustomization = { components?: string[] };
-      const components = overlay ? ((await readRepoYaml('k8s', 'overlays', overlay, 'kustomization.yaml')) as Kustomization).components ?? [] : (compose?.components ?? []);
+      const components = overlay
+        ? (((await readRepoYaml('k8s', 'overlays', overlay, 'kustomization.yaml')) as Kustomization).components ?? [])
+        : (compose?.components ?? []);
       for (const component of components) used.add(basename(component));
     }
     expect([...used].sort()).toEqual(await folders('k8s', 'components'));
@@ -366,9 +409,24 @@ describe('pod security checker', () => {
       },
       'pod',
     ).join('\n');
-    const controls = ['Host Namespaces', 'Volume Types', 'Host Ports', 'Privileged', 'Privilege Escalation', 'Non-root', 'Seccomp', 'Capabilities', 'AppArmor', 'Host Probes'];
+    const controls = [
+      'Host Namespaces',
+      'Volume Types',
+      'Host Ports',
+      'Privileged',
+      'Privilege Escalation',
+      'Non-root',
+      'Seccomp',
+      'Capabilities',
+      'AppArmor',
+      'Host Probes',
+    ];
     for (const control of controls) expect(violations).toContain(control);
-    const loopbackProbe = { name: 'ok', livenessProbe: { tcpSocket: { host: '127.0.0.1' } }, securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } };
+    const loopbackProbe = {
+      name: 'ok',
+      livenessProbe: { tcpSocket: { host: '127.0.0.1' } },
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    };
     const pod = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
     expect(restrictedViolations({ spec: { securityContext: pod, containers: [loopbackProbe] } }, 'pod')).toEqual([]);
   });
@@ -382,7 +440,17 @@ describe('pod security checker', () => {
         selector: { matchLabels: { a: 'b' } },
         template: {
           metadata: { labels: { a: 'b' } },
-          spec: { containers: [{ name: 'c', image: 'i', readinessprobe: {}, ports: [{ containerPort: '80' }], resources: { limits: { memory: 'lots' } } }] },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'i',
+                readinessprobe: {},
+                ports: [{ containerPort: '80' }],
+                resources: { limits: { memory: 'lots' } },
+              },
+            ],
+          },
         },
       },
     }).join('\n');

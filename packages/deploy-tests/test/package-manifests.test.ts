@@ -12,7 +12,9 @@ interface Manifest {
 
 /** Every package.json of the workspace (pnpm-workspace.yaml's globs are one level deep), and the root's. */
 async function manifestPaths(): Promise<string[]> {
-  const workspace = parseYaml(await readRepoText('pnpm-workspace.yaml'), 'pnpm-workspace.yaml') as { packages: string[] };
+  const workspace = parseYaml(await readRepoText('pnpm-workspace.yaml'), 'pnpm-workspace.yaml') as {
+    packages: string[];
+  };
   const paths = ['package.json'];
   for (const glob of workspace.packages) {
     if (!glob.endsWith('/*')) {
@@ -20,7 +22,8 @@ async function manifestPaths(): Promise<string[]> {
       continue;
     }
     const folder = glob.slice(0, -2);
-    for (const entry of await readdir(repoPath(folder), { withFileTypes: true })) if (entry.isDirectory()) paths.push(`${folder}/${entry.name}/package.json`);
+    for (const entry of await readdir(repoPath(folder), { withFileTypes: true }))
+      if (entry.isDirectory()) paths.push(`${folder}/${entry.name}/package.json`);
   }
   return paths;
 }

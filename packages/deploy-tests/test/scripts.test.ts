@@ -21,8 +21,15 @@ describe('deployment scripts', () => {
   });
 
   it('pass shellcheck', async (ctx) => {
-    const shellcheck = requireTool(ctx, { name: 'shellcheck', debianPackage: 'shellcheck', purpose: 'lints the shell scripts and workflow steps' });
-    const result = await run(shellcheck, SCRIPTS.map((script) => repoPath(script)));
+    const shellcheck = requireTool(ctx, {
+      name: 'shellcheck',
+      debianPackage: 'shellcheck',
+      purpose: 'lints the shell scripts and workflow steps',
+    });
+    const result = await run(
+      shellcheck,
+      SCRIPTS.map((script) => repoPath(script)),
+    );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(0);
   });

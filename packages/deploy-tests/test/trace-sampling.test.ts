@@ -24,16 +24,21 @@ async function cloudRunEnv(file: string): Promise<Env> {
 const DESCRIPTORS: Record<string, () => Promise<Env>> = {
   'k8s/base/configmap.yaml': async () => ((await readRepoYaml('k8s', 'base', 'configmap.yaml')) as { data: Env }).data,
   'app.yaml': async () => ((await readRepoYaml('app.yaml')) as { env_variables: Env }).env_variables,
-  'infra/appengine/worker.yaml': async () => ((await readRepoYaml('infra', 'appengine', 'worker.yaml')) as { env_variables: Env }).env_variables,
+  'infra/appengine/worker.yaml': async () =>
+    ((await readRepoYaml('infra', 'appengine', 'worker.yaml')) as { env_variables: Env }).env_variables,
   'infra/cloudrun/web.yaml': async () => await cloudRunEnv('web.yaml'),
   'infra/cloudrun/worker.yaml': async () => await cloudRunEnv('worker.yaml'),
   'infra/elasticbeanstalk/ebextensions/common.config': async () =>
-    ((await readRepoYaml('infra', 'elasticbeanstalk', 'ebextensions', 'common.config')) as { option_settings: Record<string, Env> }).option_settings[
-      'aws:elasticbeanstalk:application:environment'
-    ] ?? {},
+    (
+      (await readRepoYaml('infra', 'elasticbeanstalk', 'ebextensions', 'common.config')) as {
+        option_settings: Record<string, Env>;
+      }
+    ).option_settings['aws:elasticbeanstalk:application:environment'] ?? {},
   'app.json': async () => {
     const app = (await readRepoJson('app.json')) as { env: Record<string, { value?: string }> };
-    return Object.fromEntries(Object.entries(app.env).flatMap(([name, { value }]) => (value === undefined ? [] : [[name, value]])));
+    return Object.fromEntries(
+      Object.entries(app.env).flatMap(([name, { value }]) => (value === undefined ? [] : [[name, value]])),
+    );
   },
 };
 
@@ -41,9 +46,15 @@ describe('trace sampling in the deploy descriptors', () => {
   for (const [descriptor, read] of Object.entries(DESCRIPTORS)) {
     it(`${descriptor} samples 1 % of new traces, the rest following their parent`, async () => {
       const env = await read();
-      expect({ OTEL_TRACES_SAMPLER: env['OTEL_TRACES_SAMPLER'], OTEL_TRACES_SAMPLER_ARG: env['OTEL_TRACES_SAMPLER_ARG'] }).toEqual(SAMPLING);
+      expect({
+        OTEL_TRACES_SAMPLER: env['OTEL_TRACES_SAMPLER'],
+        OTEL_TRACES_SAMPLER_ARG: env['OTEL_TRACES_SAMPLER_ARG'],
+      }).toEqual(SAMPLING);
       // The values pass the same check the processes make at start-up once an endpoint is set.
-      const settings = readTracingSettings({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' }, 'flotilla-web');
+      const settings = readTracingSettings(
+        { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' },
+        'flotilla-web',
+      );
       expect(settings.enabled).toBe(true);
     });
   }

@@ -20,7 +20,16 @@ interface Workflow {
   on: unknown;
   permissions?: Record<string, string>;
   env?: Record<string, string>;
-  jobs: Record<string, { 'runs-on': string; steps: Step[]; services?: Record<string, unknown>; if?: string; permissions?: Record<string, string> }>;
+  jobs: Record<
+    string,
+    {
+      'runs-on': string;
+      steps: Step[];
+      services?: Record<string, unknown>;
+      if?: string;
+      permissions?: Record<string, string>;
+    }
+  >;
 }
 
 /**
@@ -43,7 +52,11 @@ const CURRENT_MAJORS: Readonly<Record<string, number>> = {
 };
 
 /** Actions that exchange the job's OIDC token, the only ones that need id-token: write. */
-const OIDC_ACTIONS = ['google-github-actions/auth', 'aws-actions/configure-aws-credentials', 'actions/attest-build-provenance'];
+const OIDC_ACTIONS = [
+  'google-github-actions/auth',
+  'aws-actions/configure-aws-credentials',
+  'actions/attest-build-provenance',
+];
 
 async function workflows(): Promise<Map<string, Workflow>> {
   const files = (await readdir(repoPath('.github', 'workflows'))).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -67,16 +80,26 @@ describe('.github/workflows', () => {
   it('publishes the image from the Dockerfile and deploys to every platform on demand', async () => {
     const all = await workflows();
     const publish = all.get('publish-image.yml');
-    expect(publish?.jobs['publish']?.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'))?.with?.['push']).toBe(true);
+    expect(
+      publish?.jobs['publish']?.steps.find((s) => s.uses?.startsWith('docker/build-push-action@'))?.with?.['push'],
+    ).toBe(true);
     const deploy = all.get('deploy-examples.yml');
-    expect(Object.keys(deploy?.jobs ?? {}).sort()).toEqual(['app-engine', 'cloud-run', 'elastic-beanstalk', 'heroku', 'kubernetes', 'openshift']);
+    expect(Object.keys(deploy?.jobs ?? {}).sort()).toEqual([
+      'app-engine',
+      'cloud-run',
+      'elastic-beanstalk',
+      'heroku',
+      'kubernetes',
+      'openshift',
+    ]);
     expect(Object.keys(deploy?.on as Record<string, unknown>)).toEqual(['workflow_dispatch']);
   });
 
   it('pins every action to a major version', async () => {
     for (const [file, workflow] of await workflows()) {
       for (const [job, { steps }] of Object.entries(workflow.jobs)) {
-        for (const step of steps.filter((s) => s.uses)) expect(step.uses, `${file} ${job}`).toMatch(/^[\w.-]+\/[\w.-]+@(v\d+|[0-9a-f]{40})$/);
+        for (const step of steps.filter((s) => s.uses))
+          expect(step.uses, `${file} ${job}`).toMatch(/^[\w.-]+\/[\w.-]+@(v\d+|[0-9a-f]{40})$/);
       }
     }
   });
@@ -86,8 +109,13 @@ describe('.github/workflows', () => {
       for (const [job, { steps }] of Object.entries(workflow.jobs)) {
         for (const step of steps.filter((s) => s.uses)) {
           const [action = '', version = ''] = (step.uses ?? '').split('@');
-          expect(CURRENT_MAJORS[action], `${file} ${job}: ${action} is not in the list of current majors`).toBeDefined();
-          expect(Number(/^v(\d+)$/.exec(version)?.[1]), `${file} ${job}: ${step.uses}`).toBeGreaterThanOrEqual(CURRENT_MAJORS[action] ?? Infinity);
+          expect(
+            CURRENT_MAJORS[action],
+            `${file} ${job}: ${action} is not in the list of current majors`,
+          ).toBeDefined();
+          expect(Number(/^v(\d+)$/.exec(version)?.[1]), `${file} ${job}: ${step.uses}`).toBeGreaterThanOrEqual(
+            CURRENT_MAJORS[action] ?? Infinity,
+          );
         }
       }
     }
@@ -112,7 +140,11 @@ describe('.github/workflows', () => {
   });
 
   it('has run scripts shellcheck accepts', async (ctx) => {
-    const shellcheck = requireTool(ctx, { name: 'shellcheck', debianPackage: 'shellcheck', purpose: 'lints the shell scripts and workflow steps' });
+    const shellcheck = requireTool(ctx, {
+      name: 'shellcheck',
+      debianPackage: 'shellcheck',
+      purpose: 'lints the shell scripts and workflow steps',
+    });
     for (const [file, workflow] of await workflows()) {
       for (const [job, { steps }] of Object.entries(workflow.jobs)) {
         for (const step of steps.filter((s) => s.run !== undefined)) {

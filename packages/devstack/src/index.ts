@@ -1,6 +1,1 @@
-export {
-  runLocalStack,
-  type LocalStack,
-  type LocalStackEndpoints,
-  type LocalStackOptions,
-} from './run-local-stack.js';
+export { runLocalStack, type LocalStack, type LocalStackEndpoints, type LocalStackOptions } from './run-local-stack.js';

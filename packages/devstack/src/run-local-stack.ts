@@ -1,9 +1,4 @@
-import {
-  RedisServerMissingError,
-  findRedisServer,
-  startRedisServer,
-  type RedisServer,
-} from '@flotilla/local-redis';
+import { RedisServerMissingError, findRedisServer, startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { startChild, type ChildExit, type ChildService } from './child-service.js';
@@ -160,7 +155,9 @@ async function startAndWatch(
   });
   // The dashboard can act on jobs: a laptop gets a password made up for this run rather than an
   // open dashboard, unless it chose otherwise.
-  const dashboardChosen = ['ADMIN_TOKEN', 'ADMIN_BASIC_AUTH', 'DASHBOARD_ALLOW_UNAUTHENTICATED'].some((name) => env[name] !== undefined);
+  const dashboardChosen = ['ADMIN_TOKEN', 'ADMIN_BASIC_AUTH', 'DASHBOARD_ALLOW_UNAUTHENTICATED'].some(
+    (name) => env[name] !== undefined,
+  );
   const dashboardPassword = dashboardChosen ? undefined : randomBytes(12).toString('base64url');
   const web = startChild({
     name: 'web',
@@ -177,14 +174,16 @@ async function startAndWatch(
     output: settings.output,
   });
   resources.children.push(web, worker);
-  const firstExit = Promise.race(
-    resources.children.map(async (child) => ({ child, exit: await child.exited })),
-  );
+  const firstExit = Promise.race(resources.children.map(async (child) => ({ child, exit: await child.exited })));
 
   const webUrl = `http://127.0.0.1:${webPort}`;
   const workerUrl = `http://127.0.0.1:${workerPort}`;
   const probing = new AbortController();
-  const readiness = waitUntilReady([`${webUrl}/readyz`, `${workerUrl}/readyz`], settings.readyTimeoutMs, probing.signal);
+  const readiness = waitUntilReady(
+    [`${webUrl}/readyz`, `${workerUrl}/readyz`],
+    settings.readyTimeoutMs,
+    probing.signal,
+  );
   const startup = await Promise.race([readiness, firstExit, stopped]);
   probing.abort();
   if (startup === 'stopped') return 0;
@@ -207,7 +206,8 @@ async function startAndWatch(
   };
   const redisNote = resources.redis ? ' (private, stops with this process)' : '';
   log(`ready: web ${webUrl} | worker health ${endpoints.workerHealthUrl} | redis ${redactUrl(redisUrl)}${redisNote}`);
-  if (dashboardPassword) log(`dashboard: ${webUrl}/dashboard (user admin, password ${dashboardPassword}, made up for this run)`);
+  if (dashboardPassword)
+    log(`dashboard: ${webUrl}/dashboard (user admin, password ${dashboardPassword}, made up for this run)`);
   markReady(endpoints);
 
   const end = await Promise.race([firstExit, stopped]);

@@ -66,12 +66,24 @@ describe('runLocalStack', () => {
     expect((await fetch(`${ready.webUrl}/readyz`)).status).toBe(200);
     expect((await fetch(ready.workerHealthUrl)).status).toBe(200);
     // Both on loopback only, as the addresses printed say.
-    expect(lines).toContain(`web | {"msg":"listening","port":${options.env?.['PORT']},"host":"127.0.0.1","redis":"+PONG"}`);
-    expect(lines).toContain(`worker | {"msg":"listening","port":${options.env?.['WORKER_PORT']},"host":"127.0.0.1","redis":"+PONG"}`);
+    expect(lines).toContain(
+      `web | {"msg":"listening","port":${options.env?.['PORT']},"host":"127.0.0.1","redis":"+PONG"}`,
+    );
+    expect(lines).toContain(
+      `worker | {"msg":"listening","port":${options.env?.['WORKER_PORT']},"host":"127.0.0.1","redis":"+PONG"}`,
+    );
     expect(lines).toContain('worker | a line on stderr');
-    expect(messages).toContainEqual(expect.stringMatching(/^ready: web http:\/\/127\.0\.0\.1:\d+ \| worker health .*\/healthz \| redis redis:\/\/127\.0\.0\.1:\d+ \(private/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(
+        /^ready: web http:\/\/127\.0\.0\.1:\d+ \| worker health .*\/healthz \| redis redis:\/\/127\.0\.0\.1:\d+ \(private/,
+      ),
+    );
     // No dashboard settings of the user's: a password made up for this run, never an open dashboard.
-    expect(messages).toContainEqual(expect.stringMatching(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard \(user admin, password [\w-]{16}, made up for this run\)$/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(
+        /^dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard \(user admin, password [\w-]{16}, made up for this run\)$/,
+      ),
+    );
     expect(isAlive(ready.webPid)).toBe(true);
     expect(isAlive(ready.workerPid)).toBe(true);
 

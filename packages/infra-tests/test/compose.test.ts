@@ -45,7 +45,8 @@ function mountsOf(svc: ComposeService): { source: string; target: string; bind: 
 function hostPathOf(svc: ComposeService, containerPath: string): string | undefined {
   for (const mount of mountsOf(svc).filter((m) => m.bind)) {
     if (containerPath === mount.target) return resolve(infraDir, mount.source);
-    if (containerPath.startsWith(`${mount.target}/`)) return resolve(infraDir, mount.source, containerPath.slice(mount.target.length + 1));
+    if (containerPath.startsWith(`${mount.target}/`))
+      return resolve(infraDir, mount.source, containerPath.slice(mount.target.length + 1));
   }
   return undefined;
 }
@@ -53,7 +54,13 @@ function hostPathOf(svc: ComposeService, containerPath: string): string | undefi
 describe('compose.yaml', () => {
   it('runs redis, prometheus, grafana, the collector and jaeger from pinned images', async () => {
     const compose = await readCompose();
-    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'jaeger', 'otel-collector', 'prometheus', 'redis']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'grafana',
+      'jaeger',
+      'otel-collector',
+      'prometheus',
+      'redis',
+    ]);
     for (const [name, svc] of Object.entries(compose.services)) {
       expect(svc.image, name).toMatch(/^[\w./-]+:[\w.-]+$/);
       expect(svc.image, name).not.toMatch(/:latest$/);
@@ -65,7 +72,8 @@ describe('compose.yaml', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const mount of mountsOf(svc)) {
         expect(mount.target, `${name}: ${mount.source}`).toMatch(/^\//);
-        if (mount.bind) expect(existsSync(resolve(infraDir, mount.source)), `${name} mounts ${mount.source}`).toBe(true);
+        if (mount.bind)
+          expect(existsSync(resolve(infraDir, mount.source)), `${name} mounts ${mount.source}`).toBe(true);
         else expect(compose.volumes ?? {}, `${name}: volume ${mount.source}`).toHaveProperty(mount.source);
       }
     }
@@ -100,7 +108,10 @@ describe('compose.yaml', () => {
   it('provisions Grafana with the data source and the dashboard folder, readable anonymously', async () => {
     const compose = await readCompose();
     const grafana = service(compose, 'grafana');
-    expect(grafana.environment).toMatchObject({ GF_AUTH_ANONYMOUS_ENABLED: 'true', GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer' });
+    expect(grafana.environment).toMatchObject({
+      GF_AUTH_ANONYMOUS_ENABLED: 'true',
+      GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+    });
     expect(hostPathOf(grafana, '/etc/grafana/provisioning/datasources/prometheus.yml')).toBe(
       resolve(infraDir, 'grafana/provisioning/datasources/prometheus.yml'),
     );
@@ -111,7 +122,9 @@ describe('compose.yaml', () => {
       providers: { options: { path: string } }[];
     };
     for (const provider of providers.providers) {
-      expect(hostPathOf(grafana, `${provider.options.path}/flotilla.json`)).toBe(resolve(infraDir, 'grafana/dashboards/flotilla.json'));
+      expect(hostPathOf(grafana, `${provider.options.path}/flotilla.json`)).toBe(
+        resolve(infraDir, 'grafana/dashboards/flotilla.json'),
+      );
     }
     const home = grafana.environment?.['GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH'] ?? '';
     expect(existsSync(hostPathOf(grafana, home) ?? ''), home).toBe(true);
@@ -124,8 +137,12 @@ describe('compose.yaml', () => {
   it('feeds the collector its config and publishes OTLP on 4317 (gRPC) and 4318 (HTTP)', async () => {
     const collector = service(await readCompose(), 'otel-collector');
     const configFlag = collector.command?.find((arg) => arg.startsWith('--config='));
-    expect(hostPathOf(collector, configFlag?.slice('--config='.length) ?? '')).toBe(resolve(infraDir, 'otel/collector.yaml'));
-    expect(collector.ports).toEqual(expect.arrayContaining([expect.stringMatching(/:4317:4317$/), expect.stringMatching(/:4318:4318$/)]));
+    expect(hostPathOf(collector, configFlag?.slice('--config='.length) ?? '')).toBe(
+      resolve(infraDir, 'otel/collector.yaml'),
+    );
+    expect(collector.ports).toEqual(
+      expect.arrayContaining([expect.stringMatching(/:4317:4317$/), expect.stringMatching(/:4318:4318$/)]),
+    );
   });
 });
 
@@ -149,10 +166,13 @@ describe('otel/collector.yaml', () => {
 
   it('wires only defined components into its pipelines, memory limiter first and batch last', async () => {
     const config = (await readInfraYaml('otel', 'collector.yaml')) as CollectorConfig;
-    for (const extension of config.service.extensions ?? []) expect(config.extensions ?? {}).toHaveProperty([extension]);
+    for (const extension of config.service.extensions ?? [])
+      expect(config.extensions ?? {}).toHaveProperty([extension]);
     for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
-      for (const receiver of pipeline.receivers) expect(config.receivers, `${name} receiver`).toHaveProperty([receiver]);
-      for (const exporter of pipeline.exporters) expect(config.exporters, `${name} exporter`).toHaveProperty([exporter]);
+      for (const receiver of pipeline.receivers)
+        expect(config.receivers, `${name} receiver`).toHaveProperty([receiver]);
+      for (const exporter of pipeline.exporters)
+        expect(config.exporters, `${name} exporter`).toHaveProperty([exporter]);
       const processors = pipeline.processors ?? [];
       for (const processor of processors) expect(config.processors, `${name} processor`).toHaveProperty([processor]);
       expect(processors[0], name).toBe('memory_limiter');

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { allPanels, dashboardQueries, provisionedDataSource, readDashboard, withoutGrafanaVariables } from './support/dashboard.js';
+import {
+  allPanels,
+  dashboardQueries,
+  provisionedDataSource,
+  readDashboard,
+  withoutGrafanaVariables,
+} from './support/dashboard.js';
 import { readInfraYaml } from './support/paths.js';
 import { requireTool, run } from './support/prometheus-tools.js';
 
@@ -70,7 +76,10 @@ describe('the Grafana dashboard', () => {
       groups: [
         {
           name: 'dashboard',
-          rules: queries.map(({ expr }, i) => ({ record: `dashboard:query_${i}`, expr: withoutGrafanaVariables(expr) })),
+          rules: queries.map(({ expr }, i) => ({
+            record: `dashboard:query_${i}`,
+            expr: withoutGrafanaVariables(expr),
+          })),
         },
       ],
     };

@@ -15,12 +15,9 @@ describe('metricNamesIn', () => {
       ),
     ).toEqual(['http_request_duration_seconds_bucket']);
     expect(metricNamesIn('count(up{job="w"} == 1) or vector(0)')).toEqual(['up']);
-    expect(metricNamesIn('a:b:rate5m / on (queue) group_left max by (queue) (c) > 1e3 and d offset 5m unless bool_metric')).toEqual([
-      'a:b:rate5m',
-      'bool_metric',
-      'c',
-      'd',
-    ]);
+    expect(
+      metricNamesIn('a:b:rate5m / on (queue) group_left max by (queue) (c) > 1e3 and d offset 5m unless bool_metric'),
+    ).toEqual(['a:b:rate5m', 'bool_metric', 'c', 'd']);
     expect(metricNamesIn('deriv(queue:backlog:max[10m:1m]) * 60 > 0')).toEqual(['queue:backlog:max']);
   });
 
@@ -49,7 +46,10 @@ describe('metric names used in infra/', () => {
     for (const rule of all) if (rule.record) known.add(rule.record);
     for (const rule of all) {
       const name = rule.record ?? rule.alert ?? '?';
-      expect(metricNamesIn(rule.expr).filter((metric) => !known.has(metric)), `${name}: ${rule.expr}`).toEqual([]);
+      expect(
+        metricNamesIn(rule.expr).filter((metric) => !known.has(metric)),
+        `${name}: ${rule.expr}`,
+      ).toEqual([]);
       expect(unaggregatedQueueGauges(rule.expr), `${name}: ${rule.expr}`).toEqual([]);
     }
   });

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { infraPath, readInfraYaml, readInfraYamlDocuments } from './support/paths.js';
-import { readPrometheusConfig, scrapeJob, withKubernetesDiscoveryFromFile, writeConfig } from './support/prometheus-config.js';
+import {
+  readPrometheusConfig,
+  scrapeJob,
+  withKubernetesDiscoveryFromFile,
+  writeConfig,
+} from './support/prometheus-config.js';
 import { requireTool, run } from './support/prometheus-tools.js';
 
 // The job names the alert rules and the dashboard select on.
@@ -19,12 +24,15 @@ afterAll(async () => {
 });
 
 describe('the static Prometheus configurations', () => {
-  it.for(['prometheus.yml', 'prometheus-compose.yml'])('%s passes promtool check config, rules included', async (file, ctx) => {
-    const promtool = requireTool(ctx, 'promtool');
-    const result = await run(promtool, ['check', 'config', infraPath('prometheus', file)]);
-    expect(result.code, result.output).toBe(0);
-    expect(result.output).toContain('SUCCESS: 1 rule files found');
-  });
+  it.for(['prometheus.yml', 'prometheus-compose.yml'])(
+    '%s passes promtool check config, rules included',
+    async (file, ctx) => {
+      const promtool = requireTool(ctx, 'promtool');
+      const result = await run(promtool, ['check', 'config', infraPath('prometheus', file)]);
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain('SUCCESS: 1 rule files found');
+    },
+  );
 
   it('point the jobs the rules use at web on :3000 and worker on :3001', async () => {
     const local = await readPrometheusConfig('prometheus.yml');
@@ -136,7 +144,7 @@ describe('alerts.yml', () => {
   });
 
   it('gives every alert a duration, a severity, a summary, a description and a runbook hint', async () => {
-    const rules = await readInfraYaml('prometheus', 'alerts.yml') as RuleFile;
+    const rules = (await readInfraYaml('prometheus', 'alerts.yml')) as RuleFile;
     const alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert);
     expect(alerts.length).toBeGreaterThanOrEqual(8);
     for (const alert of alerts) {
@@ -147,14 +155,20 @@ describe('alerts.yml', () => {
   });
 
   it('has, for every alert, a unit test that fires it and one that does not', async () => {
-    const rules = await readInfraYaml('prometheus', 'alerts.yml') as RuleFile;
-    const tests = await readInfraYaml('prometheus', 'alerts.test.yml') as RuleTestFile;
+    const rules = (await readInfraYaml('prometheus', 'alerts.yml')) as RuleFile;
+    const tests = (await readInfraYaml('prometheus', 'alerts.test.yml')) as RuleTestFile;
     expect(tests.rule_files).toEqual(['alerts.yml']);
     const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const name of rules.groups.flatMap((g) => g.rules).flatMap((r) => r.alert ?? [])) {
       const mine = cases.filter((c) => c.alertname === name);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${name} fires in some test`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${name} stays quiet in some test`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${name} fires in some test`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${name} stays quiet in some test`,
+      ).toBe(true);
     }
   });
 });

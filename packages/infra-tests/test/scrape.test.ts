@@ -52,7 +52,10 @@ function running(handle: ServiceHandle | undefined, name: string): ServiceHandle
 
 /** The shipped config with its two jobs pointed at the test's processes, scraping every second. */
 function scrapingTheTestServices(config: PrometheusConfig): PrometheusConfig {
-  const ports: Record<string, number> = { 'flotilla-web': running(web, 'web').port, 'flotilla-worker': running(worker, 'worker').port };
+  const ports: Record<string, number> = {
+    'flotilla-web': running(web, 'web').port,
+    'flotilla-worker': running(worker, 'worker').port,
+  };
   expect(config.scrape_configs.map((job) => job.job_name)).toEqual(Object.keys(ports));
   return {
     ...config,
@@ -132,7 +135,11 @@ describe('a real Prometheus scraping the real web and worker', () => {
       'flotilla_queue_jobs',
     ];
     for (const expr of wanted) {
-      await waitFor(async () => (await instantQuery(prometheus, expr)).length > 0, { timeoutMs: 20_000, intervalMs: 250, description: `${expr} has series${why()}` });
+      await waitFor(async () => (await instantQuery(prometheus, expr)).length > 0, {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        description: `${expr} has series${why()}`,
+      });
     }
     expect(await seriesOf(prometheus, 'flotilla_jobs_total{status="completed"}')).toContainEqual({
       __name__: 'flotilla_jobs_total',
@@ -162,9 +169,19 @@ describe('a real Prometheus scraping the real web and worker', () => {
       },
       { timeoutMs: 20_000, intervalMs: 250, description: `every rule evaluated${why()}` },
     );
-    expect(rules.filter((rule) => rule.health !== 'ok').map((rule) => `${rule.name}: ${rule.lastError ?? ''}`)).toEqual([]);
-    for (const recorded of ['queue_state:flotilla_queue_jobs:max', 'queue:flotilla_queue_workers:max', 'job:http_requests:rate5m']) {
-      await waitFor(async () => (await instantQuery(prometheus, recorded)).length > 0, { timeoutMs: 20_000, intervalMs: 250, description: `${recorded} recorded${why()}` });
+    expect(rules.filter((rule) => rule.health !== 'ok').map((rule) => `${rule.name}: ${rule.lastError ?? ''}`)).toEqual(
+      [],
+    );
+    for (const recorded of [
+      'queue_state:flotilla_queue_jobs:max',
+      'queue:flotilla_queue_workers:max',
+      'job:http_requests:rate5m',
+    ]) {
+      await waitFor(async () => (await instantQuery(prometheus, recorded)).length > 0, {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        description: `${recorded} recorded${why()}`,
+      });
     }
 
     // A healthy fleet: none of the "it is down" alerts stays active once both targets are up.
@@ -191,7 +208,9 @@ describe('a real Prometheus scraping the real web and worker', () => {
       ...(await declaredMetrics(running(web, 'web').url)),
       ...(await declaredMetrics(running(worker, 'worker').url)),
     ]);
-    const rules = (await readInfraYaml('prometheus', 'alerts.yml')) as { groups: { rules: { record?: string; expr: string }[] }[] };
+    const rules = (await readInfraYaml('prometheus', 'alerts.yml')) as {
+      groups: { rules: { record?: string; expr: string }[] }[];
+    };
     const recorded = new Set(rules.groups.flatMap((group) => group.rules.flatMap((rule) => rule.record ?? [])));
     const expressions = [
       ...dashboardQueries(await readDashboard()).map((query) => query.expr),
@@ -227,9 +246,13 @@ describe('a real Prometheus scraping the real web and worker', () => {
       targetsFile,
       stringify([
         pod('flotilla-web-5d8f7-abcde', 'flotilla-web', webPort),
-        pod('flotilla-worker-6c9d4-fghij', 'flotilla-worker', workerPort, { __meta_kubernetes_pod_annotation_prometheus_io_path: '/metrics' }),
+        pod('flotilla-worker-6c9d4-fghij', 'flotilla-worker', workerPort, {
+          __meta_kubernetes_pod_annotation_prometheus_io_path: '/metrics',
+        }),
         // Dropped: not asking to be scraped, not running, not Flotilla.
-        pod('flotilla-web-5d8f7-klmno', 'flotilla-web', webPort, { __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'false' }),
+        pod('flotilla-web-5d8f7-klmno', 'flotilla-web', webPort, {
+          __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'false',
+        }),
         pod('flotilla-worker-6c9d4-pqrst', 'flotilla-worker', workerPort, { __meta_kubernetes_pod_phase: 'Pending' }),
         pod('redis-0', 'redis', 6379),
       ]),
@@ -252,11 +275,27 @@ describe('a real Prometheus scraping the real web and worker', () => {
         }
         return found;
       },
-      { timeoutMs: 30_000, intervalMs: 250, description: `both pods scraped\n--- prometheus ---\n${prometheus.logs()}` },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        description: `both pods scraped\n--- prometheus ---\n${prometheus.logs()}`,
+      },
     );
-    expect(targets.activeTargets.map((t) => t.labels).sort((a, b) => (a['job'] ?? '').localeCompare(b['job'] ?? ''))).toEqual([
-      { job: 'flotilla-web', instance: 'flotilla-web-5d8f7-abcde', pod: 'flotilla-web-5d8f7-abcde', namespace: 'flotilla' },
-      { job: 'flotilla-worker', instance: 'flotilla-worker-6c9d4-fghij', pod: 'flotilla-worker-6c9d4-fghij', namespace: 'flotilla' },
+    expect(
+      targets.activeTargets.map((t) => t.labels).sort((a, b) => (a['job'] ?? '').localeCompare(b['job'] ?? '')),
+    ).toEqual([
+      {
+        job: 'flotilla-web',
+        instance: 'flotilla-web-5d8f7-abcde',
+        pod: 'flotilla-web-5d8f7-abcde',
+        namespace: 'flotilla',
+      },
+      {
+        job: 'flotilla-worker',
+        instance: 'flotilla-worker-6c9d4-fghij',
+        pod: 'flotilla-worker-6c9d4-fghij',
+        namespace: 'flotilla',
+      },
     ]);
     expect(targets.droppedTargets).toHaveLength(3);
   }, 60_000);

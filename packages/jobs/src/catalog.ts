@@ -14,5 +14,16 @@ import { backgroundQueue, cpuQueue, defaultQueue, outboundQueue } from './queues
 /** Every queue and job type of the application; web and worker both build from this. */
 export const catalog = new JobCatalog(
   [defaultQueue, cpuQueue, backgroundQueue, outboundQueue],
-  [fibJob, sleepJob, flakyJob, digestJob, refreshFragmentJob, moderateCommentJob, checkUrlJob, urlCheckReportJob, tallyJob, spinJob],
+  [
+    fibJob,
+    sleepJob,
+    flakyJob,
+    digestJob,
+    refreshFragmentJob,
+    moderateCommentJob,
+    checkUrlJob,
+    urlCheckReportJob,
+    tallyJob,
+    spinJob,
+  ],
 );

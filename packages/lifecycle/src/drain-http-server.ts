@@ -24,10 +24,13 @@ export async function drainHttpServer(server: Server, deadline: number): Promise
   const remaining = Math.max(0, deadline - Date.now());
   let sweeper: NodeJS.Timeout | undefined;
   // A socket that finishes its response later would otherwise stay open for the whole keep-alive timeout.
-  const sweep = setTimeout(() => {
-    server.closeIdleConnections();
-    sweeper = setInterval(() => server.closeIdleConnections(), 50);
-  }, Math.min(IDLE_GRACE_MS, remaining / 2));
+  const sweep = setTimeout(
+    () => {
+      server.closeIdleConnections();
+      sweeper = setInterval(() => server.closeIdleConnections(), 50);
+    },
+    Math.min(IDLE_GRACE_MS, remaining / 2),
+  );
   let timer: NodeJS.Timeout | undefined;
   const cut = new Promise<void>((resolve) => {
     timer = setTimeout(() => {

@@ -1,2 +1,9 @@
-export { Shutdown, handleSignals, delay, type ShutdownOptions, type ShutdownStep, type ShutdownPhase } from './shutdown.js';
+export {
+  Shutdown,
+  handleSignals,
+  delay,
+  type ShutdownOptions,
+  type ShutdownStep,
+  type ShutdownPhase,
+} from './shutdown.js';
 export { drainHttpServer } from './drain-http-server.js';

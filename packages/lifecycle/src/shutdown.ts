@@ -72,7 +72,10 @@ export class Shutdown {
     }, timeoutMs + 1000);
     backstop.unref();
     let code = exitCode;
-    const ordered = [...this.steps.filter((s) => s.phase === 'drain'), ...this.steps.filter((s) => s.phase === 'release')];
+    const ordered = [
+      ...this.steps.filter((s) => s.phase === 'drain'),
+      ...this.steps.filter((s) => s.phase === 'release'),
+    ];
     for (const step of ordered) {
       try {
         await step.run(deadline);
@@ -92,7 +95,10 @@ export class Shutdown {
 }
 
 /** Routes SIGTERM and SIGINT to the shutdown; returns a function that removes the handlers. */
-export function handleSignals(shutdown: Shutdown, signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): () => void {
+export function handleSignals(
+  shutdown: Shutdown,
+  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): () => void {
   const handler = (signal: NodeJS.Signals): void => {
     void shutdown.shutdown(signal);
   };

@@ -5,7 +5,11 @@ import { createLogger } from '@flotilla/telemetry';
 import { describe, expect, it, vi } from 'vitest';
 import { Shutdown, drainHttpServer } from '../src/index.js';
 
-const silent = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+const silent = createLogger({
+  service: 'test',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, done) => done() }),
+});
 
 describe('Shutdown', () => {
   it('runs steps in order once, however often it is called, and exits with 0', async () => {
@@ -31,9 +35,13 @@ describe('Shutdown', () => {
   it('runs release steps after every drain step, whenever they were added', async () => {
     const order: string[] = [];
     const shutdown = new Shutdown({ logger: silent, timeoutMs: 5000, exit: () => undefined });
-    shutdown.add('close connections', () => {
-      order.push('close connections');
-    }, 'release');
+    shutdown.add(
+      'close connections',
+      () => {
+        order.push('close connections');
+      },
+      'release',
+    );
     shutdown.add('finish work', () => {
       order.push('finish work');
     });
@@ -128,7 +136,9 @@ describe('drainHttpServer', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const failed = new Promise<string>((resolve) => {
-      request({ port, host: '127.0.0.1', path: '/' }).on('error', (e) => resolve(e.message)).end();
+      request({ port, host: '127.0.0.1', path: '/' })
+        .on('error', (e) => resolve(e.message))
+        .end();
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await drainHttpServer(server, Date.now() + 200);

@@ -60,7 +60,10 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
   let output = '';
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-sentinel did not start on port ${port}: ${output.trim()}`)), options.startTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`redis-sentinel did not start on port ${port}: ${output.trim()}`)),
+        options.startTimeoutMs ?? 10_000,
+      );
       const onData = (chunk: Buffer): void => {
         output += chunk.toString();
         if (output.includes(`+monitor master ${masterName}`)) {

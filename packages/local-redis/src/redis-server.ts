@@ -123,12 +123,18 @@ async function launch(
   timeoutMs: number,
 ): Promise<ChildProcess> {
   const args = [
-    '--port', String(port),
-    '--bind', host,
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', 'no',
-    '--daemonize', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
     ...extraArgs,
   ];
   // Its own process group: a Ctrl-C in the terminal must not stop Redis before the services

@@ -33,9 +33,7 @@ describe('startRedisServer', () => {
     const server = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
     try {
       const reply = await new Promise<string>((resolve, reject) => {
-        const socket = connect(server.port, '127.0.0.1', () =>
-          socket.write('CONFIG GET maxmemory-policy\r\n'),
-        );
+        const socket = connect(server.port, '127.0.0.1', () => socket.write('CONFIG GET maxmemory-policy\r\n'));
         socket.once('data', (data) => {
           socket.destroy();
           resolve(data.toString());

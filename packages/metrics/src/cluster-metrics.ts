@@ -33,8 +33,14 @@ export function serveClusterMetrics(): void {
   cluster.on('message', (worker, message: unknown) => {
     if (!isMessage<MetricsRequest>(message, REQUEST)) return;
     aggregator.clusterMetrics().then(
-      (text) => worker.send({ type: REPLY, id: message.id, contentType: aggregator.contentType, text } satisfies MetricsReply),
-      (error: unknown) => worker.send({ type: REPLY, id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies MetricsReply),
+      (text) =>
+        worker.send({ type: REPLY, id: message.id, contentType: aggregator.contentType, text } satisfies MetricsReply),
+      (error: unknown) =>
+        worker.send({
+          type: REPLY,
+          id: message.id,
+          error: error instanceof Error ? error.message : String(error),
+        } satisfies MetricsReply),
     );
   });
 }
@@ -44,7 +50,8 @@ export function serveClusterMetrics(): void {
  * histograms) by the primary. Outside a cluster it is just this registry's.
  */
 export function clusterMetricsSource(registry: Registry): MetricsSource {
-  if (!cluster.isWorker || !process.send) return async () => ({ contentType: registry.contentType, text: await registry.metrics() });
+  if (!cluster.isWorker || !process.send)
+    return async () => ({ contentType: registry.contentType, text: await registry.metrics() });
   // The primary's aggregator asks each process for this registry (not prom-client's global one);
   // prom-client installs a process's answering listener only when an AggregatorRegistry is built.
   AggregatorRegistry.setRegistries([registry]);

@@ -55,6 +55,10 @@ export class JobMetrics {
 
   private finished(queue: string, job: Job, status: 'completed' | 'failed' | 'retried'): void {
     this.jobs.inc({ queue, type: job.name, status });
-    if (job.processedOn) this.duration.observe({ queue, type: job.name }, Math.max(0, (job.finishedOn ?? Date.now()) - job.processedOn) / 1000);
+    if (job.processedOn)
+      this.duration.observe(
+        { queue, type: job.name },
+        Math.max(0, (job.finishedOn ?? Date.now()) - job.processedOn) / 1000,
+      );
   }
 }

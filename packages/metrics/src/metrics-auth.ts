@@ -2,7 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /** How /metrics is protected: not at all, by a bearer token, or by basic auth. */
-export type MetricsAuth = { readonly kind: 'none' } | { readonly kind: 'bearer'; readonly token: string } | { readonly kind: 'basic'; readonly user: string; readonly password: string };
+export type MetricsAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'basic'; readonly user: string; readonly password: string };
 
 /**
  * Compares a presented secret in constant time: the timing shows neither how much of a guess

@@ -22,7 +22,15 @@ export function metricsHandler(source: MetricsSource, auth: MetricsAuth) {
         'www-authenticate': auth.kind === 'basic' ? 'Basic realm="metrics"' : 'Bearer realm="metrics"',
         'cache-control': 'no-store',
       });
-      res.end(JSON.stringify({ type: 'urn:flotilla:problem:unauthorized', title: 'Credentials required', status: 401, detail: 'this endpoint needs the metrics credentials', instance: req.url ?? '/metrics' }));
+      res.end(
+        JSON.stringify({
+          type: 'urn:flotilla:problem:unauthorized',
+          title: 'Credentials required',
+          status: 401,
+          detail: 'this endpoint needs the metrics credentials',
+          instance: req.url ?? '/metrics',
+        }),
+      );
       return;
     }
     source().then(

@@ -21,7 +21,11 @@ export interface MetricsPusher {
  * instances cannot be scraped one by one). Each instance pushes to its own group, and removes
  * it when it stops, so a scaled-down instance's last values do not linger as if it were alive.
  */
-export function startMetricsPush(registry: Registry, options: MetricsPushOptions, onError: (error: Error) => void): MetricsPusher {
+export function startMetricsPush(
+  registry: Registry,
+  options: MetricsPushOptions,
+  onError: (error: Error) => void,
+): MetricsPusher {
   const gateway = new Pushgateway(options.url, { timeout: 5000 }, registry);
   const groupings = { instance: options.instance ?? `${hostname()}-${process.pid}` };
   const push = (): Promise<void> =>
@@ -35,7 +39,9 @@ export function startMetricsPush(registry: Registry, options: MetricsPushOptions
   return {
     async stop() {
       clearInterval(timer);
-      await gateway.delete({ jobName: options.job, groupings }).catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))));
+      await gateway
+        .delete({ jobName: options.job, groupings })
+        .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))));
     },
   };
 }

@@ -15,7 +15,10 @@ export class QueueMetrics {
   private snapshot: Promise<readonly QueueSnapshot[]> | undefined;
   private takenAt = 0;
 
-  constructor(registry: Registry, private readonly queues: readonly Queue[]) {
+  constructor(
+    registry: Registry,
+    private readonly queues: readonly Queue[],
+  ) {
     const read = (): Promise<readonly QueueSnapshot[]> => this.read();
     new Gauge({
       name: 'flotilla_queue_jobs',
@@ -23,7 +26,8 @@ export class QueueMetrics {
       labelNames: ['queue', 'state'],
       registers: [registry],
       async collect() {
-        for (const queue of await read()) for (const state of SNAPSHOT_STATES) this.set({ queue: queue.name, state }, queue.counts[state]);
+        for (const queue of await read())
+          for (const state of SNAPSHOT_STATES) this.set({ queue: queue.name, state }, queue.counts[state]);
       },
     });
     new Gauge({

@@ -12,7 +12,9 @@ export function registerRedisUp(registry: Registry, connections: Readonly<Record
     registers: [registry],
     async collect() {
       await Promise.all(
-        Object.entries(connections).map(async ([name, client]) => this.set({ redis: name }, (await answers(client)) ? 1 : 0)),
+        Object.entries(connections).map(async ([name, client]) =>
+          this.set({ redis: name }, (await answers(client)) ? 1 : 0),
+        ),
       );
     },
   });
@@ -22,7 +24,13 @@ async function answers(client: RedisClient): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)));
   try {
-    return await Promise.race([client.ping().then(() => true, () => false), timeout]);
+    return await Promise.race([
+      client.ping().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -40,7 +48,11 @@ export function registerRedisEpoch(registry: Registry, epochs: Readonly<Record<s
     labelNames: ['redis'],
     registers: [registry],
     async collect() {
-      await Promise.all(Object.entries(epochs).map(async ([name, epoch]) => this.set({ redis: name }, (await epoch.check()) === 'lost' ? 0 : 1)));
+      await Promise.all(
+        Object.entries(epochs).map(async ([name, epoch]) =>
+          this.set({ redis: name }, (await epoch.check()) === 'lost' ? 0 : 1),
+        ),
+      );
     },
   });
 }

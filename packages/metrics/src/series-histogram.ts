@@ -1,4 +1,10 @@
-import { Histogram, type HistogramConfiguration, type LabelValues, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import {
+  Histogram,
+  type HistogramConfiguration,
+  type LabelValues,
+  type MetricObjectWithValues,
+  type MetricValueWithName,
+} from 'prom-client';
 
 interface PromStringSource<T extends string> {
   getForPromString(this: Histogram<T>): Promise<MetricObjectWithValues<MetricValueWithName<T>>>;
@@ -86,7 +92,12 @@ export class SeriesHistogram<T extends string> extends Histogram<T> {
       let cumulative = 0;
       for (const [slot, le] of [...this.bounds, '+Inf' as const].entries()) {
         cumulative += series.counts[slot] as number;
-        values.push({ metricName: bucket, labels: { le } as LabelValues<T>, sharedLabels: series.labels, value: cumulative });
+        values.push({
+          metricName: bucket,
+          labels: { le } as LabelValues<T>,
+          sharedLabels: series.labels,
+          value: cumulative,
+        });
       }
       values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels: series.labels, value: series.sum });
       values.push({ metricName: `${name}_count`, labels: {}, sharedLabels: series.labels, value: series.count });

@@ -15,9 +15,24 @@ const OBSERVED: readonly (readonly [string, number])[] = [
 function pair(): { series: Registry; plain: Registry; seriesHistogram: SeriesHistogram<'route'> } {
   const series = new Registry();
   const plain = new Registry();
-  const seriesHistogram = new SeriesHistogram({ name: 'took_seconds', help: 'How long', labelNames: ['route'], buckets: BUCKETS, registers: [series] });
-  const plainHistogram = new Histogram({ name: 'took_seconds', help: 'How long', labelNames: ['route'], buckets: BUCKETS, registers: [plain] });
-  const routes = new Map([['/a', seriesHistogram.series({ route: '/a' })], ['/b', seriesHistogram.series({ route: '/b' })]]);
+  const seriesHistogram = new SeriesHistogram({
+    name: 'took_seconds',
+    help: 'How long',
+    labelNames: ['route'],
+    buckets: BUCKETS,
+    registers: [series],
+  });
+  const plainHistogram = new Histogram({
+    name: 'took_seconds',
+    help: 'How long',
+    labelNames: ['route'],
+    buckets: BUCKETS,
+    registers: [plain],
+  });
+  const routes = new Map([
+    ['/a', seriesHistogram.series({ route: '/a' })],
+    ['/b', seriesHistogram.series({ route: '/b' })],
+  ]);
   for (const [route, value] of OBSERVED) {
     routes.get(route)?.observe(value);
     plainHistogram.observe({ route }, value);
@@ -43,8 +58,14 @@ describe('SeriesHistogram', () => {
   it('sums across cluster workers as a prom-client histogram does', async () => {
     const first = pair();
     const second = pair();
-    const plainSum = AggregatorRegistry.aggregate([await first.plain.getMetricsAsJSON(), await second.plain.getMetricsAsJSON()]);
-    const seriesSum = AggregatorRegistry.aggregate([await first.series.getMetricsAsJSON(), await second.series.getMetricsAsJSON()]);
+    const plainSum = AggregatorRegistry.aggregate([
+      await first.plain.getMetricsAsJSON(),
+      await second.plain.getMetricsAsJSON(),
+    ]);
+    const seriesSum = AggregatorRegistry.aggregate([
+      await first.series.getMetricsAsJSON(),
+      await second.series.getMetricsAsJSON(),
+    ]);
     expect(await seriesSum.metrics()).toBe(await plainSum.metrics());
     expect(await seriesSum.metrics()).toContain('took_seconds_count{route="/a"} 8');
   });

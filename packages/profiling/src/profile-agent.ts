@@ -72,7 +72,9 @@ export class ProfileAgent {
   #take(id: string): void {
     if (this.#current) {
       // The web's busy mark makes this rare: a mark that expired while a profile still ran.
-      void this.#store.update(id, { state: 'failed', error: 'this process is already recording a profile' }).catch(() => undefined);
+      void this.#store
+        .update(id, { state: 'failed', error: 'this process is already recording a profile' })
+        .catch(() => undefined);
       return;
     }
     const current = this.#run(id).finally(() => {
@@ -103,7 +105,10 @@ export class ProfileAgent {
         await store.update(id, { uploadedBytes: uploaded, progressAt: Date.now() });
       }
       await store.finish(id, chunks.length, RESULT_TTL_MS);
-      logger.info({ profile: id, kind: record.kind, bytes: profile.bytes, recordingMs: recordedAt - startedAt }, 'profile handed back');
+      logger.info(
+        { profile: id, kind: record.kind, bytes: profile.bytes, recordingMs: recordedAt - startedAt },
+        'profile handed back',
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       logger.warn({ profile: id, err: message }, 'profiling failed');

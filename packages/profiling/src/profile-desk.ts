@@ -64,12 +64,18 @@ export class ProfileDesk {
     };
     const lifetimeMs = deadlineMs(record);
     if (!(await this.#store.claim(processId, id, lifetimeMs))) {
-      throw new ProfileRefusedError('profile-in-progress', `process ${processId} is already recording a profile; try again when it is done`);
+      throw new ProfileRefusedError(
+        'profile-in-progress',
+        `process ${processId} is already recording a profile; try again when it is done`,
+      );
     }
     await this.#store.create(record, lifetimeMs + RESULT_TTL_MS);
     if ((await this.#store.announce(processId, id)) === 0) {
       await Promise.all([this.#store.remove(id), this.#store.release(processId, id)]);
-      throw new ProfileRefusedError('process-unreachable', `process ${processId} did not take the request: it is not listening (stopped, or a release without profiling)`);
+      throw new ProfileRefusedError(
+        'process-unreachable',
+        `process ${processId} did not take the request: it is not listening (stopped, or a release without profiling)`,
+      );
     }
     return view(record);
   }
@@ -107,20 +113,28 @@ export class ProfileDesk {
 
 /** How long a request may take, from asking to the end of its upload. */
 function deadlineMs(record: ProfileRecord): number {
-  return ACK_MS + (isTimed(record.kind) ? record.seconds * 1000 + RECORDING_GRACE_MS : SNAPSHOT_GRACE_MS) + UPLOAD_SILENCE_MS;
+  return (
+    ACK_MS + (isTimed(record.kind) ? record.seconds * 1000 + RECORDING_GRACE_MS : SNAPSHOT_GRACE_MS) + UPLOAD_SILENCE_MS
+  );
 }
 
 /** Why the recording process counts as gone, or undefined while it keeps its deadlines. */
 function silence(record: ProfileRecord, now: number): string | undefined {
   switch (record.state) {
     case 'requested':
-      return now - record.requestedAt > ACK_MS ? `process ${record.process} did not answer within ${ACK_MS / 1000} s` : undefined;
+      return now - record.requestedAt > ACK_MS
+        ? `process ${record.process} did not answer within ${ACK_MS / 1000} s`
+        : undefined;
     case 'recording': {
       const allowed = isTimed(record.kind) ? record.seconds * 1000 + RECORDING_GRACE_MS : SNAPSHOT_GRACE_MS;
-      return now - (record.startedAt ?? record.requestedAt) > allowed ? `process ${record.process} stopped answering while recording` : undefined;
+      return now - (record.startedAt ?? record.requestedAt) > allowed
+        ? `process ${record.process} stopped answering while recording`
+        : undefined;
     }
     case 'uploading':
-      return now - (record.progressAt ?? record.requestedAt) > UPLOAD_SILENCE_MS ? `process ${record.process} stopped answering while handing the profile back` : undefined;
+      return now - (record.progressAt ?? record.requestedAt) > UPLOAD_SILENCE_MS
+        ? `process ${record.process} stopped answering while handing the profile back`
+        : undefined;
     case 'done':
     case 'failed':
       return undefined;

@@ -17,6 +17,9 @@ export function isTimed(kind: ProfileKind): boolean {
 
 /** The download's file name: the process, when, and the format's extension. */
 export function profileFileName(processId: string, kind: ProfileKind, at: Date): string {
-  const stamp = at.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${processId.replace(/[^\w.-]/g, '_')}-${stamp}.${EXTENSIONS[kind]}`;
 }

@@ -32,7 +32,8 @@ const releaseScript = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] th
 return 0`);
 
 // Only while the record exists: a late write must not bring back an expired profile, partly and forever.
-const updateScript = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+const updateScript =
+  new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
 return 0`);
 
 /**
@@ -89,7 +90,10 @@ export class ProfileStore {
 
   /** Marks the profile done and gives the record and its chunks the same remaining life. */
   async finish(id: string, chunks: number, ttlMs: number): Promise<void> {
-    const transaction = this.redis.multi().hset(this.recordKey(id), encode({ state: 'done', chunks, progressAt: Date.now() })).pexpire(this.recordKey(id), ttlMs);
+    const transaction = this.redis
+      .multi()
+      .hset(this.recordKey(id), encode({ state: 'done', chunks, progressAt: Date.now() }))
+      .pexpire(this.recordKey(id), ttlMs);
     for (let index = 0; index < chunks; index++) transaction.pexpire(this.chunkKey(id, index), ttlMs);
     await transaction.exec();
   }
@@ -112,7 +116,11 @@ export class ProfileStore {
 }
 
 function encode(fields: RecordUpdate | ProfileRecord): Record<string, string> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));
+  return Object.fromEntries(
+    Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => [name, String(value)]),
+  );
 }
 
 function decode(fields: Record<string, string>): ProfileRecord {

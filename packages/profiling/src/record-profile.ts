@@ -48,7 +48,12 @@ class BoundedPieces {
  * thread while V8 walks and serialises the heap. `signal` ends a timed recording early (the
  * process is shutting down); what was recorded until then is returned.
  */
-export async function recordProfile(kind: ProfileKind, seconds: number, maxBytes: number, signal: AbortSignal): Promise<RecordedProfile> {
+export async function recordProfile(
+  kind: ProfileKind,
+  seconds: number,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<RecordedProfile> {
   const session = new Session();
   session.connect();
   const output = new BoundedPieces(maxBytes);

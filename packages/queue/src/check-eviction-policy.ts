@@ -6,7 +6,11 @@ import type { Logger } from '@flotilla/telemetry';
  * BullMQ keeps jobs as ordinary keys: a Redis that evicts under memory pressure silently drops
  * queued jobs. Checked at boot; `refuse` makes a misconfigured Redis stop the process.
  */
-export async function checkEvictionPolicy(client: RedisClient, mode: EvictionPolicyCheck, logger: Logger): Promise<void> {
+export async function checkEvictionPolicy(
+  client: RedisClient,
+  mode: EvictionPolicyCheck,
+  logger: Logger,
+): Promise<void> {
   if (mode === 'off') return;
   const policy = await readEvictionPolicy(client);
   if (!isEvictingPolicy(policy)) return;

@@ -46,7 +46,9 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 /** The queue Redis is too full to take another job; nothing was enqueued, and a retry later may succeed. */
 export class QueueFullError extends Error {
   constructor(readonly usedRatio: number) {
-    super(`the queue Redis uses ${Math.round(usedRatio * 100)}% of its maxmemory; submissions resume once it drops below the limit`);
+    super(
+      `the queue Redis uses ${Math.round(usedRatio * 100)}% of its maxmemory; submissions resume once it drops below the limit`,
+    );
     this.name = 'QueueFullError';
   }
 }

@@ -16,7 +16,8 @@ export interface JobPage {
 }
 
 /** What `retry` found. */
-export type RetryOutcome = { readonly outcome: 'retried'; readonly job: JobView } | { readonly outcome: 'not-failed' | 'not-found' };
+export type RetryOutcome =
+  { readonly outcome: 'retried'; readonly job: JobView } | { readonly outcome: 'not-failed' | 'not-found' };
 
 /**
  * The operator's side of the queues: list jobs by state, retry failed ones. Reads and writes
@@ -29,9 +30,17 @@ export class JobAdmin {
   async list(queueName: string, state: ListableState, offset: number, limit: number): Promise<JobPage | undefined> {
     if (!this.producer.hasQueue(queueName)) return undefined;
     const queue = this.producer.queue(queueName);
-    const [total, jobs] = await Promise.all([queue.getJobCountByTypes(state), queue.getJobs([state], offset, offset + limit - 1)]);
+    const [total, jobs] = await Promise.all([
+      queue.getJobCountByTypes(state),
+      queue.getJobs([state], offset, offset + limit - 1),
+    ]);
     // A job can finish or be removed between the two reads; the list shows what is still there.
-    return { queue: queueName, state, total, jobs: jobs.filter((job): job is Job => Boolean(job)).map((job) => toJobView(job, state)) };
+    return {
+      queue: queueName,
+      state,
+      total,
+      jobs: jobs.filter((job): job is Job => Boolean(job)).map((job) => toJobView(job, state)),
+    };
   }
 
   /** Moves a failed job back to waiting, with its attempts counted afresh. */

@@ -18,7 +18,11 @@ export interface ChildJob {
  * it back from Redis), the schema of its result, and how it is retried. A contract with
  * `children` is a flow: its job runs only after those child jobs finish.
  */
-export interface JobContract<Name extends string = string, Input extends z.ZodType = z.ZodType, Result extends z.ZodType = z.ZodType> {
+export interface JobContract<
+  Name extends string = string,
+  Input extends z.ZodType = z.ZodType,
+  Result extends z.ZodType = z.ZodType,
+> {
   readonly name: Name;
   readonly queue: string;
   readonly description: string;
@@ -74,7 +78,10 @@ export function defineJob<Name extends string, Input extends z.ZodType, Result e
   if (jitter < 0 || jitter > 1) throw new Error(`job "${contract.name}": retry.backoff.jitter must be within 0..1`);
   if (delayMs < 0) throw new Error(`job "${contract.name}": retry.backoff.delayMs must not be negative`);
   // setTimeout's ceiling; a larger value would fire at once.
-  if (contract.timeoutMs !== undefined && !(Number.isInteger(contract.timeoutMs) && contract.timeoutMs >= 1 && contract.timeoutMs <= 2 ** 31 - 1)) {
+  if (
+    contract.timeoutMs !== undefined &&
+    !(Number.isInteger(contract.timeoutMs) && contract.timeoutMs >= 1 && contract.timeoutMs <= 2 ** 31 - 1)
+  ) {
     throw new Error(`job "${contract.name}": timeoutMs must be a positive integer of at most 2^31-1`);
   }
   if (contract.priority !== undefined && (!Number.isInteger(contract.priority) || contract.priority < 1)) {

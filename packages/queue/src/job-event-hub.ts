@@ -92,7 +92,10 @@ export class JobEventHub {
 
   /** The id of the newest entry in a job's event stream ('0-0' when empty). */
   async lastEventId(jobId: string): Promise<string> {
-    const entries = (await this.options.reader.xrevrange(this.streamKey(jobId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const entries = (await this.options.reader.xrevrange(this.streamKey(jobId), '+', '-', 'COUNT', 1)) as [
+      string,
+      string[],
+    ][];
     return entries[0]?.[0] ?? '0-0';
   }
 
@@ -103,7 +106,12 @@ export class JobEventHub {
    * a snapshot. Nothing before the job's creation (`createdAtMs`) is read: a client-chosen id at
    * the start of a busy stream costs no more than a fresh one.
    */
-  async eventsBetween(jobId: string, afterId: string, untilId: string, createdAtMs = 0): Promise<JobEvent[] | undefined> {
+  async eventsBetween(
+    jobId: string,
+    afterId: string,
+    untilId: string,
+    createdAtMs = 0,
+  ): Promise<JobEvent[] | undefined> {
     const key = this.streamKey(jobId);
     const first = (await this.options.reader.xrange(key, '-', '+', 'COUNT', 1)) as [string, string[]][];
     const oldest = first[0]?.[0];
@@ -111,7 +119,10 @@ export class JobEventHub {
     // Stream ids are Redis's clock, createdAtMs the producer's: allow for a skew between them.
     const created = `${Math.max(0, Math.floor(createdAtMs) - CLOCK_SKEW_MS)}-0`;
     const start = compareStreamIds(created, afterId) > 0 ? created : `(${afterId}`;
-    const entries = (await this.options.reader.xrange(key, start, untilId, 'COUNT', REPLAY_SCAN_LIMIT + 1)) as [string, string[]][];
+    const entries = (await this.options.reader.xrange(key, start, untilId, 'COUNT', REPLAY_SCAN_LIMIT + 1)) as [
+      string,
+      string[],
+    ][];
     if (entries.length > REPLAY_SCAN_LIMIT) return undefined;
     const events: JobEvent[] = [];
     for (const entry of entries) {

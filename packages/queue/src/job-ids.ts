@@ -41,6 +41,10 @@ export function queueOfJobId(id: string): string | undefined {
  * (a retried request, a re-sent command) finds every child already there.
  */
 export function childJobId(parentId: string, index: number, queue: string): string {
-  const mac = createHmac('sha256', 'flotilla-child').update(parentId).update('\0').update(String(index)).digest('base64url');
+  const mac = createHmac('sha256', 'flotilla-child')
+    .update(parentId)
+    .update('\0')
+    .update(String(index))
+    .digest('base64url');
   return `${queue}.${mac.slice(0, 32)}`;
 }

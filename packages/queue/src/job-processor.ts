@@ -27,7 +27,10 @@ export interface JobContext {
 }
 
 /** The code that does one job type's work. It must be idempotent: jobs run at least once. */
-export type JobHandler<C extends AnyJobContract> = (input: InputOf<C>, context: JobContext) => Promise<ResultOf<C>> | ResultOf<C>;
+export type JobHandler<C extends AnyJobContract> = (
+  input: InputOf<C>,
+  context: JobContext,
+) => Promise<ResultOf<C>> | ResultOf<C>;
 
 /** A handler bound to its contract. */
 export interface BoundHandler {
@@ -65,7 +68,8 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
   const byName = new Map(handlers.map((h) => [h.contract.name, h]));
   for (const queue of queues) {
     for (const contract of catalog.contractsOn(queue)) {
-      if (!byName.has(contract.name)) throw new Error(`no handler registered for job type "${contract.name}" on queue "${queue}"`);
+      if (!byName.has(contract.name))
+        throw new Error(`no handler registered for job type "${contract.name}" on queue "${queue}"`);
     }
   }
   // One parameter: BullMQ then makes no cancellation signal of its own for each job (nothing
@@ -75,7 +79,9 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
     if (!handler) throw new UnrecoverableError(`no handler for job type "${job.name}"`);
     const parsed = handler.contract.input.safeParse(job.data);
     if (!parsed.success) {
-      throw new UnrecoverableError(`job data does not match the "${job.name}" schema: ${describeIssues(parsed.error.issues)}`);
+      throw new UnrecoverableError(
+        `job data does not match the "${job.name}" schema: ${describeIssues(parsed.error.issues)}`,
+      );
     }
     const startedAt = performance.now();
     const attempt = new Attempt(job);
@@ -84,7 +90,11 @@ export function createJobProcessor(catalog: JobCatalog, queues: readonly string[
     // during it, so the timeout (a timer and a promise per job) is only set up for the others.
     if (!isPromiseLike(outcome)) return outcome;
     const timeoutMs = jobTimeoutMs(handler.contract);
-    return await attempt.bounded(outcome, timeoutMs - (performance.now() - startedAt), () => new JobTimeoutError(job.name, timeoutMs));
+    return await attempt.bounded(
+      outcome,
+      timeoutMs - (performance.now() - startedAt),
+      () => new JobTimeoutError(job.name, timeoutMs),
+    );
   };
 }
 
@@ -133,11 +143,14 @@ class Attempt implements JobContext {
   /** Settles with the handler's outcome, or rejects (and aborts the signal) once `remainingMs` have passed. */
   bounded<T>(outcome: PromiseLike<T>, remainingMs: number, timeoutError: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#endedBy = timeoutError();
-        this.#controller?.abort(this.#endedBy);
-        reject(this.#endedBy);
-      }, Math.max(0, remainingMs));
+      const timer = setTimeout(
+        () => {
+          this.#endedBy = timeoutError();
+          this.#controller?.abort(this.#endedBy);
+          reject(this.#endedBy);
+        },
+        Math.max(0, remainingMs),
+      );
       const clearingTimer =
         <A extends unknown[]>(settle: (...args: A) => void) =>
         (...args: A): void => {

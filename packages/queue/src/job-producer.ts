@@ -64,7 +64,12 @@ export class JobProducer {
     for (const definition of options.catalog.queues) {
       this.queues.set(
         definition.name,
-        new Queue(definition.name, { connection, prefix, streams: { events: { maxLen: retention.eventsMaxLen } }, ...telemetry }),
+        new Queue(definition.name, {
+          connection,
+          prefix,
+          streams: { events: { maxLen: retention.eventsMaxLen } },
+          ...telemetry,
+        }),
       );
     }
     this.flows = new FlowProducer({ connection, prefix, ...telemetry });
@@ -89,7 +94,9 @@ export class JobProducer {
   async enqueue(type: string, input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     const { durability } = this.options;
     // Also for a replayed idempotency key: the first answer may have been lost with the write.
-    return durability ? await durability.write(() => this.add(type, input, options)) : await this.add(type, input, options);
+    return durability
+      ? await durability.write(() => this.add(type, input, options))
+      : await this.add(type, input, options);
   }
 
   private async add(type: string, input: unknown, options: EnqueueOptions): Promise<EnqueueResult> {
@@ -102,7 +109,10 @@ export class JobProducer {
     if (memoryLimit && used !== undefined && used >= memoryLimit.maxRatio) throw new QueueFullError(used);
     const data: unknown = parsed.data;
     const key = options.idempotencyKey;
-    const id = key === undefined ? newJobId(contract.queue) : idempotentJobId(contract.queue, type, key, this.options.idempotencySecret);
+    const id =
+      key === undefined
+        ? newJobId(contract.queue)
+        : idempotentJobId(contract.queue, type, key, this.options.idempotencySecret);
 
     if (key !== undefined) {
       const existing = await this.sameRequest(id, type, data);
@@ -114,9 +124,14 @@ export class JobProducer {
     if (contract.children) {
       added = (await this.flows.add(this.flow(contract, data, jobOptions))).job;
     } else {
-      added = await this.queue(contract.queue).add(type, data, deduplicationId ? { ...jobOptions, deduplication: { id: deduplicationId } } : jobOptions);
+      added = await this.queue(contract.queue).add(
+        type,
+        data,
+        deduplicationId ? { ...jobOptions, deduplication: { id: deduplicationId } } : jobOptions,
+      );
       // With deduplication BullMQ answers with the job that already holds the key.
-      if (added.id !== undefined && added.id !== id) return { id: added.id, state: await added.getState(), created: false };
+      if (added.id !== undefined && added.id !== id)
+        return { id: added.id, state: await added.getState(), created: false };
     }
     if (key !== undefined) {
       // A concurrent request with the same key may have won the race: BullMQ then kept that

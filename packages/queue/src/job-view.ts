@@ -2,14 +2,7 @@ import type { Job, JobProgress } from 'bullmq';
 
 /** States a job can be in, as the API reports them. */
 export type JobStateName =
-  | 'waiting'
-  | 'prioritized'
-  | 'waiting-children'
-  | 'delayed'
-  | 'active'
-  | 'completed'
-  | 'failed'
-  | 'unknown';
+  'waiting' | 'prioritized' | 'waiting-children' | 'delayed' | 'active' | 'completed' | 'failed' | 'unknown';
 
 /** A job as clients see it: JSON-safe, no internals, no stack traces. */
 export interface JobView {

@@ -25,7 +25,10 @@ export function defineQueue(definition: QueueDefinition): QueueDefinition {
     throw new Error(`queue "${definition.name}": concurrency must be a positive integer`);
   }
   const limit = definition.rateLimit;
-  if (limit && !(Number.isInteger(limit.max) && limit.max >= 1 && Number.isInteger(limit.durationMs) && limit.durationMs >= 1)) {
+  if (
+    limit &&
+    !(Number.isInteger(limit.max) && limit.max >= 1 && Number.isInteger(limit.durationMs) && limit.durationMs >= 1)
+  ) {
     throw new Error(`queue "${definition.name}": rateLimit needs a positive integer max and durationMs`);
   }
   return Object.freeze(definition);

@@ -1,7 +1,15 @@
 import type { Queue } from 'bullmq';
 
 /** The states a queue snapshot counts. */
-export const SNAPSHOT_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+export const SNAPSHOT_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'failed',
+  'completed',
+] as const;
 
 /** How a queue stands right now, fleet-wide. */
 export interface QueueSnapshot {
@@ -23,6 +31,8 @@ export async function snapshotQueue(queue: Queue, now = Date.now()): Promise<Que
   ]);
   const first = oldest[0];
   const oldestWaitingSeconds = first ? Math.max(0, now - (first.timestamp + (first.opts.delay ?? 0))) / 1000 : 0;
-  const byState = Object.fromEntries(SNAPSHOT_STATES.map((state) => [state, counts[state] ?? 0])) as QueueSnapshot['counts'];
+  const byState = Object.fromEntries(
+    SNAPSHOT_STATES.map((state) => [state, counts[state] ?? 0]),
+  ) as QueueSnapshot['counts'];
   return { name: queue.name, counts: byState, oldestWaitingSeconds, workers };
 }

@@ -92,7 +92,8 @@ export class ThroughputRecorder {
         // Put back for the next write, unless the minute has aged out of what is read.
         const oldest = Math.floor(Date.now() / MINUTE_MS) - THROUGHPUT_HISTORY_MINUTES;
         for (const [key, count] of batch) {
-          if (Number(key.slice(key.lastIndexOf(':') + 1)) >= oldest) this.#pending.set(key, (this.#pending.get(key) ?? 0) + count);
+          if (Number(key.slice(key.lastIndexOf(':') + 1)) >= oldest)
+            this.#pending.set(key, (this.#pending.get(key) ?? 0) + count);
         }
         if (this.#pending.size > 0) this.#timer ??= setTimeout(() => void this.flush(), this.#intervalMs);
         this.#onError(error instanceof Error ? error : new Error(String(error)));
@@ -114,7 +115,10 @@ export async function readQueueThroughput(queue: Queue, minutes: number, now = D
   const nowMinute = Math.floor(now / MINUTE_MS);
   const window = Array.from({ length: minutes }, (_, i) => nowMinute - minutes + 1 + i);
   const prefix = queue.opts.prefix ?? 'bull';
-  const keys = [...window.map((m) => counterKey(prefix, queue.name, 'completed', m)), ...window.map((m) => counterKey(prefix, queue.name, 'failed', m))];
+  const keys = [
+    ...window.map((m) => counterKey(prefix, queue.name, 'completed', m)),
+    ...window.map((m) => counterKey(prefix, queue.name, 'failed', m)),
+  ];
   // BullMQ's client interface has no typed MGET; its generic command call answers `any`.
   const counts: unknown = await (await queue.getBackend().client).runCommand('mget', keys);
   if (!Array.isArray(counts)) throw new Error('MGET did not answer a list');
@@ -129,6 +133,9 @@ export interface QueueOverview extends QueueSnapshot {
 
 /** Reads a queue's snapshot and its throughput over the last `minutes` minutes, concurrently. */
 export async function readQueueOverview(queue: Queue, minutes: number, now = Date.now()): Promise<QueueOverview> {
-  const [snapshot, throughput] = await Promise.all([snapshotQueue(queue, now), readQueueThroughput(queue, minutes, now)]);
+  const [snapshot, throughput] = await Promise.all([
+    snapshotQueue(queue, now),
+    readQueueThroughput(queue, minutes, now),
+  ]);
   return { ...snapshot, throughput };
 }

@@ -138,7 +138,9 @@ export class StreamTail {
   // Until wake(), then from the positions it read.
   async #rest(): Promise<void> {
     // Wrapped: a promise resolved with a promise would wait for it and lose its failure here.
-    const { positions } = await new Promise<{ readonly positions: Promise<void> }>((resolve) => (this.#resume = resolve));
+    const { positions } = await new Promise<{ readonly positions: Promise<void> }>(
+      (resolve) => (this.#resume = resolve),
+    );
     await this.#startFrom(positions);
   }
 
@@ -169,7 +171,16 @@ export class StreamTail {
 
   async #read(): Promise<XReadReply> {
     const { connection, keys } = this.#options;
-    const read = connection.call('XREAD', 'COUNT', ENTRIES_PER_READ, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, ...this.#ids) as Promise<XReadReply>;
+    const read = connection.call(
+      'XREAD',
+      'COUNT',
+      ENTRIES_PER_READ,
+      'BLOCK',
+      this.#blockMs,
+      'STREAMS',
+      ...keys,
+      ...this.#ids,
+    ) as Promise<XReadReply>;
     // Dropping the socket makes ioredis send the read again on a new one (its commands wait
     // out outages), which answers the same promise.
     const watchdog = setTimeout(() => {

@@ -14,7 +14,12 @@ const logger = createLogger({ service: 'web', level: 'silent' });
 const opened: { close(): Promise<unknown> }[] = [];
 
 afterEach(async () => {
-  await Promise.all(opened.splice(0).reverse().map((o) => o.close()));
+  await Promise.all(
+    opened
+      .splice(0)
+      .reverse()
+      .map((o) => o.close()),
+  );
 });
 
 function client(role: 'producer' | 'consumer', name?: string, url = inject('redisUrl')): RedisClient {
@@ -46,7 +51,9 @@ async function hub(queues: readonly string[], prefix: string, blockingName: stri
 }
 
 /** A started hub on fresh stream keys, its blocking connection's name, and an admin client. */
-async function startedHub(queues: readonly string[]): Promise<{ events: JobEventHub; prefix: string; blockingName: string; redis: RedisClient }> {
+async function startedHub(
+  queues: readonly string[],
+): Promise<{ events: JobEventHub; prefix: string; blockingName: string; redis: RedisClient }> {
   const prefix = uniqueQueuePrefix();
   const blockingName = `hub-${randomBytes(4).toString('hex')}`;
   const events = await hub(queues, prefix, blockingName);
@@ -87,9 +94,12 @@ describe('JobEventHub', () => {
         ),
     );
     opened.push(...workers);
-    await waitFor(() => [...seen.values()].every((list) => list.some((e) => e.type === 'completed' || e.type === 'failed')), {
-      description: 'every job to end',
-    });
+    await waitFor(
+      () => [...seen.values()].every((list) => list.some((e) => e.type === 'completed' || e.type === 'failed')),
+      {
+        description: 'every job to end',
+      },
+    );
 
     const [alpha = '', beta = '', gamma = ''] = ids;
     expect(seen.get(alpha)?.map((e) => e.type)).toEqual(['active', 'progress', 'completed']);
@@ -98,7 +108,8 @@ describe('JobEventHub', () => {
     expect(seen.get(gamma)?.at(-1)).toMatchObject({ type: 'failed', data: 'gamma fails' });
     // The live events are the stream's: a replay from their ids gives the same.
     const live = seen.get(beta) ?? [];
-    const oldest = ((await redis.xrange(`${prefix}:beta:events`, '-', '+', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '';
+    const oldest =
+      ((await redis.xrange(`${prefix}:beta:events`, '-', '+', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '';
     expect(await events.eventsBetween(beta, oldest, live.at(-1)?.id ?? '+')).toEqual(live);
 
     const held = await connectionsNamed(redis, blockingName);
@@ -157,7 +168,8 @@ describe('JobEventHub', () => {
   it('reads nothing while nobody follows a job, and misses nothing once somebody does', async () => {
     const { events, prefix, blockingName, redis } = await startedHub(['busy']);
     const stream = `${prefix}:busy:events`;
-    const write = (jobId: string, data: string): Promise<unknown> => redis.xadd(stream, '*', 'event', 'progress', 'jobId', jobId, 'data', data);
+    const write = (jobId: string, data: string): Promise<unknown> =>
+      redis.xadd(stream, '*', 'event', 'progress', 'jobId', jobId, 'data', data);
     const first = newJobId('busy');
     const leave = events.subscribe(first, () => undefined);
     await waitFor(() => blocked(redis, blockingName), { description: 'the tail reading for a listener' });
@@ -183,11 +195,15 @@ describe('JobEventHub', () => {
   it('closes promptly while blocked, ending its connection', async () => {
     const { events, blockingName, redis } = await startedHub(['quiet']);
     events.subscribe(newJobId('quiet'), () => undefined);
-    await waitFor(async () => (await connectionsNamed(redis, blockingName))[0]?.includes(' cmd=xread '), { description: 'the read to block' });
+    await waitFor(async () => (await connectionsNamed(redis, blockingName))[0]?.includes(' cmd=xread '), {
+      description: 'the read to block',
+    });
     const started = Date.now();
     await events.close();
     expect(Date.now() - started).toBeLessThan(1000);
-    await waitFor(async () => (await connectionsNamed(redis, blockingName)).length === 0, { description: 'the connection to be gone' });
+    await waitFor(async () => (await connectionsNamed(redis, blockingName)).length === 0, {
+      description: 'the connection to be gone',
+    });
   });
 });
 
@@ -204,7 +220,13 @@ describe('JobEventHub replay (Last-Event-ID)', () => {
     await waitForReady(redis, 5000);
     const prefix = uniqueQueuePrefix();
     const key = `${prefix}:busy:events`;
-    const events = new JobEventHub({ queues: ['busy'], prefix, blocking: client('consumer', undefined, server.url), reader: redis, logger });
+    const events = new JobEventHub({
+      queues: ['busy'],
+      prefix,
+      blocking: client('consumer', undefined, server.url),
+      reader: redis,
+      logger,
+    });
     opened.push(events);
     await events.waitUntilReady();
 
@@ -213,7 +235,8 @@ describe('JobEventHub replay (Last-Event-ID)', () => {
     const other = newJobId('busy');
     for (let i = 0; i < 10_000; i += 500) {
       const batch = redis.pipeline();
-      for (let j = i; j < i + 500; j++) batch.xadd(key, `${old}-${j}`, 'event', 'progress', 'jobId', other, 'data', String(j));
+      for (let j = i; j < i + 500; j++)
+        batch.xadd(key, `${old}-${j}`, 'event', 'progress', 'jobId', other, 'data', String(j));
       await batch.exec();
     }
     const createdAt = Date.now();
@@ -315,7 +338,10 @@ describe('StreamTail', () => {
     proxy.freeze();
     await redis.xadd(key, '*', 'n', 'during');
     // The watchdog gives a read its BLOCK time plus 5 s before it takes the connection for dead.
-    await waitFor(() => received.length === 2, { timeoutMs: 15_000, description: 'the entry written while the connection was silent' });
+    await waitFor(() => received.length === 2, {
+      timeoutMs: 15_000,
+      description: 'the entry written while the connection was silent',
+    });
     expect(received).toEqual(['before', 'during']);
   });
 });

@@ -39,8 +39,14 @@ describe('jobs finished per minute', () => {
     b.record('cpu', 'completed', now);
     await Promise.all([a.stop(), b.stop()]);
 
-    expect(await readQueueThroughput(queue('default', prefix), 5, now)).toEqual({ completed: [0, 0, 1, 0, 4], failed: [0, 0, 0, 0, 1] });
-    expect(await readQueueThroughput(queue('cpu', prefix), 3, now)).toEqual({ completed: [0, 0, 1], failed: [0, 0, 0] });
+    expect(await readQueueThroughput(queue('default', prefix), 5, now)).toEqual({
+      completed: [0, 0, 1, 0, 4],
+      failed: [0, 0, 0, 0, 1],
+    });
+    expect(await readQueueThroughput(queue('cpu', prefix), 3, now)).toEqual({
+      completed: [0, 0, 1],
+      failed: [0, 0, 0],
+    });
     // Read a minute later, the same counts have moved one place to the left.
     expect((await readQueueThroughput(queue('default', prefix), 5, now + MINUTE)).completed).toEqual([0, 1, 0, 4, 0]);
     expect((await readQueueThroughput(queue('default', prefix), 30, now)).completed.reduce((x, y) => x + y)).toBe(6);
@@ -53,7 +59,10 @@ describe('jobs finished per minute', () => {
     const q = queue('default', prefix);
     const total = async (): Promise<number> => (await readQueueThroughput(q, 2)).completed.reduce((x, y) => x + y);
     recorder.record('default', 'completed');
-    await waitFor(async () => (await total()) === 1, { timeoutMs: 5000, description: 'the first count written without a flush' });
+    await waitFor(async () => (await total()) === 1, {
+      timeoutMs: 5000,
+      description: 'the first count written without a flush',
+    });
     for (let i = 0; i < 5; i++) recorder.record('default', 'completed');
     // The next write is an hour away: only an explicit flush (as at shutdown) writes them now.
     expect(await total()).toBe(1);
@@ -66,7 +75,10 @@ describe('jobs finished per minute', () => {
     opened.push({ close: () => server.stop() });
     const prefix = uniqueQueuePrefix();
     const errors: Error[] = [];
-    const recorder = new ThroughputRecorder(await client(server.url), prefix, { flushIntervalMs: 200, onError: (error) => errors.push(error) });
+    const recorder = new ThroughputRecorder(await client(server.url), prefix, {
+      flushIntervalMs: 200,
+      onError: (error) => errors.push(error),
+    });
     opened.push({ close: () => recorder.stop() });
     await server.kill('SIGTERM');
     for (let i = 0; i < 4; i++) recorder.record('default', 'failed');
@@ -76,6 +88,9 @@ describe('jobs finished per minute', () => {
     const reader = new Queue('default', { connection: { url: server.url }, prefix });
     opened.unshift(reader);
     // The recorder retries on its own, every interval, until the write succeeds.
-    await waitFor(async () => (await readQueueThroughput(reader, 2)).failed.reduce((x, y) => x + y) === 4, { timeoutMs: 15_000, description: 'the kept counts written' });
+    await waitFor(async () => (await readQueueThroughput(reader, 2)).failed.reduce((x, y) => x + y) === 4, {
+      timeoutMs: 15_000,
+      description: 'the kept counts written',
+    });
   });
 });

@@ -72,13 +72,16 @@ export class AofDurability {
       return await this.#detection;
     } catch (error) {
       if (error instanceof WriteNotDurableError) throw error;
-      throw new WriteNotDurableError(`could not check the durability settings of Redis: ${(error as Error).message}`, { cause: error });
+      throw new WriteNotDurableError(`could not check the durability settings of Redis: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
   private async waitAof(generation: number): Promise<void> {
     // A WAITAOF on a new connection would not cover writes sent on the one before.
-    if (generation !== this.#generation) throw new WriteNotDurableError('the connection to Redis was replaced before the write could be confirmed');
+    if (generation !== this.#generation)
+      throw new WriteNotDurableError('the connection to Redis was replaced before the write could be confirmed');
     let reply: unknown;
     try {
       reply = await this.client.call('WAITAOF', '1', '0', String(this.waitMs));
@@ -86,7 +89,8 @@ export class AofDurability {
       throw new WriteNotDurableError(`WAITAOF failed: ${(error as Error).message}`, { cause: error });
     }
     const local = Array.isArray(reply) ? Number(reply[0]) : 0;
-    if (!(local >= 1)) throw new WriteNotDurableError(`the write was not fsynced to the append-only file within ${this.waitMs} ms`);
+    if (!(local >= 1))
+      throw new WriteNotDurableError(`the write was not fsynced to the append-only file within ${this.waitMs} ms`);
   }
 }
 
@@ -107,11 +111,16 @@ async function detectMode(client: RedisClient): Promise<AofDurabilityMode> {
   try {
     fsync = await client.config('GET', 'appendfsync');
   } catch (error) {
-    throw new WriteNotDurableError(`Redis ${major}.${minor} has no WAITAOF and CONFIG GET appendfsync failed, so durability cannot be verified`, { cause: error });
+    throw new WriteNotDurableError(
+      `Redis ${major}.${minor} has no WAITAOF and CONFIG GET appendfsync failed, so durability cannot be verified`,
+      { cause: error },
+    );
   }
   const value = Array.isArray(fsync) ? String((fsync as unknown[])[1]) : '';
   if (value !== 'always') {
-    throw new WriteNotDurableError(`Redis ${major}.${minor} has no WAITAOF (7.2+) and its appendfsync is ${value || 'unknown'}; set appendfsync always`);
+    throw new WriteNotDurableError(
+      `Redis ${major}.${minor} has no WAITAOF (7.2+) and its appendfsync is ${value || 'unknown'}; set appendfsync always`,
+    );
   }
   return 'appendfsync-always';
 }

@@ -61,7 +61,9 @@ export function createRedis(options: RedisConnectionOptions): RedisClient {
 
 function tlsOptions(options: RedisConnectionOptions): ConnectionOptions {
   if (options.allowSelfSignedTls && options.tlsCa !== undefined) {
-    throw new TypeError('Redis allowSelfSignedTls and tlsCa exclude each other: tlsCa verifies the server, allowSelfSignedTls skips verification');
+    throw new TypeError(
+      'Redis allowSelfSignedTls and tlsCa exclude each other: tlsCa verifies the server, allowSelfSignedTls skips verification',
+    );
   }
   if (options.tlsCa !== undefined) return { ca: options.tlsCa };
   // Scoped to this socket: unlike NODE_TLS_REJECT_UNAUTHORIZED it weakens no other connection.

@@ -14,10 +14,13 @@ export async function readEvictionPolicy(client: RedisClient): Promise<string> {
   try {
     reply = await client.config('GET', 'maxmemory-policy');
   } catch (error) {
-    throw new Error('Could not read maxmemory-policy: INFO memory does not report it and CONFIG GET failed', { cause: error });
+    throw new Error('Could not read maxmemory-policy: INFO memory does not report it and CONFIG GET failed', {
+      cause: error,
+    });
   }
   const value: unknown = Array.isArray(reply) ? (reply as unknown[])[1] : undefined;
-  if (typeof value !== 'string') throw new Error('Could not read maxmemory-policy: neither INFO memory nor CONFIG GET report it');
+  if (typeof value !== 'string')
+    throw new Error('Could not read maxmemory-policy: neither INFO memory nor CONFIG GET report it');
   return value;
 }
 

@@ -14,7 +14,12 @@ export type {
 export { RedisUrlError } from './redis-url-error.js';
 export { waitForReady } from './wait-for-ready.js';
 export { isReachable, isRedisUnavailableError } from './redis-availability.js';
-export { RedisConnections, type ConnectionCount, type ConnectionKind, type RedisConnectionsOptions } from './redis-connections.js';
+export {
+  RedisConnections,
+  type ConnectionCount,
+  type ConnectionKind,
+  type RedisConnectionsOptions,
+} from './redis-connections.js';
 export { SharedSubscriber, type Subscription, type SubscriptionHandlers } from './shared-subscriber.js';
 export { LuaScript } from './lua-script.js';
 export { RedisEpoch, type RedisEpochState } from './redis-epoch.js';

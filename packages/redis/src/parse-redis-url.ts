@@ -6,14 +6,16 @@ import { splitRedisUrl } from './split-redis-url.js';
 type TargetKind = RedisTarget['kind'];
 
 const SCHEMES: Readonly<Record<string, { kind: TargetKind; tls: boolean }>> = {
-  'redis': { kind: 'standalone', tls: false },
-  'rediss': { kind: 'standalone', tls: true },
+  redis: { kind: 'standalone', tls: false },
+  rediss: { kind: 'standalone', tls: true },
   'redis+sentinel': { kind: 'sentinel', tls: false },
   'rediss+sentinel': { kind: 'sentinel', tls: true },
   'redis+cluster': { kind: 'cluster', tls: false },
   'rediss+cluster': { kind: 'cluster', tls: true },
 };
-const SCHEME_LIST = Object.keys(SCHEMES).map((scheme) => `${scheme}://`).join(', ');
+const SCHEME_LIST = Object.keys(SCHEMES)
+  .map((scheme) => `${scheme}://`)
+  .join(', ');
 const DEFAULT_PORT: Readonly<Record<TargetKind, number>> = { standalone: 6379, sentinel: 26379, cluster: 6379 };
 const QUERY_PARAMETERS: Readonly<Record<TargetKind, readonly string[]>> = {
   standalone: [],
@@ -42,7 +44,8 @@ export function parseRedisUrl(url: string): RedisTarget {
   if (parts.userinfo?.includes('?')) {
     return fail("an '@' follows the '?'; percent-encode '@' (%40) and '?' (%3F) in passwords and query values");
   }
-  if (parts.fragment !== undefined) return fail("a '#' follows the host; percent-encode it (%23) if it belongs to a password");
+  if (parts.fragment !== undefined)
+    return fail("a '#' follows the host; percent-encode it (%23) if it belongs to a password");
 
   const credentials = parseUserinfo(parts.userinfo, fail);
   const nodes = parseHosts(parts.hosts, DEFAULT_PORT[scheme.kind], fail);
@@ -53,7 +56,9 @@ export function parseRedisUrl(url: string): RedisTarget {
     case 'standalone': {
       const [node] = nodes;
       if (!node || nodes.length > 1) {
-        return fail(`it names ${nodes.length} hosts but a ${parts.scheme}:// URL takes one; use redis+sentinel:// or redis+cluster:// for several`);
+        return fail(
+          `it names ${nodes.length} hosts but a ${parts.scheme}:// URL takes one; use redis+sentinel:// or redis+cluster:// for several`,
+        );
       }
       if (parts.path.indexOf('/', 1) >= 0) return fail('the path must be empty or /<db>');
       const db = parseDb(parts.path.slice(1), fail);
@@ -63,7 +68,8 @@ export function parseRedisUrl(url: string): RedisTarget {
       const [name = '', dbText = '', ...extra] = parts.path.slice(1).split('/');
       if (extra.length > 0) return fail('the path must be /<masterName> or /<masterName>/<db>');
       const masterName = decode(name, 'the master name', fail);
-      if (masterName === '') return fail('it names no master; write the Sentinel master name as the path, e.g. /mymaster');
+      if (masterName === '')
+        return fail('it names no master; write the Sentinel master name as the path, e.g. /mymaster');
       const db = parseDb(dbText, fail);
       return Object.freeze({
         kind: 'sentinel',
@@ -90,7 +96,8 @@ function parseUserinfo(userinfo: string | undefined, fail: Fail): { username?: s
   const colon = userinfo.indexOf(':');
   // A user name cannot authenticate alone; without a colon the text is far more likely a
   // password missing its leading ':' than a user name, and ignoring it would hide that.
-  if (colon < 0) return fail("it has a user name but no password; write ':password@' for a password alone or 'user:password@'");
+  if (colon < 0)
+    return fail("it has a user name but no password; write ':password@' for a password alone or 'user:password@'");
   const username = decode(userinfo.slice(0, colon), 'the user name', fail);
   const password = decode(userinfo.slice(colon + 1), 'the password', fail);
   if (password === '') {
@@ -112,7 +119,8 @@ function parseHost(entry: string, index: number, defaultPort: number, fail: Fail
   if (entry.startsWith('[')) {
     const close = entry.indexOf(']');
     host = close >= 0 ? entry.slice(1, close) : '';
-    if (close < 0 || !IPV6.test(host) || !host.includes(':')) return fail(`host ${index + 1} is not a valid [IPv6] address`);
+    if (close < 0 || !IPV6.test(host) || !host.includes(':'))
+      return fail(`host ${index + 1} is not a valid [IPv6] address`);
     const after = entry.slice(close + 1);
     if (after !== '' && !after.startsWith(':')) return fail(`host ${index + 1} has text after its IPv6 address`);
     portText = after === '' ? undefined : after.slice(1);
@@ -120,7 +128,8 @@ function parseHost(entry: string, index: number, defaultPort: number, fail: Fail
     const colon = entry.indexOf(':');
     host = colon >= 0 ? entry.slice(0, colon) : entry;
     portText = colon >= 0 ? entry.slice(colon + 1) : undefined;
-    if (portText?.includes(':')) return fail(`host ${index + 1} looks like an IPv6 address; write it in brackets, e.g. [::1]:6379`);
+    if (portText?.includes(':'))
+      return fail(`host ${index + 1} looks like an IPv6 address; write it in brackets, e.g. [::1]:6379`);
     if (host === '') return fail(`host ${index + 1} is empty`);
     if (!HOSTNAME.test(host)) return fail(`host "${host}" contains characters a host name cannot have`);
   }

@@ -50,7 +50,9 @@ export async function isReachable(client: RedisClient, timeoutMs = 1000): Promis
   try {
     return await Promise.race([
       // A connection in subscriber mode answers ['pong', ''].
-      (client.ping() as Promise<unknown>).then((reply) => reply === 'PONG' || (Array.isArray(reply) && reply[0] === 'pong')),
+      (client.ping() as Promise<unknown>).then(
+        (reply) => reply === 'PONG' || (Array.isArray(reply) && reply[0] === 'pong'),
+      ),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
   } catch {

@@ -127,7 +127,13 @@ export class RedisConnections {
     const { service, allowSelfSignedTls, tlsCa, onError } = this.#options;
     // The main server's connections go without its label, so the usual names stay short.
     const name = `flotilla:${service}:${process.pid}:${server === this.#mainLabel() ? '' : `${server}-`}${purpose}`;
-    const client = createRedis({ url: this.#options.servers[server] as string, role, connectionName: name, allowSelfSignedTls, ...(tlsCa ? { tlsCa } : {}) });
+    const client = createRedis({
+      url: this.#options.servers[server] as string,
+      role,
+      connectionName: name,
+      allowSelfSignedTls,
+      ...(tlsCa ? { tlsCa } : {}),
+    });
     client.on('error', (error: Error) => onError(name, error));
     this.#held.push({ server, kind, client, owned: true });
     return client;

@@ -51,7 +51,10 @@ export class RedisEpoch {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
     try {
-      const read = this.client.get(this.key).then((value) => ({ value }), () => undefined);
+      const read = this.client.get(this.key).then(
+        (value) => ({ value }),
+        () => undefined,
+      );
       const reply = await Promise.race([read, timeout]);
       if (reply === undefined) return 'unknown';
       if (reply.value === this.value) return 'intact';

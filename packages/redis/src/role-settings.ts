@@ -36,7 +36,9 @@ export function roleSettings(options: RedisConnectionOptions): RoleSettings {
   }
   // Redis rejects such names and ioredis ignores that error, so it would vanish silently.
   if (connectionName !== undefined && !CONNECTION_NAME.test(connectionName)) {
-    throw new TypeError(`Redis connectionName must be printable ASCII without spaces, got ${JSON.stringify(connectionName)}`);
+    throw new TypeError(
+      `Redis connectionName must be printable ASCII without spaces, got ${JSON.stringify(connectionName)}`,
+    );
   }
   if (commandTimeoutMs !== undefined && !(Number.isInteger(commandTimeoutMs) && commandTimeoutMs > 0)) {
     throw new TypeError(`Redis commandTimeoutMs must be a positive integer, got ${commandTimeoutMs}`);

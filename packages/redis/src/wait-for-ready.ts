@@ -25,7 +25,8 @@ export async function waitForReady(client: RedisClient, timeoutMs: number): Prom
       else resolve();
     };
     const onReady = (): void => settle();
-    const onEnd = (): void => settle(new RedisNotReadyError('Redis client was closed before it became ready', { cause: lastError }));
+    const onEnd = (): void =>
+      settle(new RedisNotReadyError('Redis client was closed before it became ready', { cause: lastError }));
     const timer = setTimeout(() => {
       const reason = lastError ? `; last error: ${lastError.message}` : '';
       settle(new RedisNotReadyError(`Redis was not ready within ${timeoutMs} ms${reason}`, { cause: lastError }));

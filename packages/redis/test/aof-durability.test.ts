@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AofDurability, WriteNotDurableError, isRedisUnavailableError, waitForReady } from '../src/index.js';
 import { clientPool } from './client-pool.js';
 
-const version = /v=(\d+)\.(\d+)/.exec(execFileSync(findRedisServer() ?? 'redis-server', ['--version'], { encoding: 'utf8' }));
+const version = /v=(\d+)\.(\d+)/.exec(
+  execFileSync(findRedisServer() ?? 'redis-server', ['--version'], { encoding: 'utf8' }),
+);
 const HAS_WAITAOF = Number(version?.[1]) > 7 || (Number(version?.[1]) === 7 && Number(version?.[2]) >= 2);
 
 const pool = clientPool();

@@ -21,7 +21,10 @@ export function clientPool(): { open(options: RedisConnectionOptions): RedisClie
 /** Settles with 'pending' when the promise has not settled within `ms`. */
 export async function stateAfter(promise: Promise<unknown>, ms: number): Promise<'fulfilled' | 'rejected' | 'pending'> {
   return await Promise.race([
-    promise.then(() => 'fulfilled' as const, () => 'rejected' as const),
+    promise.then(
+      () => 'fulfilled' as const,
+      () => 'rejected' as const,
+    ),
     new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms)),
   ]);
 }

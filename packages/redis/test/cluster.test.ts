@@ -5,7 +5,11 @@ import { clientPool } from './client-pool.js';
 
 const pool = clientPool();
 const nodes: { server: RedisServer; busPort: number }[] = [];
-const SLOT_RANGES = [[0, 5460], [5461, 10922], [10923, 16383]] as const;
+const SLOT_RANGES = [
+  [0, 5460],
+  [5461, 10922],
+  [10923, 16383],
+] as const;
 
 async function startClusterNode(): Promise<{ server: RedisServer; busPort: number }> {
   // An explicit bus port: the default (port + 10000) may be taken or above 65535.
@@ -24,7 +28,9 @@ beforeAll(async () => {
   nodes.push(...(await Promise.all(SLOT_RANGES.map(() => startClusterNode()))));
   const admins = nodes.map(({ server }) => pool.open({ url: server.url, role: 'producer' }));
   await Promise.all(admins.map((admin) => waitForReady(admin, 5_000)));
-  await Promise.all(admins.map((admin, i) => admin.call('CLUSTER', 'ADDSLOTSRANGE', SLOT_RANGES[i]![0], SLOT_RANGES[i]![1])));
+  await Promise.all(
+    admins.map((admin, i) => admin.call('CLUSTER', 'ADDSLOTSRANGE', SLOT_RANGES[i]![0], SLOT_RANGES[i]![1])),
+  );
   for (const { server, busPort } of nodes.slice(1)) {
     await admins[0]!.call('CLUSTER', 'MEET', '127.0.0.1', server.port, busPort);
   }
@@ -49,11 +55,13 @@ describe('redis+cluster://', () => {
     const keys = Array.from({ length: 30 }, (_, i) => `cluster:key:${i}`);
     for (const key of keys) expect(await client.set(key, key)).toBe('OK');
     for (const key of keys) expect(await client.get(key)).toBe(key);
-    const perNode = await Promise.all(nodes.map(async ({ server }) => {
-      const direct = pool.open({ url: server.url, role: 'producer' });
-      await waitForReady(direct, 5_000);
-      return await direct.dbsize();
-    }));
+    const perNode = await Promise.all(
+      nodes.map(async ({ server }) => {
+        const direct = pool.open({ url: server.url, role: 'producer' });
+        await waitForReady(direct, 5_000);
+        return await direct.dbsize();
+      }),
+    );
     expect(perNode.every((count) => count > 0)).toBe(true);
     expect(perNode.reduce((a, b) => a + b, 0)).toBe(keys.length);
 

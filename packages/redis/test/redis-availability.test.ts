@@ -49,16 +49,23 @@ describe('isReachable and isRedisUnavailableError', () => {
   it('tells an outage from a bad command', async () => {
     const producer = client('producer');
     await waitForReady(producer, 5000);
-    const wrongType = await producer.set('s', 'v').then(() => producer.lpush('s', 'x')).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const wrongType = await producer
+      .set('s', 'v')
+      .then(() => producer.lpush('s', 'x'))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(wrongType).toBeInstanceOf(Error);
     expect(isRedisUnavailableError(wrongType)).toBe(false);
     expect(isRedisUnavailableError(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(true);
     expect(isRedisUnavailableError('Connection is closed.')).toBe(false);
     // What an ioredis Cluster says while a failed master's slots have no master yet.
-    expect(isRedisUnavailableError(new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'))).toBe(true);
-    expect(isRedisUnavailableError(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toBe(true);
+    expect(
+      isRedisUnavailableError(new Error('Too many Cluster redirections. Last error: Error: Connection is closed.')),
+    ).toBe(true);
+    expect(isRedisUnavailableError(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toBe(
+      true,
+    );
   });
 });

@@ -31,7 +31,14 @@ async function namesOn(server: RedisServer): Promise<string[]> {
 }
 
 function connections(servers: Record<string, string>, service = 'svc'): RedisConnections {
-  return new RedisConnections({ service, servers, commandRole: 'producer', allowSelfSignedTls: false, tlsCa: undefined, onError: () => undefined });
+  return new RedisConnections({
+    service,
+    servers,
+    commandRole: 'producer',
+    allowSelfSignedTls: false,
+    tlsCa: undefined,
+    onError: () => undefined,
+  });
 }
 
 describe('RedisConnections', () => {
@@ -45,7 +52,10 @@ describe('RedisConnections', () => {
     await waitForReady(command, 5000);
 
     const pid = process.pid;
-    expect((await namesOn(first)).filter((name) => name.startsWith('flotilla:shared:'))).toEqual([`flotilla:shared:${pid}:command`, `flotilla:shared:${pid}:subscriber`]);
+    expect((await namesOn(first)).filter((name) => name.startsWith('flotilla:shared:'))).toEqual([
+      `flotilla:shared:${pid}:command`,
+      `flotilla:shared:${pid}:subscriber`,
+    ]);
     expect(held.census()).toEqual([
       { server: 'queue', kind: 'command', open: 1 },
       { server: 'queue', kind: 'subscriber', open: 1 },
@@ -59,8 +69,13 @@ describe('RedisConnections', () => {
     const events = held.dedicated('queue', 'job-events', 'blocking');
     await waitForReady(events, 5000);
     const pid = process.pid;
-    expect((await namesOn(first)).filter((name) => name.startsWith('flotilla:split:'))).toEqual([`flotilla:split:${pid}:command`, `flotilla:split:${pid}:job-events`]);
-    expect((await namesOn(second)).filter((name) => name.startsWith('flotilla:split:'))).toEqual([`flotilla:split:${pid}:cache-command`]);
+    expect((await namesOn(first)).filter((name) => name.startsWith('flotilla:split:'))).toEqual([
+      `flotilla:split:${pid}:command`,
+      `flotilla:split:${pid}:job-events`,
+    ]);
+    expect((await namesOn(second)).filter((name) => name.startsWith('flotilla:split:'))).toEqual([
+      `flotilla:split:${pid}:cache-command`,
+    ]);
     expect(held.census()).toEqual([
       { server: 'queue', kind: 'command', open: 1 },
       { server: 'cache', kind: 'command', open: 1 },
@@ -88,7 +103,9 @@ describe('RedisConnections', () => {
     await waitForReady(held.dedicated('queue', 'durable-writes', 'command'), 5000);
     expect((await namesOn(first)).filter((name) => name.startsWith('flotilla:closing:'))).toHaveLength(3);
     await held.closeAll();
-    await waitFor(async () => (await namesOn(first)).every((name) => !name.startsWith('flotilla:closing:')), { description: 'every connection gone' });
+    await waitFor(async () => (await namesOn(first)).every((name) => !name.startsWith('flotilla:closing:')), {
+      description: 'every connection gone',
+    });
     expect(held.census()).toEqual([]);
   });
 

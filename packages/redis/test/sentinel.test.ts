@@ -19,14 +19,17 @@ async function startSentinel(masterPort: number): Promise<void> {
   sentinelDir = await mkdtemp(join(tmpdir(), 'flotilla-sentinel-'));
   sentinelPort = await freePort();
   const conf = join(sentinelDir, 'sentinel.conf');
-  await writeFile(conf, [
-    `port ${sentinelPort}`,
-    'bind 127.0.0.1',
-    `dir ${sentinelDir}`,
-    'daemonize no',
-    `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    conf,
+    [
+      `port ${sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${sentinelDir}`,
+      'daemonize no',
+      `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
+      '',
+    ].join('\n'),
+  );
   const child = spawn(findRedisServer() ?? 'redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
   sentinel = child;
   let output = '';

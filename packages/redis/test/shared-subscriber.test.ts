@@ -28,10 +28,21 @@ function sharedSubscriber(): { shared: SharedSubscriber; client: RedisClient; na
 }
 
 /** Every message a listener got, and every liveness change it was told. */
-function recorder(): { messages: string[]; changes: boolean[]; handlers: { message(channel: string, payload: string): void; liveChange(live: boolean): void } } {
+function recorder(): {
+  messages: string[];
+  changes: boolean[];
+  handlers: { message(channel: string, payload: string): void; liveChange(live: boolean): void };
+} {
   const messages: string[] = [];
   const changes: boolean[] = [];
-  return { messages, changes, handlers: { message: (channel, payload) => messages.push(`${channel}:${payload}`), liveChange: (live) => changes.push(live) } };
+  return {
+    messages,
+    changes,
+    handlers: {
+      message: (channel, payload) => messages.push(`${channel}:${payload}`),
+      liveChange: (live) => changes.push(live),
+    },
+  };
 }
 
 async function subscribersOf(channel: string): Promise<number> {
@@ -100,7 +111,9 @@ describe('SharedSubscriber', () => {
     expect(id).toBeDefined();
 
     await publisher.client('KILL', 'ID', id as string);
-    await waitFor(() => a.changes.includes(false) && b.changes.includes(false), { description: 'the loss to be reported' });
+    await waitFor(() => a.changes.includes(false) && b.changes.includes(false), {
+      description: 'the loss to be reported',
+    });
     await waitFor(() => shared.live, { timeoutMs: 10_000, description: 'the subscriber to be live again' });
     expect(a.changes).toEqual([false, true]);
     expect(b.changes).toEqual([false, true]);

@@ -84,7 +84,11 @@ export function toPortableBatch(spans: readonly ReadableSpan[]): PortableBatch {
       duration: span.duration,
       status: span.status,
       attributes: span.attributes,
-      links: span.links.map((link) => ({ context: portableContext(link.context), attributes: link.attributes, droppedAttributesCount: link.droppedAttributesCount })),
+      links: span.links.map((link) => ({
+        context: portableContext(link.context),
+        attributes: link.attributes,
+        droppedAttributesCount: link.droppedAttributesCount,
+      })),
       events: span.events,
       resource,
       scope: span.instrumentationScope,
@@ -93,7 +97,10 @@ export function toPortableBatch(spans: readonly ReadableSpan[]): PortableBatch {
       droppedLinksCount: span.droppedLinksCount,
     };
   });
-  return { resources: resources.map((resource) => ({ attributes: resource.attributes, schemaUrl: resource.schemaUrl })), spans: portable };
+  return {
+    resources: resources.map((resource) => ({ attributes: resource.attributes, schemaUrl: resource.schemaUrl })),
+    spans: portable,
+  };
 }
 
 /**
@@ -101,7 +108,12 @@ export function toPortableBatch(spans: readonly ReadableSpan[]): PortableBatch {
  * instrumentation scope object, so spans that shared one get one object again.
  */
 export function fromPortableBatch(batch: PortableBatch): ReadableSpan[] {
-  const resources = batch.resources.map((resource) => resourceFromAttributes(resource.attributes, resource.schemaUrl === undefined ? {} : { schemaUrl: resource.schemaUrl }));
+  const resources = batch.resources.map((resource) =>
+    resourceFromAttributes(
+      resource.attributes,
+      resource.schemaUrl === undefined ? {} : { schemaUrl: resource.schemaUrl },
+    ),
+  );
   const scopes = new Map<string, InstrumentationScope>();
   return batch.spans.map((span): ReadableSpan => {
     const resource = resources[span.resource];

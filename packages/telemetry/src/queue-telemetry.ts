@@ -1,5 +1,14 @@
 import { createRequire } from 'node:module';
-import { INVALID_SPANID, INVALID_TRACEID, ProxyTracer, ROOT_CONTEXT, TraceFlags, trace, type Context, type SpanContext } from '@opentelemetry/api';
+import {
+  INVALID_SPANID,
+  INVALID_TRACEID,
+  ProxyTracer,
+  ROOT_CONTEXT,
+  TraceFlags,
+  trace,
+  type Context,
+  type SpanContext,
+} from '@opentelemetry/api';
 import type { ContextManager, Span, Telemetry } from 'bullmq';
 import type * as BullMQOtelModule from 'bullmq-otel';
 import { samplesRootSpans } from './tracing-settings.js';
@@ -71,7 +80,10 @@ export function queueTelemetry(env: Readonly<Record<string, string | undefined>>
   const contextManager: ContextManager<Context> = {
     // Entering the context that is already active changes nothing; skipping it saves an
     // AsyncLocalStorage run on every BullMQ operation of an unsampled job.
-    with: (context, fn) => (context === otel.contextManager.active() ? (fn() as ReturnType<typeof fn>) : otel.contextManager.with(context, fn)),
+    with: (context, fn) =>
+      context === otel.contextManager.active()
+        ? (fn() as ReturnType<typeof fn>)
+        : otel.contextManager.with(context, fn),
     active: () => otel.contextManager.active(),
     // BullMQ runs its timers in this context, so they never inherit the span that started the worker.
     root: () => ROOT_CONTEXT,
@@ -82,7 +94,9 @@ export function queueTelemetry(env: Readonly<Record<string, string | undefined>>
     telemetry: {
       tracer: {
         startSpan: (name, options, context?: Context) =>
-          HOUSEKEEPING.test(name) || surelyUnrecorded(context ?? otel.contextManager.active(), rootsSampled) ? UNTRACED : otel.tracer.startSpan(name, options, context),
+          HOUSEKEEPING.test(name) || surelyUnrecorded(context ?? otel.contextManager.active(), rootsSampled)
+            ? UNTRACED
+            : otel.tracer.startSpan(name, options, context),
       },
       contextManager,
     },

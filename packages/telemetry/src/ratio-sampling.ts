@@ -1,5 +1,13 @@
 import type { Context } from '@opentelemetry/api';
-import { ParentBasedSampler, RandomIdGenerator, SamplingDecision, TraceIdRatioBasedSampler, type IdGenerator, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace';
+import {
+  ParentBasedSampler,
+  RandomIdGenerator,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  type IdGenerator,
+  type Sampler,
+  type SamplingResult,
+} from '@opentelemetry/sdk-trace';
 import type { TracingSettings } from './tracing-settings.js';
 
 const WORDS = 4;
@@ -82,7 +90,10 @@ export class TraceIdRatioSampler implements Sampler {
  * names: the samplers the SDK would build from it, with the same decisions at a fraction of the
  * cost.
  */
-export function ratioSamplingOptions({ ratio, parentBased }: NonNullable<TracingSettings['ratioSampling']>): { sampler: Sampler; idGenerator: HashedTraceIds } {
+export function ratioSamplingOptions({ ratio, parentBased }: NonNullable<TracingSettings['ratioSampling']>): {
+  sampler: Sampler;
+  idGenerator: HashedTraceIds;
+} {
   const idGenerator = new HashedTraceIds();
   const root = new TraceIdRatioSampler(ratio, idGenerator);
   return { sampler: parentBased ? new ParentBasedSampler({ root }) : root, idGenerator };

@@ -1,4 +1,13 @@
-import { INVALID_SPAN_CONTEXT, context, trace, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import {
+  INVALID_SPAN_CONTEXT,
+  context,
+  trace,
+  type Context,
+  type Span,
+  type SpanOptions,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
 
 const UNRECORDED: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 

@@ -21,7 +21,12 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * Runs a request's handling inside the request's server span. `routeOf` is asked once the
  * response is done, when the router has matched: it names the span by route template.
  */
-export type ServerRequestTracer = (req: IncomingMessage, res: ServerResponse, routeOf: () => string, handle: () => void) => void;
+export type ServerRequestTracer = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  routeOf: () => string,
+  handle: () => void,
+) => void;
 
 function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
@@ -68,7 +73,11 @@ export function serverRequestTracer(): ServerRequestTracer {
     }
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const method = req.method ?? 'GET';
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method } }, parent);
+    const span = tracer.startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method } },
+      parent,
+    );
     if (span.isRecording()) {
       span.setAttributes({
         [ATTR_URL_PATH]: path,

@@ -19,7 +19,10 @@ async function otlpExporter(protocol: ExportThreadData['protocol']): Promise<Spa
   }
 }
 
-function exported(exporter: SpanExporter, request: Extract<ExportThreadRequest, { type: 'export' }>): Promise<ExportResult> {
+function exported(
+  exporter: SpanExporter,
+  request: Extract<ExportThreadRequest, { type: 'export' }>,
+): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(fromPortableBatch(request.batch), resolve));
 }
 
@@ -29,7 +32,8 @@ async function handle(exporter: SpanExporter, request: ExportThreadRequest): Pro
     else if (request.type === 'shutdown') await exporter.shutdown();
     else {
       const result = await exported(exporter, request);
-      if (result.code !== ExportResultCode.SUCCESS) return { id: request.id, ok: false, error: result.error?.message ?? 'export failed' };
+      if (result.code !== ExportResultCode.SUCCESS)
+        return { id: request.id, ok: false, error: result.error?.message ?? 'export failed' };
     }
     return { id: request.id, ok: true };
   } catch (error) {

@@ -31,7 +31,10 @@ export async function startTracing(options: StartTracingOptions): Promise<Tracin
     enabled: true,
     description: settings.description,
     reportTo(logger: Logger) {
-      diag.setLogger(diagnosticsLogger(logger), { logLevel: diagLogLevel(settings.diagnostics), suppressOverrideMessage: true });
+      diag.setLogger(diagnosticsLogger(logger), {
+        logLevel: diagLogLevel(settings.diagnostics),
+        suppressOverrideMessage: true,
+      });
     },
     shutdown(deadline?: number) {
       stopped ??= sdk.shutdown().catch((error: unknown) => {

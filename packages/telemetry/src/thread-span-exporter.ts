@@ -33,7 +33,11 @@ export class ThreadSpanExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     void this.#ask({ type: 'export', batch: toPortableBatch(spans) }).then((reply) =>
-      resultCallback(reply.ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(reply.error) }),
+      resultCallback(
+        reply.ok
+          ? { code: ExportResultCode.SUCCESS }
+          : { code: ExportResultCode.FAILED, error: new Error(reply.error) },
+      ),
     );
   }
 
@@ -55,7 +59,11 @@ export class ThreadSpanExporter implements SpanExporter {
   #thread(): Worker {
     if (this.#worker) return this.#worker;
     // No execArgv: the process's flags (--inspect, --cpu-prof, --import) are meant for it, not for this thread.
-    const worker = new Worker(new URL('./span-export-thread.js', import.meta.url), { workerData: this.#data, name: 'otlp-span-export', execArgv: [] });
+    const worker = new Worker(new URL('./span-export-thread.js', import.meta.url), {
+      workerData: this.#data,
+      name: 'otlp-span-export',
+      execArgv: [],
+    });
     worker.on('message', (reply: ExportThreadReply) => {
       const settle = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
@@ -79,7 +87,11 @@ export class ThreadSpanExporter implements SpanExporter {
         worker.postMessage({ ...request, id } satisfies ExportThreadRequest);
       } catch (error) {
         // A value structured clone cannot copy: the batch is lost, the exporter goes on.
-        resolve({ id, ok: false, error: `spans could not be handed to the export thread: ${error instanceof Error ? error.message : String(error)}` });
+        resolve({
+          id,
+          ok: false,
+          error: `spans could not be handed to the export thread: ${error instanceof Error ? error.message : String(error)}`,
+        });
         return;
       }
       // Until it is answered, so that a process shutting down waits for its last spans.

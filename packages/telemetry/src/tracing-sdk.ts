@@ -19,7 +19,9 @@ export async function startSdk(settings: TracingSettings): Promise<NodeSDK> {
   const sdk = new NodeSDK({
     instrumentations: createInstrumentations(),
     ...(settings.ratioSampling ? ratioSamplingOptions(settings.ratioSampling) : {}),
-    ...(settings.otlpOnlyProtocol ? { traceExporter: new ThreadSpanExporter({ protocol: settings.otlpOnlyProtocol }) } : {}),
+    ...(settings.otlpOnlyProtocol
+      ? { traceExporter: new ThreadSpanExporter({ protocol: settings.otlpOnlyProtocol }) }
+      : {}),
     ...(settings.defaultServiceName ? { serviceName: settings.defaultServiceName } : {}),
     ...(settings.metricsFromEnv ? {} : { metricReaders: [] }),
     ...(settings.logsFromEnv ? {} : { logRecordProcessors: [] }),

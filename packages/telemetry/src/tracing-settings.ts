@@ -80,7 +80,8 @@ function url(env: Env, name: string): string | undefined {
   const raw = read(env, name);
   if (raw === undefined) return undefined;
   // grpc endpoints are URLs too (http://collector:4317), so every protocol takes the same check.
-  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(name, 'an http:// or https:// URL', raw);
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol))
+    throw new ConfigError(name, 'an http:// or https:// URL', raw);
   return raw;
 }
 
@@ -116,18 +117,25 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
     .filter(Boolean);
   for (const name of exporters ?? []) {
     if (!(EXPORTERS as readonly string[]).includes(name)) {
-      throw new ConfigError('OTEL_TRACES_EXPORTER', `a comma-separated list of ${EXPORTERS.join(', ')}`, env['OTEL_TRACES_EXPORTER']);
+      throw new ConfigError(
+        'OTEL_TRACES_EXPORTER',
+        `a comma-separated list of ${EXPORTERS.join(', ')}`,
+        env['OTEL_TRACES_EXPORTER'],
+      );
     }
   }
   const protocol =
-    oneOf(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', PROTOCOLS) ?? oneOf(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', PROTOCOLS) ?? 'http/protobuf';
+    oneOf(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', PROTOCOLS) ??
+    oneOf(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', PROTOCOLS) ??
+    'http/protobuf';
   const tracesEndpoint = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const endpoint = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   const sampler = oneOf(env, 'OTEL_TRACES_SAMPLER', SAMPLERS);
   let ratioSampling: TracingSettings['ratioSampling'];
   if (sampler?.endsWith('traceidratio')) {
     const ratio = traceIdRatio(env);
-    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', read(env, 'OTEL_TRACES_SAMPLER_ARG'));
+    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+      throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', 'a ratio from 0 to 1', read(env, 'OTEL_TRACES_SAMPLER_ARG'));
     ratioSampling = { ratio, parentBased: sampler === 'parentbased_traceidratio' };
   }
   const diagnostics = oneOf(env, 'OTEL_LOG_LEVEL', DIAGNOSTICS_LEVELS, true) ?? 'warn';
@@ -146,7 +154,9 @@ export function readTracingSettings(env: Env, serviceName: string): TracingSetti
   if (!exporters?.length && !endpoint && !tracesEndpoint) {
     return { ...common, enabled: false, description: 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)' };
   }
-  const target = tracesEndpoint ?? (endpoint ? `${endpoint.replace(/\/$/, '')}${protocol === 'grpc' ? '' : '/v1/traces'}` : undefined);
+  const target =
+    tracesEndpoint ??
+    (endpoint ? `${endpoint.replace(/\/$/, '')}${protocol === 'grpc' ? '' : '/v1/traces'}` : undefined);
   const otlp = `otlp ${protocol} to ${target ? withoutCredentials(target) : 'the default endpoint'}`;
   return {
     ...common,

@@ -10,7 +10,13 @@ describe('createLogger', () => {
     logger.debug('not at this level');
     const [line] = out.lines();
     expect(out.lines()).toHaveLength(1);
-    expect(line).toMatchObject({ service: 'web', level: 'warn', severity: 'WARN', queue: 'default', msg: 'queue redis can evict keys' });
+    expect(line).toMatchObject({
+      service: 'web',
+      level: 'warn',
+      severity: 'WARN',
+      queue: 'default',
+      msg: 'queue redis can evict keys',
+    });
   });
 
   it('redacts credentials', () => {

@@ -1,7 +1,15 @@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -63,7 +71,13 @@ describe('queueTelemetry with an SDK registered', () => {
     const requestContext = trace.setSpan(context.active(), request);
     const job = await context.with(requestContext, () => queue.add('plain', { n: 1 }, { jobId: 'plain-1' }));
     await context.with(requestContext, () =>
-      flows.add({ name: 'parent', queueName: 'q', data: { n: 2 }, opts: { jobId: 'parent-1' }, children: [{ name: 'child', queueName: 'q', data: { n: 3 }, opts: { jobId: 'child-1' } }] }),
+      flows.add({
+        name: 'parent',
+        queueName: 'q',
+        data: { n: 2 },
+        opts: { jobId: 'parent-1' },
+        children: [{ name: 'child', queueName: 'q', data: { n: 3 }, opts: { jobId: 'child-1' } }],
+      }),
     );
     request.end();
     await waitFor(() => seen.size === 3, { timeoutMs: 10_000, description: 'three jobs processed' });
@@ -104,17 +118,33 @@ describe('queueTelemetry with an SDK registered', () => {
     exporter.reset();
 
     // What the web puts in context for a request the sampler dropped.
-    const unsampled = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+    const unsampled = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.NONE,
+    });
     const job = await context.with(trace.setSpan(ROOT_CONTEXT, unsampled), () => queue.add('dropped', { n: 1 }));
-    await waitFor(async () => (await job.getState()) === 'completed', { timeoutMs: 10_000, description: 'the job to complete' });
+    await waitFor(async () => (await job.getState()) === 'completed', {
+      timeoutMs: 10_000,
+      description: 'the job to complete',
+    });
 
     expect(exporter.getFinishedSpans().filter((s) => s.name.endsWith(' unsampled'))).toEqual([]);
-    expect(JSON.stringify((await Job.fromId(queue, job.id ?? ''))?.opts)).toContain('0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00');
+    expect(JSON.stringify((await Job.fromId(queue, job.id ?? ''))?.opts)).toContain(
+      '0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00',
+    );
     expect(processedIn?.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
   });
 
   it('starts no span for a job without a trace when the sampler records no root span, and does when it may', () => {
-    const sampledParent = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '1af7651916cd43dd8448eb211c80319c', spanId: 'c7ad6b7169203331', traceFlags: TraceFlags.SAMPLED }));
+    const sampledParent = trace.setSpan(
+      ROOT_CONTEXT,
+      trace.wrapSpanContext({
+        traceId: '1af7651916cd43dd8448eb211c80319c',
+        spanId: 'c7ad6b7169203331',
+        traceFlags: TraceFlags.SAMPLED,
+      }),
+    );
     const isSkipped = (env: Record<string, string>, parent = ROOT_CONTEXT): boolean => {
       const span = queueTelemetry(env).telemetry?.tracer.startSpan('process q', { kind: SpanKind.CONSUMER }, parent);
       span?.end();
@@ -129,7 +159,9 @@ describe('queueTelemetry with an SDK registered', () => {
     // The API's all-zero placeholder is no parent: the job is a root, as the SDK treats it.
     const placeholder = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
     expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, placeholder)).toBe(true);
-    expect(isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }, placeholder)).toBe(false);
+    expect(
+      isSkipped({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }, placeholder),
+    ).toBe(false);
   });
 });
 

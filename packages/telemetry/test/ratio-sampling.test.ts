@@ -1,5 +1,10 @@
 import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
-import { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { HashedTraceIds, TraceIdRatioSampler, ratioSamplingOptions } from '../src/ratio-sampling.js';
 
@@ -45,12 +50,23 @@ describe('TraceIdRatioSampler', () => {
     const ours = new TraceIdRatioSampler(0.5, ids);
     const sdk = new TraceIdRatioBasedSampler(0.5);
     ids.generateTraceId();
-    const foreign = ['0af7651916cd43dd8448eb211c80319c', 'ffffffffffffffffffffffffffffffff', '00000000000000000000000000000000', 'not hex', ''];
-    for (const traceId of foreign) expect(ours.shouldSample(ROOT_CONTEXT, traceId).decision, traceId).toBe(sdk.shouldSample(ROOT_CONTEXT, traceId).decision);
+    const foreign = [
+      '0af7651916cd43dd8448eb211c80319c',
+      'ffffffffffffffffffffffffffffffff',
+      '00000000000000000000000000000000',
+      'not hex',
+      '',
+    ];
+    for (const traceId of foreign)
+      expect(ours.shouldSample(ROOT_CONTEXT, traceId).decision, traceId).toBe(
+        sdk.shouldSample(ROOT_CONTEXT, traceId).decision,
+      );
   });
 
   it('names itself as the SDK sampler does, for the diagnostics', () => {
-    expect(String(new TraceIdRatioSampler(0.01, new HashedTraceIds()))).toBe(String(new TraceIdRatioBasedSampler(0.01)));
+    expect(String(new TraceIdRatioSampler(0.01, new HashedTraceIds()))).toBe(
+      String(new TraceIdRatioBasedSampler(0.01)),
+    );
   });
 
   it('in a tracer provider, records the root spans the SDK sampler would, and their children follow them', () => {
@@ -88,7 +104,9 @@ describe('TraceIdRatioSampler', () => {
     const sdk = new TraceIdRatioBasedSampler(0.25);
     for (let i = 0; i < 1000; i++) {
       const traceId = plain.idGenerator.generateTraceId();
-      expect(plain.sampler.shouldSample(ROOT_CONTEXT, traceId, 'span', SpanKind.INTERNAL, {}, []).decision).toBe(sdk.shouldSample(ROOT_CONTEXT, traceId).decision);
+      expect(plain.sampler.shouldSample(ROOT_CONTEXT, traceId, 'span', SpanKind.INTERNAL, {}, []).decision).toBe(
+        sdk.shouldSample(ROOT_CONTEXT, traceId).decision,
+      );
     }
   });
 });

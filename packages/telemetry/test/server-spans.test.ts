@@ -2,7 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOnSampler,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { SpanKind, SpanStatusCode, context, propagation, trace, type SpanContext } from '@opentelemetry/api';
 import { waitFor } from '@flotilla/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +17,10 @@ import { recordedTracesOnly } from '../src/recorded-traces-only.js';
 
 const exporter = new InMemorySpanExporter();
 // Root requests are sampled; a caller's decision (the traceparent flags) is followed.
-const provider = new TracerProvider({ sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const provider = new TracerProvider({
+  sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+  spanProcessors: [new SimpleSpanProcessor({ exporter })],
+});
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
 
@@ -29,12 +38,17 @@ beforeAll(async () => {
   const traceRequest = serverRequestTracer();
   server = createServer((req, res) => {
     const route = (req.url ?? '/').startsWith('/things/') ? '/things/:id' : 'unmatched';
-    traceRequest(req, res, () => route, () => {
-      seenInside.set(req.url ?? '', trace.getActiveSpan()?.spanContext());
-      res.once('close', () => closed++);
-      res.statusCode = req.url === '/things/broken' ? 500 : 200;
-      res.end('ok');
-    });
+    traceRequest(
+      req,
+      res,
+      () => route,
+      () => {
+        seenInside.set(req.url ?? '', trace.getActiveSpan()?.spanContext());
+        res.once('close', () => closed++);
+        res.statusCode = req.url === '/things/broken' ? 500 : 200;
+        res.end('ok');
+      },
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -107,7 +121,11 @@ describe('serverRequestTracer', () => {
 describe('recordedTracesOnly', () => {
   const tracer = recordedTracesOnly(provider).getTracer('client-library');
   const sampled = provider.getTracer('app').startSpan('sampled request');
-  const unsampledContext = trace.setSpanContext(context.active(), { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 0 });
+  const unsampledContext = trace.setSpanContext(context.active(), {
+    traceId: TRACE_ID,
+    spanId: PARENT_ID,
+    traceFlags: 0,
+  });
 
   it('starts a recorded child inside a sampled trace', () => {
     const child = tracer.startSpan('GET', {}, trace.setSpan(context.active(), sampled));

@@ -55,11 +55,26 @@ async function recordSpans(): Promise<ReadableSpan[]> {
     spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
   });
   const tracer = provider.getTracer('thread-test-scope', '0.0.1');
-  const linked = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1, traceState: new TraceState('vendor=linked') });
-  const parentContext = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: 1, isRemote: true, traceState: new TraceState('vendor=value') });
+  const linked = trace.wrapSpanContext({
+    traceId: 'a'.repeat(32),
+    spanId: 'b'.repeat(16),
+    traceFlags: 1,
+    traceState: new TraceState('vendor=linked'),
+  });
+  const parentContext = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: 'c'.repeat(32),
+    spanId: 'd'.repeat(16),
+    traceFlags: 1,
+    isRemote: true,
+    traceState: new TraceState('vendor=value'),
+  });
   const server = tracer.startSpan(
     'GET /things/:id',
-    { kind: SpanKind.SERVER, attributes: { 'http.route': '/things/:id', 'http.response.status_code': 503, ok: false, tags: ['a', 'b'] }, links: [{ context: linked.spanContext(), attributes: { why: 'retry of' } }] },
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.route': '/things/:id', 'http.response.status_code': 503, ok: false, tags: ['a', 'b'] },
+      links: [{ context: linked.spanContext(), attributes: { why: 'retry of' } }],
+    },
     parentContext,
   );
   server.addEvent('cache miss', { key: 'things:1' });
@@ -96,7 +111,10 @@ interface JsonSpan {
   status: { code: number; message?: string };
 }
 interface JsonExport {
-  resourceSpans: { resource: { attributes: JsonKeyValue[] }; scopeSpans: { scope: { name: string; version?: string }; spans: JsonSpan[] }[] }[];
+  resourceSpans: {
+    resource: { attributes: JsonKeyValue[] };
+    scopeSpans: { scope: { name: string; version?: string }; spans: JsonSpan[] }[];
+  }[];
 }
 
 const keyValues = (list: JsonKeyValue[]) => Object.fromEntries(list.map(({ key, value }) => [key, value]));
@@ -136,11 +154,14 @@ describe('ThreadSpanExporter', () => {
     const body = JSON.parse(receiver.received[0]?.body.toString('utf8') ?? '') as JsonExport;
     expect(body.resourceSpans).toHaveLength(1);
     const [resourceSpans] = body.resourceSpans;
-    expect(keyValues(resourceSpans?.resource.attributes ?? [])).toMatchObject({ 'service.name': { stringValue: 'thread-test' }, 'service.version': { stringValue: '1.2.3' } });
+    expect(keyValues(resourceSpans?.resource.attributes ?? [])).toMatchObject({
+      'service.name': { stringValue: 'thread-test' },
+      'service.version': { stringValue: '1.2.3' },
+    });
     // Spans of one scope stay grouped under it.
-    expect(resourceSpans?.scopeSpans.map((scopeSpans) => [scopeSpans.scope, scopeSpans.spans.map((span) => span.name)])).toEqual([
-      [{ name: 'thread-test-scope', version: '0.0.1' }, ['hgetall', 'GET /things/:id']],
-    ]);
+    expect(
+      resourceSpans?.scopeSpans.map((scopeSpans) => [scopeSpans.scope, scopeSpans.spans.map((span) => span.name)]),
+    ).toEqual([[{ name: 'thread-test-scope', version: '0.0.1' }, ['hgetall', 'GET /things/:id']]]);
 
     const [sentChild, sentServer] = resourceSpans?.scopeSpans[0]?.spans ?? [];
     expect(sentServer).toMatchObject({
@@ -152,7 +173,14 @@ describe('ThreadSpanExporter', () => {
       kind: 2,
       status: { code: 2, message: 'upstream down' },
       events: [{ name: 'cache miss', attributes: [{ key: 'key', value: { stringValue: 'things:1' } }] }],
-      links: [{ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceState: 'vendor=linked', attributes: [{ key: 'why', value: { stringValue: 'retry of' } }] }],
+      links: [
+        {
+          traceId: 'a'.repeat(32),
+          spanId: 'b'.repeat(16),
+          traceState: 'vendor=linked',
+          attributes: [{ key: 'why', value: { stringValue: 'retry of' } }],
+        },
+      ],
     });
     expect(keyValues(sentServer?.attributes ?? [])).toEqual({
       'http.route': { stringValue: '/things/:id' },
@@ -160,9 +188,18 @@ describe('ThreadSpanExporter', () => {
       ok: { boolValue: false },
       tags: { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } },
     });
-    const nanos = ([seconds, nanoseconds]: readonly [number, number]) => String(BigInt(seconds) * 1_000_000_000n + BigInt(nanoseconds));
-    expect([sentServer?.startTimeUnixNano, sentServer?.endTimeUnixNano]).toEqual([nanos(server?.startTime ?? [0, 0]), nanos(server?.endTime ?? [0, 0])]);
-    expect(sentChild).toMatchObject({ traceId: 'c'.repeat(32), spanId: child?.spanContext().spanId, parentSpanId: server?.spanContext().spanId, kind: 3 });
+    const nanos = ([seconds, nanoseconds]: readonly [number, number]) =>
+      String(BigInt(seconds) * 1_000_000_000n + BigInt(nanoseconds));
+    expect([sentServer?.startTimeUnixNano, sentServer?.endTimeUnixNano]).toEqual([
+      nanos(server?.startTime ?? [0, 0]),
+      nanos(server?.endTime ?? [0, 0]),
+    ]);
+    expect(sentChild).toMatchObject({
+      traceId: 'c'.repeat(32),
+      spanId: child?.spanContext().spanId,
+      parentSpanId: server?.spanContext().spanId,
+      kind: 3,
+    });
   });
 
   it('speaks the protocol it is started with', async () => {
@@ -193,7 +230,11 @@ describe('ThreadSpanExporter', () => {
     const [span] = await recordSpans();
     if (!span) throw new Error('no span recorded');
     // The SDK only records primitives and arrays; a hand-made span can hold anything.
-    const uncloneable = { ...span, spanContext: () => span.spanContext(), attributes: { callback: (() => 1) as unknown as string } };
+    const uncloneable = {
+      ...span,
+      spanContext: () => span.spanContext(),
+      attributes: { callback: (() => 1) as unknown as string },
+    };
     const result = await exported(exporter, [uncloneable]);
     expect(result.code).toBe(ExportResultCode.FAILED);
     expect(result.error?.message).toMatch(/could not be handed to the export thread/);
@@ -223,7 +264,9 @@ describe('ThreadSpanExporter', () => {
   }
 
   it('keeps the process alive while an export is open, and not a moment longer', async () => {
-    const output = await runScript(`new ThreadSpanExporter({ protocol: 'http/json' }).export([], (result) => console.log('exported', result.code));`);
+    const output = await runScript(
+      `new ThreadSpanExporter({ protocol: 'http/json' }).export([], (result) => console.log('exported', result.code));`,
+    );
     expect(output).toBe(`exported ${ExportResultCode.SUCCESS}`);
   });
 

@@ -11,7 +11,9 @@ let tracer: Tracer;
 
 beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })] });
+  provider = new TracerProvider({
+    spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })],
+  });
   tracer = provider.getTracer('test');
 });
 
@@ -45,7 +47,11 @@ describe('traceLogFields', () => {
   });
 
   it('ignores an invalid span context', () => {
-    const invalid = trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: TraceFlags.NONE });
+    const invalid = trace.wrapSpanContext({
+      traceId: '0'.repeat(32),
+      spanId: '0'.repeat(16),
+      traceFlags: TraceFlags.NONE,
+    });
     context.with(trace.setSpan(context.active(), invalid), () => {
       expect(traceLogFields()).toEqual({});
     });
@@ -63,7 +69,13 @@ describe('createLogger with trace fields', () => {
     });
     logger.info({ jobId: 'default.2' }, 'outside');
     const [inside, outside] = out.lines();
-    expect(inside).toMatchObject({ severity: 'INFO', jobId: 'default.1', password: '[redacted]', trace_id: ids.traceId, span_id: ids.spanId });
+    expect(inside).toMatchObject({
+      severity: 'INFO',
+      jobId: 'default.1',
+      password: '[redacted]',
+      trace_id: ids.traceId,
+      span_id: ids.spanId,
+    });
     expect(outside).toMatchObject({ severity: 'INFO', jobId: 'default.2' });
     expect(outside).not.toHaveProperty('trace_id');
   });

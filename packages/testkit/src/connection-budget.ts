@@ -11,14 +11,19 @@ export const CONNECTION_BUDGET = Object.freeze({
 });
 
 /** A process as far as its Redis connections go. */
-export type ConnectionHolder = { readonly service: 'web'; readonly durableSubmissions?: boolean } | { readonly service: 'worker'; readonly consumedQueues: number };
+export type ConnectionHolder =
+  | { readonly service: 'web'; readonly durableSubmissions?: boolean }
+  | { readonly service: 'worker'; readonly consumedQueues: number };
 
 /**
  * The connections a process opens, within its budget, on the queue Redis and on the cache Redis
  * when that is another server (`cacheApart`). The connection tests check real processes hold
  * exactly these; the descriptor tests size each platform's Redis plan with them.
  */
-export function connectionsHeld(holder: ConnectionHolder, cacheApart = false): { readonly queue: number; readonly cache: number } {
+export function connectionsHeld(
+  holder: ConnectionHolder,
+  cacheApart = false,
+): { readonly queue: number; readonly cache: number } {
   // The cache's command and pub/sub connections go to its server, or are shared on the queue's.
   const cache = cacheApart ? 2 : 0;
   if (holder.service === 'web') {

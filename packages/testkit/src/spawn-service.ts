@@ -99,7 +99,12 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   const url = `http://127.0.0.1:${port}`;
   const log = new LineLog();
 
-  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, ...(options.nodeArgs ?? []), options.entry];
+  const [command = process.execPath, ...args] = [
+    ...(options.wrapper ?? []),
+    process.execPath,
+    ...(options.nodeArgs ?? []),
+    options.entry,
+  ];
   const child = spawn(command, args, {
     cwd: options.cwd ?? process.cwd(),
     env: serviceEnv({ ...options.env, PORT: String(port) }),
@@ -141,7 +146,9 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
       if (hasExited()) return await exited;
       child.kill('SIGTERM');
       const cancelTimer = new AbortController();
-      const timedOut = sleep(timeoutMs, 'timeout' as const, { signal: cancelTimer.signal }).catch(() => 'cancelled' as const);
+      const timedOut = sleep(timeoutMs, 'timeout' as const, { signal: cancelTimer.signal }).catch(
+        () => 'cancelled' as const,
+      );
       const outcome = await Promise.race([exited, timedOut]);
       cancelTimer.abort();
       if (typeof outcome === 'object') return outcome;

@@ -99,9 +99,16 @@ describe('spawnService', () => {
   });
 
   it('starts Node with the options it is given, before the entry', async () => {
-    const service = await spawnService({ entry: fixture, nodeArgs: ['--no-memory-reducer', '--stack-trace-limit=7'], readyTimeoutMs: 10_000 });
+    const service = await spawnService({
+      entry: fixture,
+      nodeArgs: ['--no-memory-reducer', '--stack-trace-limit=7'],
+      readyTimeoutMs: 10_000,
+    });
     started.push(service);
-    expect(await (await fetch(`${service.url}/exec-argv`)).json()).toEqual(['--no-memory-reducer', '--stack-trace-limit=7']);
+    expect(await (await fetch(`${service.url}/exec-argv`)).json()).toEqual([
+      '--no-memory-reducer',
+      '--stack-trace-limit=7',
+    ]);
     expect(await (await fetch(`${(await start()).url}/exec-argv`)).json()).toEqual([]);
   });
 

@@ -17,7 +17,13 @@ export type Refusal = string | undefined;
 
 // Names that reach a cloud's instance metadata service from inside the cloud; refused before any
 // DNS lookup, since some of them resolve only there.
-const METADATA_HOSTS = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal']);
+const METADATA_HOSTS = new Set([
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 
 // ipaddr.js files the deprecated IPv4-compatible form (::127.0.0.1) under unicast, yet a stack
 // that still honours it reaches the IPv4 address inside.
@@ -25,7 +31,10 @@ const [IPV4_COMPATIBLE, IPV4_COMPATIBLE_BITS] = ipaddr.parseCIDR('::/96');
 
 /** Lower case, without IPv6 brackets or the trailing dot of a fully qualified name. */
 function normalise(hostname: string): string {
-  return hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return hostname
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
 }
 
 /**
@@ -85,7 +94,8 @@ export class AddressPolicy {
     if (!ipaddr.isValid(text)) return 'not an IP address';
     // IPv4-mapped IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address it reaches.
     const address = ipaddr.process(text);
-    if (this.#cidrs.some(([network, bits]) => address.kind() === network.kind() && address.match(network, bits))) return undefined;
+    if (this.#cidrs.some(([network, bits]) => address.kind() === network.kind() && address.match(network, bits)))
+      return undefined;
     const range = address.range();
     if (range !== 'unicast') return range;
     if (address.kind() === 'ipv6' && address.match(IPV4_COMPATIBLE, IPV4_COMPATIBLE_BITS)) return 'ipv4Compatible';

@@ -36,12 +36,24 @@ export function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupF
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (resolved) => {
-        const refusal = policy.refuseResolved(hostname, resolved.map(({ address }) => address));
-        if (refusal) return callback(new BlockedAddressError(`host ${hostname} is not a public address`, refusal), '', 0);
+        const refusal = policy.refuseResolved(
+          hostname,
+          resolved.map(({ address }) => address),
+        );
+        if (refusal)
+          return callback(new BlockedAddressError(`host ${hostname} is not a public address`, refusal), '', 0);
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
-        const addresses = family === 4 || family === 6 ? resolved.filter((address) => address.family === family) : [...resolved];
+        const addresses =
+          family === 4 || family === 6 ? resolved.filter((address) => address.family === family) : [...resolved];
         const [first] = addresses;
-        if (!first) return callback(Object.assign(new Error(`${hostname} has no ${family ? `IPv${family} ` : ''}address`), { code: 'ENOTFOUND' }), '', 0);
+        if (!first)
+          return callback(
+            Object.assign(new Error(`${hostname} has no ${family ? `IPv${family} ` : ''}address`), {
+              code: 'ENOTFOUND',
+            }),
+            '',
+            0,
+          );
         return options.all ? callback(null, addresses) : callback(null, first.address, first.family);
       },
       (error: NodeJS.ErrnoException) => callback(error, '', 0),

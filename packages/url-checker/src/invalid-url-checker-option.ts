@@ -8,6 +8,8 @@ export class InvalidUrlCheckerOption extends RangeError {
     readonly expected: string,
     got: unknown,
   ) {
-    super(`UrlChecker option ${option}: expected ${expected}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`);
+    super(
+      `UrlChecker option ${option}: expected ${expected}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`,
+    );
   }
 }

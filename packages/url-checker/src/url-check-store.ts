@@ -73,7 +73,9 @@ export class UrlCheckStore {
 
   /** Claims `url` for `member` in `period`; false when another member already has it. */
   async claim(period: number, url: string, member: string, ttlSeconds: number): Promise<boolean> {
-    return Number(await claimScript.run(this.#redis, [this.#claimsKey(period)], [url, member, Math.ceil(ttlSeconds)])) === 1;
+    return (
+      Number(await claimScript.run(this.#redis, [this.#claimsKey(period)], [url, member, Math.ceil(ttlSeconds)])) === 1
+    );
   }
 
   /** Who checked which URL in `period`. */
@@ -108,14 +110,19 @@ export class UrlCheckStore {
       const existing = await this.#redis.hget(key, String(period));
       return existing ? (JSON.parse(existing) as RoundReport) : report;
     }
-    const old = (await this.#redis.hkeys(key)).map(Number).sort((a, b) => b - a).slice(KEPT_REPORTS);
+    const old = (await this.#redis.hkeys(key))
+      .map(Number)
+      .sort((a, b) => b - a)
+      .slice(KEPT_REPORTS);
     if (old.length > 0) await this.#redis.hdel(key, ...old.map(String));
     return report;
   }
 
   /** The latest reports, newest first. */
   async reports(count: number): Promise<RoundReport[]> {
-    const all = Object.values(await this.#redis.hgetall(`${this.#base}:reports`)).map((json) => JSON.parse(json) as RoundReport);
+    const all = Object.values(await this.#redis.hgetall(`${this.#base}:reports`)).map(
+      (json) => JSON.parse(json) as RoundReport,
+    );
     return all.sort((a, b) => b.period - a.period).slice(0, count);
   }
 

@@ -67,7 +67,8 @@ export function urlCheckerSettings(options: UrlCheckerOptions): UrlCheckerSettin
   const timeoutMs = duration('timeoutMs', options.timeoutMs ?? 10_000, false);
   const backoff = options.backoff ?? { baseMs: 200, maxMs: 5000 };
   duration('backoff.baseMs', backoff.baseMs, true);
-  if (duration('backoff.maxMs', backoff.maxMs, true) < backoff.baseMs) throw new InvalidUrlCheckerOption('backoff.maxMs', `at least backoff.baseMs (${backoff.baseMs})`, backoff.maxMs);
+  if (duration('backoff.maxMs', backoff.maxMs, true) < backoff.baseMs)
+    throw new InvalidUrlCheckerOption('backoff.maxMs', `at least backoff.baseMs (${backoff.baseMs})`, backoff.maxMs);
   if (options.redirects !== undefined && options.redirects !== 'up' && options.redirects !== 'down') {
     throw new InvalidUrlCheckerOption('redirects', "'up' or 'down'", options.redirects);
   }
@@ -80,7 +81,11 @@ export function urlCheckerSettings(options: UrlCheckerOptions): UrlCheckerSettin
     connectTimeoutMs,
     headersTimeoutMs,
     bodyTimeoutMs,
-    attemptTimeoutMs: duration('attemptTimeoutMs', options.attemptTimeoutMs ?? connectTimeoutMs + headersTimeoutMs + bodyTimeoutMs, false),
+    attemptTimeoutMs: duration(
+      'attemptTimeoutMs',
+      options.attemptTimeoutMs ?? connectTimeoutMs + headersTimeoutMs + bodyTimeoutMs,
+      false,
+    ),
     maxAttempts: count('maxAttempts', options.maxAttempts ?? 3),
     backoff: Object.freeze({ ...backoff }),
     maxRetryAfterMs: duration('maxRetryAfterMs', options.maxRetryAfterMs ?? 10_000, true),
@@ -100,7 +105,11 @@ export function count(option: string, value: number): number {
 
 function duration(option: string, value: number, zeroAllowed: boolean): number {
   if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
-    throw new InvalidUrlCheckerOption(option, `a ${zeroAllowed ? 'non-negative' : 'positive'} number of milliseconds`, value);
+    throw new InvalidUrlCheckerOption(
+      option,
+      `a ${zeroAllowed ? 'non-negative' : 'positive'} number of milliseconds`,
+      value,
+    );
   }
   return value;
 }

@@ -152,7 +152,10 @@ export class UrlChecker {
       const up = status < 300 || (status < 400 && this.#settings.redirects === 'up');
       const result: AttemptResult = { outcome: up ? 'up' : 'down', status, attempts: attempt };
       if (status !== 429 && status < 500) return { result, retry: false };
-      const pauseMs = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after'], this.#settings.maxRetryAfterMs) : undefined;
+      const pauseMs =
+        status === 429 || status === 503
+          ? retryAfterMs(response.headers['retry-after'], this.#settings.maxRetryAfterMs)
+          : undefined;
       return { result, retry: true, pauseMs };
     } catch (error) {
       const blocked = blockedBy(error);
@@ -161,7 +164,10 @@ export class UrlChecker {
         return { result: { outcome: 'blocked', attempts: attempt - 1, error: blocked.message }, retry: false };
       }
       const closed = error instanceof errors.ClientDestroyedError || error instanceof errors.ClientClosedError;
-      return { result: { outcome: isTimeout(error) ? 'timeout' : 'error', attempts: attempt, error: messageOf(error) }, retry: !closed };
+      return {
+        result: { outcome: isTimeout(error) ? 'timeout' : 'error', attempts: attempt, error: messageOf(error) },
+        retry: !closed,
+      };
     }
   }
 }

@@ -26,7 +26,9 @@ function fakeResolver(answers: (hostname: string, call: number) => string[]): Re
   const calls: string[] = [];
   const resolve = (hostname: string): Promise<LookupAddress[]> => {
     calls.push(hostname);
-    return Promise.resolve(answers(hostname, calls.length).map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    return Promise.resolve(
+      answers(hostname, calls.length).map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
   };
   return Object.assign(resolve, { calls });
 }
@@ -88,7 +90,9 @@ describe('UrlChecker allowlist: judged on the resolved address, as the connectio
     const s = await server();
     const p = probe();
     const details: string[] = [];
-    const result = await checker({ onBlocked: (_url, detail) => details.push(detail) }).check(`http://localhost:${s.port}/`);
+    const result = await checker({ onBlocked: (_url, detail) => details.push(detail) }).check(
+      `http://localhost:${s.port}/`,
+    );
     expect(result).toMatchObject({ outcome: 'blocked', attempts: 0 });
     // The result, which API clients read, names no internal address; the operator's hook does.
     expect(result.error).toBe('host localhost is not a public address');
@@ -101,7 +105,11 @@ describe('UrlChecker allowlist: judged on the resolved address, as the connectio
     const s = await server();
     const resolve = fakeResolver(() => ['127.0.0.1', '10.0.0.1']);
     const details: string[] = [];
-    const result = await checker({ allow: { cidrs: ['127.0.0.0/8'] }, resolve, onBlocked: (_url, detail) => details.push(detail) }).check(`http://mixed.test:${s.port}/`);
+    const result = await checker({
+      allow: { cidrs: ['127.0.0.0/8'] },
+      resolve,
+      onBlocked: (_url, detail) => details.push(detail),
+    }).check(`http://mixed.test:${s.port}/`);
     expect(result).toMatchObject({ outcome: 'blocked' });
     expect(result.error).not.toContain('10.0.0.1');
     expect(details.join()).toContain('resolves to 10.0.0.1, which is private');
@@ -112,10 +120,18 @@ describe('UrlChecker allowlist: judged on the resolved address, as the connectio
     const s = closeWhenDone(await loopbackServer((_req, res) => res.writeHead(200, { connection: 'close' }).end()));
     const resolve = fakeResolver((_hostname, call) => (call === 1 ? ['127.0.0.1'] : ['169.254.169.254']));
     const details: string[] = [];
-    const c = checker({ allow: { cidrs: ['127.0.0.0/8'] }, resolve, onBlocked: (_url, detail) => details.push(detail) });
+    const c = checker({
+      allow: { cidrs: ['127.0.0.0/8'] },
+      resolve,
+      onBlocked: (_url, detail) => details.push(detail),
+    });
     expect(await c.check(`http://rebind.test:${s.port}/`)).toMatchObject({ outcome: 'up' });
     const second = await c.check(`http://rebind.test:${s.port}/`);
-    expect(second).toMatchObject({ outcome: 'blocked', attempts: 0, error: 'host rebind.test is not a public address' });
+    expect(second).toMatchObject({
+      outcome: 'blocked',
+      attempts: 0,
+      error: 'host rebind.test is not a public address',
+    });
     expect(details.join()).toContain('resolves to 169.254.169.254, which is linkLocal');
     expect(resolve.calls).toEqual(['rebind.test', 'rebind.test']);
     expect(s.connections).toBe(1);
@@ -130,7 +146,9 @@ describe('UrlChecker allowlist: judged on the resolved address, as the connectio
 describe('UrlChecker allowlist: what it adds', () => {
   it('lets an allowed host name through whatever it resolves to', async () => {
     const s = await server();
-    expect(await checker({ allow: { hosts: ['localhost'] } }).check(`http://localhost:${s.port}/`)).toMatchObject({ outcome: 'up' });
+    expect(await checker({ allow: { hosts: ['localhost'] } }).check(`http://localhost:${s.port}/`)).toMatchObject({
+      outcome: 'up',
+    });
     expect(s.connections).toBe(1);
   });
 

@@ -6,7 +6,9 @@ const policy = { baseMs: 100, maxMs: 1000 };
 describe('backoffDelay', () => {
   it('draws uniformly below a ceiling that doubles per retry up to maxMs', () => {
     const almostOne = () => 0.999_999;
-    expect([1, 2, 3, 4, 5, 6, 30].map((retry) => backoffDelay(policy, retry, almostOne))).toEqual([99, 199, 399, 799, 999, 999, 999]);
+    expect([1, 2, 3, 4, 5, 6, 30].map((retry) => backoffDelay(policy, retry, almostOne))).toEqual([
+      99, 199, 399, 799, 999, 999, 999,
+    ]);
   });
 
   it('scales the ceiling by the random draw (full jitter), down to zero', () => {

@@ -69,7 +69,10 @@ describe('UrlChecker.checkAll', () => {
   it('never has more than `concurrency` requests in flight, and reaches that many', async () => {
     const g = gate(4);
     const s = await server(g.handle);
-    await checker({ connectionsPerOrigin: 10 }).checkAll(Array.from({ length: 40 }, (_, i) => `${s.url}/${i}`), { concurrency: 4 });
+    await checker({ connectionsPerOrigin: 10 }).checkAll(
+      Array.from({ length: 40 }, (_, i) => `${s.url}/${i}`),
+      { concurrency: 4 },
+    );
     expect(s.requests).toBe(40);
     expect(g.maxInFlight).toBe(4);
   });
@@ -101,13 +104,23 @@ describe('UrlChecker.checkAll', () => {
 describe('UrlChecker retries', () => {
   it('retries a 503 and reports the attempts it took', async () => {
     const s = await server((_req, res, n) => res.writeHead(n < 3 ? 503 : 200).end());
-    expect(await checker().check(`${s.url}/health`)).toMatchObject({ outcome: 'up', ok: true, status: 200, attempts: 3 });
+    expect(await checker().check(`${s.url}/health`)).toMatchObject({
+      outcome: 'up',
+      ok: true,
+      status: 200,
+      attempts: 3,
+    });
     expect(s.requests).toBe(3);
   });
 
   it('does not retry a 404: it is an answer', async () => {
     const s = await server((_req, res) => res.writeHead(404).end());
-    expect(await checker().check(`${s.url}/gone`)).toMatchObject({ outcome: 'down', ok: false, status: 404, attempts: 1 });
+    expect(await checker().check(`${s.url}/gone`)).toMatchObject({
+      outcome: 'down',
+      ok: false,
+      status: 404,
+      attempts: 1,
+    });
     expect(s.requests).toBe(1);
   });
 
@@ -184,7 +197,11 @@ describe('UrlChecker redirects', () => {
 
   it("reports a redirect as down with redirects: 'down'", async () => {
     const s = await server((_req, res) => res.writeHead(301, { location: '/elsewhere' }).end());
-    expect(await checker({ redirects: 'down' }).check(s.url)).toMatchObject({ outcome: 'down', status: 301, attempts: 1 });
+    expect(await checker({ redirects: 'down' }).check(s.url)).toMatchObject({
+      outcome: 'down',
+      status: 301,
+      attempts: 1,
+    });
     expect(s.requests).toBe(1);
   });
 });

@@ -97,10 +97,18 @@ export function createApp(deps: AppDeps): Express {
   if (deps.cors) app.use('/api', deps.cors);
   if (deps.rateLimiter) app.use('/api', deps.rateLimiter.middleware());
   app.use(declaredLengthWithin(deps.http.bodyLimitBytes));
-  app.get(['/api/jobs/:id/events', '/dashboard/events'], new StreamLimiter(deps.security.maxStreamsPerClient).middleware());
+  app.get(
+    ['/api/jobs/:id/events', '/dashboard/events'],
+    new StreamLimiter(deps.security.maxStreamsPerClient).middleware(),
+  );
   app.use(
     jobRoutes(
-      { producer: deps.producer, events: deps.events, bodyLimitBytes: deps.http.bodyLimitBytes, maxWaitSeconds: deps.http.maxWaitSeconds },
+      {
+        producer: deps.producer,
+        events: deps.events,
+        bodyLimitBytes: deps.http.bodyLimitBytes,
+        maxWaitSeconds: deps.http.maxWaitSeconds,
+      },
       deps.catalog.publicContracts.map((c) => c.name),
     ),
   );
@@ -116,7 +124,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(articleApiRoutes(deps.content, deps.http.bodyLimitBytes));
   app.use(cacheStatsRoutes(deps.cacheStats));
   // Reads as /api/queues, target changes as the admin API.
-  app.use(fleetRoutes({ ...deps.fleet, bodyLimitBytes: deps.http.bodyLimitBytes, readAuthorized: deps.metricsAuthorized, access: deps.dashboard }));
+  app.use(
+    fleetRoutes({
+      ...deps.fleet,
+      bodyLimitBytes: deps.http.bodyLimitBytes,
+      readAuthorized: deps.metricsAuthorized,
+      access: deps.dashboard,
+    }),
+  );
   app.use(
     dashboardRoutes({
       access: deps.dashboard,
@@ -130,7 +145,14 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(adminJobRoutes({ access: deps.dashboard, admin: new JobAdmin(deps.producer) }));
   app.use(adminProfileRoutes({ access: deps.dashboard, membership: deps.fleet.membership, ...deps.profiles }));
-  app.use(queueRoutes({ catalog: deps.catalog, producer: deps.producer, authorized: deps.metricsAuthorized, hirefireToken: deps.hirefireToken }));
+  app.use(
+    queueRoutes({
+      catalog: deps.catalog,
+      producer: deps.producer,
+      authorized: deps.metricsAuthorized,
+      hirefireToken: deps.hirefireToken,
+    }),
+  );
   app.use((req, _res, next) => {
     next(new HttpProblem('not-found', `no resource at ${req.method} ${req.path}`));
   });

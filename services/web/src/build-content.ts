@@ -36,7 +36,10 @@ export interface Content {
 /** Builds the store, the page and fragment caches, and seeds sample articles on first start. */
 export async function buildContent(wiring: ContentWiring): Promise<Content> {
   const { config, logger, producer } = wiring;
-  const l1: L1Options | false = config.cache.l1MaxEntries > 0 ? { maxEntries: config.cache.l1MaxEntries, maxBytes: config.cache.l1MaxBytes } : false;
+  const l1: L1Options | false =
+    config.cache.l1MaxEntries > 0
+      ? { maxEntries: config.cache.l1MaxEntries, maxBytes: config.cache.l1MaxBytes }
+      : false;
   const shared = { redis: wiring.cacheRedis, subscriber: wiring.subscriber, prefix: config.cache.prefix, l1 };
   const [pages, fragmentCache] = await Promise.all([
     Cache.create<CachedPage>({ ...shared, name: 'pages', codec: cachedPageCodec }),
@@ -56,7 +59,12 @@ export async function buildContent(wiring: ContentWiring): Promise<Content> {
 
   const pageCache =
     config.pageCache.ttlSeconds > 0
-      ? new PageCache({ cache: pages, ttlMs: config.pageCache.ttlSeconds * 1000, logger, isDraining: wiring.isDraining })
+      ? new PageCache({
+          cache: pages,
+          ttlMs: config.pageCache.ttlSeconds * 1000,
+          logger,
+          isDraining: wiring.isDraining,
+        })
       : undefined;
   return {
     content: { store, fragments, invalidate: tagInvalidator(caches), producer, pageCache },

@@ -29,9 +29,16 @@ export class FailedAuthGuard {
 
   constructor(options: FailedAuthOptions) {
     const { failures, windowSeconds, keyPrefix } = options;
-    if (!(Number.isInteger(failures) && failures > 0)) throw new TypeError(`FailedAuthGuard needs a positive failure count, got ${failures}`);
+    if (!(Number.isInteger(failures) && failures > 0))
+      throw new TypeError(`FailedAuthGuard needs a positive failure count, got ${failures}`);
     this.#failures = failures;
-    this.#shared = new RateLimiterRedis({ storeClient: options.redis, keyPrefix, points: failures, duration: windowSeconds, rejectIfRedisNotReady: true });
+    this.#shared = new RateLimiterRedis({
+      storeClient: options.redis,
+      keyPrefix,
+      points: failures,
+      duration: windowSeconds,
+      rejectIfRedisNotReady: true,
+    });
     this.#local = new RateLimiterMemory({ keyPrefix, points: failures, duration: windowSeconds });
   }
 
@@ -63,7 +70,12 @@ export class FailedAuthGuard {
         const waitMs = await this.blockedFor(key);
         if (waitMs !== undefined) {
           const seconds = String(Math.ceil(waitMs / 1000));
-          throw new HttpProblem('rate-limited', `too many failed authentications from this client; try again in ${seconds} s`, undefined, { 'retry-after': seconds });
+          throw new HttpProblem(
+            'rate-limited',
+            `too many failed authentications from this client; try again in ${seconds} s`,
+            undefined,
+            { 'retry-after': seconds },
+          );
         }
       }
       res.once('finish', () => {

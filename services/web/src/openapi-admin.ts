@@ -27,7 +27,12 @@ export function registerAdminPaths(registry: OpenAPIRegistry, job: z.ZodType): v
       }),
     },
     responses: {
-      200: { description: 'One page of jobs', content: json(z.object({ queue: z.string(), state: z.enum(SNAPSHOT_STATES), total: z.int(), jobs: z.array(job) })) },
+      200: {
+        description: 'One page of jobs',
+        content: json(
+          z.object({ queue: z.string(), state: z.enum(SNAPSHOT_STATES), total: z.int(), jobs: z.array(job) }),
+        ),
+      },
       ...problems('not-found', 'validation-failed'),
       ...auth,
     },
@@ -39,16 +44,24 @@ export function registerAdminPaths(registry: OpenAPIRegistry, job: z.ZodType): v
     tags: ['admin'],
     security,
     request: { params: z.object({ id: z.string() }) },
-    responses: { 200: { description: 'Retried', content: json(job) }, ...problems('job-not-found', 'job-not-failed'), ...auth },
+    responses: {
+      200: { description: 'Retried', content: json(job) },
+      ...problems('job-not-found', 'job-not-failed'),
+      ...auth,
+    },
   });
   registry.registerPath({
     method: 'post',
     path: '/api/admin/queues/{queue}/retry-failed',
-    summary: "Move every failed job of a queue back to waiting",
+    summary: 'Move every failed job of a queue back to waiting',
     tags: ['admin'],
     security,
     request: { params: queueParam },
-    responses: { 200: { description: 'How many were retried', content: json(z.object({ queue: z.string(), retried: z.int() })) }, ...problems('not-found'), ...auth },
+    responses: {
+      200: { description: 'How many were retried', content: json(z.object({ queue: z.string(), retried: z.int() })) },
+      ...problems('not-found'),
+      ...auth,
+    },
   });
 
   const profileStatus = z.object({
@@ -80,14 +93,26 @@ export function registerAdminPaths(registry: OpenAPIRegistry, job: z.ZodType): v
         content: json(
           z.strictObject({
             kind: z.enum(PROFILE_KINDS),
-            seconds: z.int().min(1).optional().describe('cpu and heap-sampling: 1 to PROFILE_MAX_SECONDS, default 10; not for heap-snapshot'),
+            seconds: z
+              .int()
+              .min(1)
+              .optional()
+              .describe('cpu and heap-sampling: 1 to PROFILE_MAX_SECONDS, default 10; not for heap-snapshot'),
           }),
         ),
       },
     },
     responses: {
       202: { description: 'Asked; follow the Location', content: json(profileStatus) },
-      ...problems('process-not-found', 'profile-in-progress', 'process-unreachable', 'validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large'),
+      ...problems(
+        'process-not-found',
+        'profile-in-progress',
+        'process-unreachable',
+        'validation-failed',
+        'malformed-json',
+        'unsupported-media-type',
+        'payload-too-large',
+      ),
       ...auth,
     },
   });
@@ -98,7 +123,11 @@ export function registerAdminPaths(registry: OpenAPIRegistry, job: z.ZodType): v
     tags: ['admin'],
     security,
     request: { params: profileParam },
-    responses: { 200: { description: 'Its state', content: json(profileStatus) }, ...problems('profile-not-found'), ...auth },
+    responses: {
+      200: { description: 'Its state', content: json(profileStatus) },
+      ...problems('profile-not-found'),
+      ...auth,
+    },
   });
   registry.registerPath({
     method: 'get',

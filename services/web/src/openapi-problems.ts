@@ -9,7 +9,10 @@ const Problem = z
     status: z.int(),
     detail: z.string(),
     instance: z.string().optional().describe('The request URL, when the request could be read'),
-    errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional().describe('The fields that are wrong'),
+    errors: z
+      .array(z.object({ pointer: z.string(), detail: z.string() }))
+      .optional()
+      .describe('The fields that are wrong'),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
 
@@ -20,10 +23,11 @@ export function problems(...codes: ProblemCode[]): Record<number, ResponseConfig
     const { status, title } = PROBLEMS[code];
     const previous = out[status];
     out[status] = {
-      description: previous ? `${previous.description}; ${title} (${problemType(code)})` : `${title} (${problemType(code)})`,
+      description: previous
+        ? `${previous.description}; ${title} (${problemType(code)})`
+        : `${title} (${problemType(code)})`,
       content: { 'application/problem+json': { schema: Problem } },
     };
   }
   return out;
 }
-

@@ -3,10 +3,18 @@ import { article, articleInput, comment, commentInput } from '@flotilla/articles
 import { z } from 'zod';
 import { problems } from './openapi-problems.js';
 
-const idParam = z.object({ id: z.string().regex(/^[1-9]\d*$/).describe('Article id') });
+const idParam = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9]\d*$/)
+    .describe('Article id'),
+});
 const etagHeader = z.object({ ETag: z.string().describe('Strong validator of this version') });
 const html = { 'text/html': { schema: z.string() } };
-const pageHeaders = z.object({ ETag: z.string(), 'X-Cache': z.enum(['HIT', 'MISS', 'STALE']).describe('Whether the full-page cache answered') });
+const pageHeaders = z.object({
+  ETag: z.string(),
+  'X-Cache': z.enum(['HIT', 'MISS', 'STALE']).describe('Whether the full-page cache answered'),
+});
 
 /** The example domain's JSON API and pages, and the operations routes beside them. */
 export function registerSitePaths(registry: OpenAPIRegistry): void {
@@ -22,7 +30,10 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     path: '/api/articles',
     summary: 'List articles, newest first',
     tags: ['articles'],
-    responses: { 200: { description: 'Articles', content: json(z.object({ articles: z.array(Summary) })) }, ...problems('service-unavailable') },
+    responses: {
+      200: { description: 'Articles', content: json(z.object({ articles: z.array(Summary) })) },
+      ...problems('service-unavailable'),
+    },
   });
   registry.registerPath({
     method: 'post',
@@ -32,7 +43,14 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     request: { body: { required: true, content: json(ArticleInput) } },
     responses: {
       201: { description: 'Created', headers: etagHeader, content: json(article) },
-      ...problems('malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
+      ...problems(
+        'malformed-json',
+        'malformed-body',
+        'payload-too-large',
+        'unsupported-media-type',
+        'validation-failed',
+        'service-unavailable',
+      ),
     },
   });
   registry.registerPath({
@@ -54,10 +72,24 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     summary: 'Replace an article (optimistic concurrency)',
     description: 'Requires If-Match with the ETag read (or *); the version check and the write are one atomic step.',
     tags: ['articles'],
-    request: { params: idParam, headers: z.object({ 'If-Match': z.string() }), body: { required: true, content: json(ArticleInput) } },
+    request: {
+      params: idParam,
+      headers: z.object({ 'If-Match': z.string() }),
+      body: { required: true, content: json(ArticleInput) },
+    },
     responses: {
       200: { description: 'Updated', headers: etagHeader, content: json(article) },
-      ...problems('article-not-found', 'precondition-failed', 'precondition-required', 'malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
+      ...problems(
+        'article-not-found',
+        'precondition-failed',
+        'precondition-required',
+        'malformed-json',
+        'malformed-body',
+        'payload-too-large',
+        'unsupported-media-type',
+        'validation-failed',
+        'service-unavailable',
+      ),
     },
   });
   registry.registerPath({
@@ -66,18 +98,30 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     summary: "An article's comments, oldest first",
     tags: ['articles'],
     request: { params: idParam },
-    responses: { 200: { description: 'Comments', content: json(z.object({ comments: z.array(comment) })) }, ...problems('article-not-found', 'service-unavailable') },
+    responses: {
+      200: { description: 'Comments', content: json(z.object({ comments: z.array(comment) })) },
+      ...problems('article-not-found', 'service-unavailable'),
+    },
   });
   registry.registerPath({
     method: 'post',
     path: '/api/articles/{id}/comments',
     summary: 'Comment on an article',
-    description: 'Published at once; a background job checks it for spam. The pages showing the article are invalidated on every replica.',
+    description:
+      'Published at once; a background job checks it for spam. The pages showing the article are invalidated on every replica.',
     tags: ['articles'],
     request: { params: idParam, body: { required: true, content: json(CommentInput) } },
     responses: {
       201: { description: 'Published', content: json(comment) },
-      ...problems('article-not-found', 'malformed-json', 'malformed-body', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'service-unavailable'),
+      ...problems(
+        'article-not-found',
+        'malformed-json',
+        'malformed-body',
+        'payload-too-large',
+        'unsupported-media-type',
+        'validation-failed',
+        'service-unavailable',
+      ),
     },
   });
   registry.registerPath({
@@ -85,7 +129,10 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     path: '/',
     summary: 'Home page (HTML, full-page cached)',
     tags: ['pages'],
-    responses: { 200: { description: 'The page', headers: pageHeaders, content: html }, 304: { description: 'Not modified' } },
+    responses: {
+      200: { description: 'The page', headers: pageHeaders, content: html },
+      304: { description: 'Not modified' },
+    },
   });
   registry.registerPath({
     method: 'get',
@@ -93,14 +140,21 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     summary: 'Article page (HTML, full-page cached)',
     tags: ['pages'],
     request: { params: idParam },
-    responses: { 200: { description: 'The page', headers: pageHeaders, content: html }, 304: { description: 'Not modified' }, ...problems('article-not-found') },
+    responses: {
+      200: { description: 'The page', headers: pageHeaders, content: html },
+      304: { description: 'Not modified' },
+      ...problems('article-not-found'),
+    },
   });
   registry.registerPath({
     method: 'post',
     path: '/articles/{id}/comments',
     summary: "The article page's comment form",
     tags: ['pages'],
-    request: { params: idParam, body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: CommentInput } } } },
+    request: {
+      params: idParam,
+      body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: CommentInput } } },
+    },
     responses: {
       303: { description: 'Back to the article page' },
       ...problems('article-not-found', 'payload-too-large', 'unsupported-media-type', 'validation-failed'),
@@ -112,7 +166,10 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     summary: 'Cache statistics: this process, and the fleet per minute',
     tags: ['operations'],
     request: { query: z.object({ minutes: z.string().regex(/^\d+$/).optional() }) },
-    responses: { 200: { description: 'Statistics per cache', content: json(z.record(z.string(), z.unknown())) }, ...problems('validation-failed') },
+    responses: {
+      200: { description: 'Statistics per cache', content: json(z.record(z.string(), z.unknown())) },
+      ...problems('validation-failed'),
+    },
   });
   const QueueSnapshot = z
     .object({
@@ -130,7 +187,13 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     path: '/api/queues',
     summary: 'Every queue: counts, oldest waiting job, workers, throughput (for autoscalers and the CLI)',
     tags: ['operations'],
-    responses: { 200: { description: 'Queues', content: json(z.object({ throughputMinutes: z.int(), queues: z.array(QueueSnapshot) })) }, ...problems('unauthorized', 'service-unavailable') },
+    responses: {
+      200: {
+        description: 'Queues',
+        content: json(z.object({ throughputMinutes: z.int(), queues: z.array(QueueSnapshot) })),
+      },
+      ...problems('unauthorized', 'service-unavailable'),
+    },
   });
   registry.registerPath({
     method: 'get',
@@ -139,7 +202,10 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
     tags: ['operations'],
     request: { params: z.object({ token: z.string() }) },
     responses: {
-      200: { description: 'Latency in seconds of the oldest waiting job', content: json(z.array(z.object({ name: z.literal('worker'), value: z.int() }))) },
+      200: {
+        description: 'Latency in seconds of the oldest waiting job',
+        content: json(z.array(z.object({ name: z.literal('worker'), value: z.int() }))),
+      },
       ...problems('not-found', 'service-unavailable'),
     },
   });

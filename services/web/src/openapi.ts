@@ -6,7 +6,9 @@ import { registerFleetPaths } from './openapi-fleet.js';
 import { registerSitePaths } from './openapi-site.js';
 import { problems } from './openapi-problems.js';
 
-const JobState = z.enum(['waiting', 'prioritized', 'waiting-children', 'delayed', 'active', 'completed', 'failed', 'unknown']).meta({ id: 'JobState' });
+const JobState = z
+  .enum(['waiting', 'prioritized', 'waiting-children', 'delayed', 'active', 'completed', 'failed', 'unknown'])
+  .meta({ id: 'JobState' });
 
 const JobAccepted = z
   .object({
@@ -21,21 +23,21 @@ function jobView(results: readonly z.ZodType[]): z.ZodType {
   const [first, second, ...rest] = results;
   const result = first && second ? z.union([first, second, ...rest]) : (first ?? z.unknown());
   return z
-  .object({
-    id: z.string(),
-    type: z.string(),
-    queue: z.string(),
-    state: JobState,
-    progress: z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown())]),
-    attemptsMade: z.int(),
-    maxAttempts: z.int(),
-    result: result.optional().describe("Present when completed; the job type's result"),
-    error: z.string().optional().describe('Reason of the last failed attempt'),
-    createdAt: z.iso.datetime(),
-    startedAt: z.iso.datetime().optional(),
-    finishedAt: z.iso.datetime().optional(),
-  })
-  .meta({ id: 'Job' });
+    .object({
+      id: z.string(),
+      type: z.string(),
+      queue: z.string(),
+      state: JobState,
+      progress: z.union([z.number(), z.string(), z.boolean(), z.record(z.string(), z.unknown())]),
+      attemptsMade: z.int(),
+      maxAttempts: z.int(),
+      result: result.optional().describe("Present when completed; the job type's result"),
+      error: z.string().optional().describe('Reason of the last failed attempt'),
+      createdAt: z.iso.datetime(),
+      startedAt: z.iso.datetime().optional(),
+      finishedAt: z.iso.datetime().optional(),
+    })
+    .meta({ id: 'Job' });
 }
 
 const Health = z
@@ -43,7 +45,12 @@ const Health = z
     status: z.string(),
     draining: z.boolean().optional(),
     redis: z.boolean().optional(),
-    redisData: z.enum(['intact', 'lost', 'unknown']).optional().describe('whether Redis still holds the epoch this process started with; lost after a flush or a restart without data'),
+    redisData: z
+      .enum(['intact', 'lost', 'unknown'])
+      .optional()
+      .describe(
+        'whether Redis still holds the epoch this process started with; lost after a flush or a restart without data',
+      ),
   })
   .meta({ id: 'Health' });
 
@@ -57,7 +64,9 @@ class ApiRegistry extends OpenAPIRegistry {
       super.registerPath(route);
       return;
     }
-    const limits = route.path.endsWith('/events') ? problems('rate-limited', 'too-many-streams') : problems('rate-limited');
+    const limits = route.path.endsWith('/events')
+      ? problems('rate-limited', 'too-many-streams')
+      : problems('rate-limited');
     super.registerPath({ ...route, responses: { ...route.responses, ...limits } });
   }
 }
@@ -81,7 +90,9 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
         headers: z.object({
           'Idempotency-Key': z.string().min(1).max(255).optional().describe('The same key always returns the same job'),
         }),
-        query: z.object({ delay: z.string().regex(/^\d+$/).optional().describe('Milliseconds to wait before the job may run') }),
+        query: z.object({
+          delay: z.string().regex(/^\d+$/).optional().describe('Milliseconds to wait before the job may run'),
+        }),
         body: { required: true, content: { 'application/json': { schema: input } } },
       },
       responses: {
@@ -90,7 +101,16 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
           headers: z.object({ Location: z.string(), 'Idempotent-Replayed': z.literal('true').optional() }),
           content: { 'application/json': { schema: JobAccepted } },
         },
-        ...problems('malformed-json', 'malformed-body', 'invalid-header', 'payload-too-large', 'unsupported-media-type', 'validation-failed', 'idempotency-key-reused', 'service-unavailable'),
+        ...problems(
+          'malformed-json',
+          'malformed-body',
+          'invalid-header',
+          'payload-too-large',
+          'unsupported-media-type',
+          'validation-failed',
+          'idempotency-key-reused',
+          'service-unavailable',
+        ),
       },
     });
   }
@@ -102,7 +122,9 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
     tags: ['jobs'],
     request: {
       params: jobIdParam,
-      query: z.object({ wait: z.string().regex(/^\d+$/).optional().describe('Seconds to long-poll for the job to finish') }),
+      query: z.object({
+        wait: z.string().regex(/^\d+$/).optional().describe('Seconds to long-poll for the job to finish'),
+      }),
     },
     responses: {
       200: { description: 'The job', content: { 'application/json': { schema: JobView } } },
@@ -150,7 +172,10 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
     tags: ['operations'],
     responses: {
       200: { description: 'Ready for traffic', content: { 'application/json': { schema: Health } } },
-      503: { description: 'Draining, Redis unreachable, or Redis lost its data since this process started', content: { 'application/json': { schema: Health } } },
+      503: {
+        description: 'Draining, Redis unreachable, or Redis lost its data since this process started',
+        content: { 'application/json': { schema: Health } },
+      },
     },
   });
   registry.registerPath({
@@ -158,12 +183,21 @@ export function buildOpenApiDocument(catalog: JobCatalog): ReturnType<OpenApiGen
     path: '/openapi.json',
     summary: 'This document',
     tags: ['operations'],
-    responses: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+    responses: {
+      200: {
+        description: 'OpenAPI 3.1 document',
+        content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+      },
+    },
   });
 
   registerSitePaths(registry);
   registerFleetPaths(registry);
-  registry.registerComponent('securitySchemes', 'admin', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or HTTP basic with ADMIN_BASIC_AUTH' });
+  registry.registerComponent('securitySchemes', 'admin', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN, or HTTP basic with ADMIN_BASIC_AUTH',
+  });
   registerAdminPaths(registry, JobView);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({

@@ -13,7 +13,7 @@ export const PROBLEMS = {
   'malformed-body': { status: 400, title: 'Request body cannot be decoded' },
   'invalid-header': { status: 400, title: 'A request header is invalid' },
   'bad-request': { status: 400, title: 'The request is not valid HTTP' },
-  'unauthorized': { status: 401, title: 'Credentials required' },
+  unauthorized: { status: 401, title: 'Credentials required' },
   'cross-site-request': { status: 403, title: 'Cross-site requests may not change anything here' },
   'action-disabled': { status: 403, title: 'This dashboard action is turned off' },
   'not-found': { status: 404, title: 'No such resource' },
@@ -114,7 +114,8 @@ interface BodyParserError {
 /** Turns any thrown error into the right problem; only errors nobody anticipated are 500s. */
 export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
-  if (error instanceof UnknownJobTypeError) return new HttpProblem('unknown-job-type', `there is no job type "${error.type}"`);
+  if (error instanceof UnknownJobTypeError)
+    return new HttpProblem('unknown-job-type', `there is no job type "${error.type}"`);
   if (error instanceof JobInputError) {
     return new HttpProblem(
       'validation-failed',
@@ -123,13 +124,23 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
     );
   }
   if (error instanceof IdempotencyConflictError) {
-    return new HttpProblem('idempotency-key-reused', 'this Idempotency-Key was already used with another job type or input; use a new key');
+    return new HttpProblem(
+      'idempotency-key-reused',
+      'this Idempotency-Key was already used with another job type or input; use a new key',
+    );
   }
   if (error instanceof QueueFullError) {
-    return new HttpProblem('service-unavailable', 'the job store is full; retry once the workers have drained it', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
+    return new HttpProblem(
+      'service-unavailable',
+      'the job store is full; retry once the workers have drained it',
+      undefined,
+      { 'retry-after': RETRY_AFTER_SECONDS },
+    );
   }
   if (isRedisUnavailableError(error)) {
-    return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, { 'retry-after': RETRY_AFTER_SECONDS });
+    return new HttpProblem('service-unavailable', 'the job store is unreachable; retry shortly', undefined, {
+      'retry-after': RETRY_AFTER_SECONDS,
+    });
   }
   // The router decodes path parameters; a bad escape such as %zz is the client's mistake.
   if (error instanceof URIError && (error as BodyParserError).status === 400) {
@@ -148,7 +159,10 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
     case 'parameters.too.many':
       return new HttpProblem('payload-too-large', 'the form has more fields than this server reads');
     case 'encoding.unsupported':
-      return new HttpProblem('unsupported-media-type', 'the request body must be sent as it is or in gzip, deflate, br or zstd (Content-Encoding)');
+      return new HttpProblem(
+        'unsupported-media-type',
+        'the request body must be sent as it is or in gzip, deflate, br or zstd (Content-Encoding)',
+      );
     case 'charset.unsupported':
       return new HttpProblem('unsupported-media-type', 'the request body must be UTF-8 JSON');
     case 'request.aborted':
@@ -164,11 +178,19 @@ export function toProblem(error: unknown, bodyLimitBytes: number): HttpProblem |
  * Answers a request that failed with `error`: problem JSON, logged when Redis is away (a warning)
  * or when nobody anticipated the error (a 500). The response must not have begun.
  */
-export function answerError(logger: Logger, bodyLimitBytes: number, error: unknown, req: IncomingMessage, res: ServerResponse, instance: string): void {
+export function answerError(
+  logger: Logger,
+  bodyLimitBytes: number,
+  error: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  instance: string,
+): void {
   const problem = toProblem(error, bodyLimitBytes);
   const path = instance.split('?', 1)[0];
   if (problem) {
-    if (problem.code === 'service-unavailable') logger.warn({ err: (error as Error).message, path }, 'redis unavailable');
+    if (problem.code === 'service-unavailable')
+      logger.warn({ err: (error as Error).message, path }, 'redis unavailable');
     sendProblem(res, problem, instance);
     return;
   }

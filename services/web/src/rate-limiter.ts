@@ -65,8 +65,10 @@ export class ApiRateLimiter {
 
   constructor(private readonly options: RateLimitOptions) {
     const { requests, windowSeconds } = options;
-    if (!(Number.isInteger(requests) && requests > 0)) throw new TypeError(`ApiRateLimiter needs a positive request count, got ${requests}`);
-    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0)) throw new TypeError(`ApiRateLimiter needs a positive window, got ${windowSeconds}`);
+    if (!(Number.isInteger(requests) && requests > 0))
+      throw new TypeError(`ApiRateLimiter needs a positive request count, got ${requests}`);
+    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0))
+      throw new TypeError(`ApiRateLimiter needs a positive window, got ${windowSeconds}`);
     this.windowMs = windowSeconds * 1000;
     this.syncEveryMs = options.syncEveryMs ?? DEFAULT_SYNC_EVERY_MS;
   }
@@ -111,9 +113,14 @@ export class ApiRateLimiter {
   private refusal(waitMs: number): HttpProblem {
     const { requests, windowSeconds } = this.options;
     const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
-    return new HttpProblem('rate-limited', `more than ${requests} requests in ${windowSeconds} s from this client; retry in ${seconds} s`, undefined, {
-      'retry-after': seconds,
-    });
+    return new HttpProblem(
+      'rate-limited',
+      `more than ${requests} requests in ${windowSeconds} s from this client; retry in ${seconds} s`,
+      undefined,
+      {
+        'retry-after': seconds,
+      },
+    );
   }
 
   /** Stops syncing after adding what is still counted here to Redis. */
@@ -195,9 +202,15 @@ export class ApiRateLimiter {
   private async add(key: string, adding: number): Promise<{ fleet: number; endsAt: number }> {
     const redisKey = `${this.options.keyPrefix}:${key}`;
     const sentAt = Date.now();
-    const replies = await this.options.redis.multi().set(redisKey, 0, 'PX', this.windowMs, 'NX').incrby(redisKey, adding).pttl(redisKey).exec();
+    const replies = await this.options.redis
+      .multi()
+      .set(redisKey, 0, 'PX', this.windowMs, 'NX')
+      .incrby(redisKey, adding)
+      .pttl(redisKey)
+      .exec();
     const [, [countError, fleet] = [], [ttlError, ttl] = []] = replies ?? [];
-    const error = countError ?? ttlError ?? (replies ? undefined : new Error('the rate limit transaction was discarded'));
+    const error =
+      countError ?? ttlError ?? (replies ? undefined : new Error('the rate limit transaction was discarded'));
     if (error) throw error;
     return { fleet: Number(fleet), endsAt: sentAt + (Number(ttl) > 0 ? Number(ttl) : this.windowMs) };
   }
@@ -205,7 +218,10 @@ export class ApiRateLimiter {
   private redisLost(error: unknown): void {
     if (this.redisFailing) return;
     this.redisFailing = true;
-    this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'rate limiter cannot reach Redis; counting per process until it is back');
+    this.options.logger.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'rate limiter cannot reach Redis; counting per process until it is back',
+    );
   }
 
   private redisBack(): void {

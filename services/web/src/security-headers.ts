@@ -9,12 +9,15 @@ import helmet, { contentSecurityPolicy } from 'helmet';
 const directives = { upgradeInsecureRequests: null };
 
 /** The headers a connect-style middleware sets on a response, as a flat [name, value, …] list. */
-function headersSetBy(middleware: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void): readonly string[] {
+function headersSetBy(
+  middleware: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void,
+): readonly string[] {
   const req = new IncomingMessage(new Socket());
   const res = new ServerResponse(req);
   const calls: unknown[] = [];
   middleware(req, res, (error) => calls.push(error));
-  if (calls.length !== 1 || calls[0] !== undefined) throw new Error('the security header middleware did not pass synchronously and without error');
+  if (calls.length !== 1 || calls[0] !== undefined)
+    throw new Error('the security header middleware did not pass synchronously and without error');
   return Object.entries(res.getHeaders()).flatMap(([name, value]) => [name, String(value)]);
 }
 
@@ -28,7 +31,8 @@ export const SECURITY_HEADERS: readonly string[] = headersSetBy(helmet({ content
 
 /** Sets {@link SECURITY_HEADERS} on a response. */
 export function setSecurityHeaders(res: ServerResponse): void {
-  for (let i = 0; i < SECURITY_HEADERS.length; i += 2) res.setHeader(SECURITY_HEADERS[i] as string, SECURITY_HEADERS[i + 1] as string);
+  for (let i = 0; i < SECURITY_HEADERS.length; i += 2)
+    res.setHeader(SECURITY_HEADERS[i] as string, SECURITY_HEADERS[i + 1] as string);
 }
 
 /** The security headers on every response, errors included. */

@@ -13,7 +13,8 @@ export class StreamLimiter {
   private readonly open = new Map<string, number>();
 
   constructor(private readonly maxPerClient: number) {
-    if (!(Number.isInteger(maxPerClient) && maxPerClient > 0)) throw new TypeError(`StreamLimiter needs a positive cap, got ${maxPerClient}`);
+    if (!(Number.isInteger(maxPerClient) && maxPerClient > 0))
+      throw new TypeError(`StreamLimiter needs a positive cap, got ${maxPerClient}`);
   }
 
   /** Middleware for stream routes: counts the stream until its response closes. */
@@ -22,7 +23,10 @@ export class StreamLimiter {
       const key = clientKey(req.ip);
       const count = this.open.get(key) ?? 0;
       if (count >= this.maxPerClient) {
-        throw new HttpProblem('too-many-streams', `this client already holds ${count} event streams open, the most allowed; close one first`);
+        throw new HttpProblem(
+          'too-many-streams',
+          `this client already holds ${count} event streams open, the most allowed; close one first`,
+        );
       }
       this.open.set(key, count + 1);
       // A client that left during the middleware before (the API rate limit awaits Redis) has

@@ -77,7 +77,12 @@ export class SubmissionFastPath {
     const { headers } = req;
     const contentType = headers['content-type'];
     if (contentType === undefined || !PLAIN_JSON.has(contentType.toLowerCase())) return undefined;
-    if (headers.authorization !== undefined || headers['transfer-encoding'] !== undefined || headers['content-encoding'] !== undefined) return undefined;
+    if (
+      headers.authorization !== undefined ||
+      headers['transfer-encoding'] !== undefined ||
+      headers['content-encoding'] !== undefined
+    )
+      return undefined;
     if (headers.host === undefined && req.httpVersion === '1.1') return undefined;
     const length = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
     return length <= this.deps.bodyLimitBytes ? length : undefined;

@@ -3,10 +3,35 @@ import type { WebConfig } from '@flotilla/config';
 import { GroupMembership, ProcessVitals, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
 import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, HttpMetrics, clusterMetricsSource, createMetricsRegistry, metricsAuthorized, metricsHandler, registerJobEventListeners, registerRedisConnections, registerRedisEpoch, registerRedisUp, startMetricsPush } from '@flotilla/metrics';
+import {
+  CacheMetrics,
+  HttpMetrics,
+  clusterMetricsSource,
+  createMetricsRegistry,
+  metricsAuthorized,
+  metricsHandler,
+  registerJobEventListeners,
+  registerRedisConnections,
+  registerRedisEpoch,
+  registerRedisUp,
+  startMetricsPush,
+} from '@flotilla/metrics';
 import { ProfileAgent, ProfileDesk } from '@flotilla/profiling';
-import { JobEventHub, JobProducer, checkEvictionPolicy, ensureIdempotencySecret, joinQueueEpoch } from '@flotilla/queue';
-import { AofDurability, RedisConnections, RedisMemoryGauge, isReachable, redactRedisUrl, waitForReady } from '@flotilla/redis';
+import {
+  JobEventHub,
+  JobProducer,
+  checkEvictionPolicy,
+  ensureIdempotencySecret,
+  joinQueueEpoch,
+} from '@flotilla/queue';
+import {
+  AofDurability,
+  RedisConnections,
+  RedisMemoryGauge,
+  isReachable,
+  redactRedisUrl,
+  waitForReady,
+} from '@flotilla/redis';
 import { serverRequestTracer, type Logger } from '@flotilla/telemetry';
 import { UrlCheckStore } from '@flotilla/url-checker';
 import { createApp } from './app.js';
@@ -54,8 +79,12 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const submissions = config.durableSubmissions ? redis.dedicated('queue', 'durable-writes', 'command') : queueClient;
   await waitForReady(submissions, REDIS_BOOT_TIMEOUT_MS);
   const durability = config.durableSubmissions ? await AofDurability.detect(submissions) : undefined;
-  if (durability) logger.info({ mode: await durability.mode() }, 'durable submissions: 202 only once the job is on disk');
-  const memoryLimit = config.submissionMemoryLimit < 1 ? { gauge: await RedisMemoryGauge.start(queueClient), maxRatio: config.submissionMemoryLimit } : undefined;
+  if (durability)
+    logger.info({ mode: await durability.mode() }, 'durable submissions: 202 only once the job is on disk');
+  const memoryLimit =
+    config.submissionMemoryLimit < 1
+      ? { gauge: await RedisMemoryGauge.start(queueClient), maxRatio: config.submissionMemoryLimit }
+      : undefined;
   if (memoryLimit) shutdown.add('stop reading Redis memory', () => memoryLimit.gauge.stop(), 'release');
   const producer = new JobProducer({
     catalog,
@@ -95,8 +124,10 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   registerRedisEpoch(registry, { queue: epoch });
   registerJobEventListeners(registry, () => events.listenerCount);
   if (config.metrics.push) {
-    const pusher = startMetricsPush(registry, { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' }, (error) =>
-      logger.warn({ err: error.message }, 'pushing metrics failed'),
+    const pusher = startMetricsPush(
+      registry,
+      { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' },
+      (error) => logger.warn({ err: error.message }, 'pushing metrics failed'),
     );
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
   }
@@ -122,7 +153,12 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
 
   const streams = new Set<() => void>();
   const rateLimiter = config.security.rateLimit
-    ? new ApiRateLimiter({ redis: cacheRedis, keyPrefix: `${config.cache.prefix}rate-limit`, ...config.security.rateLimit, logger })
+    ? new ApiRateLimiter({
+        redis: cacheRedis,
+        keyPrefix: `${config.cache.prefix}rate-limit`,
+        ...config.security.rateLimit,
+        logger,
+      })
     : undefined;
   const cors = corsPolicy(config.security.corsOrigins);
   const app = createApp({
@@ -143,7 +179,11 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     metrics: metricsHandler(clusterMetricsSource(registry), config.metrics.auth),
     metricsAuthorized: (req) => metricsAuthorized(config.metrics.auth, req),
     hirefireToken: config.hirefireToken,
-    fleet: { membership, urlChecks: new UrlCheckStore(queueClient, config.dataPrefix), urlCheckAllow: config.urlCheckAllow },
+    fleet: {
+      membership,
+      urlChecks: new UrlCheckStore(queueClient, config.dataPrefix),
+      urlCheckAllow: config.urlCheckAllow,
+    },
     dashboard: config.dashboard,
     dashboardActions: config.dashboardActions,
     security: config.security,
@@ -187,24 +227,29 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     (req, res) => {
       const startedAt = process.hrtime.bigint();
       let fastRoute: string | undefined;
-      traceRequest(req, res, () => fastRoute ?? expressRoute(req), () => {
-        // Fresh cached pages and plain job submissions are answered here, before Express: its
-        // router and helpers cost more than the work of either.
-        fastRoute = pageCache?.serveFromMemory(req, res);
-        if (fastRoute !== undefined) {
-          httpMetrics.observe(req.method ?? 'GET', fastRoute, res.statusCode, startedAt);
-          return;
-        }
-        const submission = fastSubmissions.takes(req);
-        if (submission !== undefined) {
-          fastRoute = SUBMISSION_ROUTE;
-          httpMetrics.track(req, res, startedAt, () => SUBMISSION_ROUTE);
-          fastSubmissions.answer(req, res, submission);
-          return;
-        }
-        httpMetrics.track(req, res, startedAt, () => expressRoute(req));
-        void app(req, res);
-      });
+      traceRequest(
+        req,
+        res,
+        () => fastRoute ?? expressRoute(req),
+        () => {
+          // Fresh cached pages and plain job submissions are answered here, before Express: its
+          // router and helpers cost more than the work of either.
+          fastRoute = pageCache?.serveFromMemory(req, res);
+          if (fastRoute !== undefined) {
+            httpMetrics.observe(req.method ?? 'GET', fastRoute, res.statusCode, startedAt);
+            return;
+          }
+          const submission = fastSubmissions.takes(req);
+          if (submission !== undefined) {
+            fastRoute = SUBMISSION_ROUTE;
+            httpMetrics.track(req, res, startedAt, () => SUBMISSION_ROUTE);
+            fastSubmissions.answer(req, res, submission);
+            return;
+          }
+          httpMetrics.track(req, res, startedAt, () => expressRoute(req));
+          void app(req, res);
+        },
+      );
     },
   );
   // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
@@ -234,6 +279,9 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       resolve();
     });
   });
-  logger.info({ port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform }, 'web ready');
+  logger.info(
+    { port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform },
+    'web ready',
+  );
   return server;
 }

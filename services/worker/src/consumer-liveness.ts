@@ -7,7 +7,12 @@ import type { ConsumerWorker } from './consumer-worker.js';
  * an outage silence is expected, and restarting the process would not help. Silence until
  * `excusedUntil` (epoch ms) does not count.
  */
-export function consumerStall(worker: ConsumerWorker, timeoutMs: number, now = Date.now(), excusedUntil = 0): string | undefined {
+export function consumerStall(
+  worker: ConsumerWorker,
+  timeoutMs: number,
+  now = Date.now(),
+  excusedUntil = 0,
+): string | undefined {
   if (!worker.isRunning()) return `the consumer loop of queue "${worker.name}" is not running`;
   // Every slot busy: the loop rightly waits for a job to finish before it fetches again.
   if (worker.inFlight >= worker.concurrency) return undefined;

@@ -26,7 +26,11 @@ export function createHealthServer(checks: HealthChecks): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { status: 'method not allowed' });
     if (path === '/healthz') {
       checks.problems().then(
-        (problems) => reply(problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ok' } : { status: 'consumer stopped', problems }),
+        (problems) =>
+          reply(
+            problems.length === 0 ? 200 : 503,
+            problems.length === 0 ? { status: 'ok' } : { status: 'consumer stopped', problems },
+          ),
         // A check that cannot run proves nothing dead; restarting on it would add outages.
         () => reply(200, { status: 'ok' }),
       );

@@ -40,13 +40,19 @@ export function startUrlCheckRounds(deps: UrlCheckRoundsDeps): { stop(): Promise
       const owned = deps.partitioner.ownedKeys(await deps.store.targets());
       const claimed: string[] = [];
       for (const url of owned) {
-        if (await deps.store.claim(period, url, deps.memberId, deps.intervalSeconds * CLAIM_ROUNDS_KEPT)) claimed.push(url);
+        if (await deps.store.claim(period, url, deps.memberId, deps.intervalSeconds * CLAIM_ROUNDS_KEPT))
+          claimed.push(url);
       }
       const results = await deps.checker.checkAll(claimed, { concurrency: deps.concurrency });
       const checkedAt = new Date().toISOString();
-      await Promise.all(results.map((result) => deps.store.record({ ...result, checkedBy: deps.memberId, checkedAt, period })));
+      await Promise.all(
+        results.map((result) => deps.store.record({ ...result, checkedBy: deps.memberId, checkedAt, period })),
+      );
       annotate({ 'flotilla.url_check.owned': owned.length, 'flotilla.url_check.checked': claimed.length });
-      deps.logger.debug({ period, workers: deps.partitioner.members(), owned: owned.length, checked: claimed.length }, 'url check round done');
+      deps.logger.debug(
+        { period, workers: deps.partitioner.members(), owned: owned.length, checked: claimed.length },
+        'url check round done',
+      );
     });
 
   // A round is started by a timer set for its own start: timers may fire a little early by the
@@ -62,7 +68,9 @@ export function startUrlCheckRounds(deps: UrlCheckRoundsDeps): { stop(): Promise
       return;
     }
     running = round(period)
-      .catch((error: unknown) => deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'url check round failed'))
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'url check round failed'),
+      )
       .finally(() => (running = undefined));
   }
   schedule(periodAt(Date.now(), deps.intervalSeconds) + 1);

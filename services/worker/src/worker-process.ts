@@ -1,10 +1,27 @@
 import { ArticleFragments, ArticleStore, tagInvalidator } from '@flotilla/articles';
 import { Cache } from '@flotilla/cache';
-import { GroupMembership, MembershipWatcher, Partitioner, ProcessVitals, processCapabilities } from '@flotilla/coordination';
+import {
+  GroupMembership,
+  MembershipWatcher,
+  Partitioner,
+  ProcessVitals,
+  processCapabilities,
+} from '@flotilla/coordination';
 import type { WorkerConfig } from '@flotilla/config';
 import { catalog, urlCheckReportJob } from '@flotilla/jobs';
 import { drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
-import { CacheMetrics, JobMetrics, QueueMetrics, createMetricsRegistry, metricsHandler, registerRedisConnections, registerRedisEpoch, registerRedisUp, registrySource, startMetricsPush } from '@flotilla/metrics';
+import {
+  CacheMetrics,
+  JobMetrics,
+  QueueMetrics,
+  createMetricsRegistry,
+  metricsHandler,
+  registerRedisConnections,
+  registerRedisEpoch,
+  registerRedisUp,
+  registrySource,
+  startMetricsPush,
+} from '@flotilla/metrics';
 import { ProfileAgent } from '@flotilla/profiling';
 import { checkEvictionPolicy, joinQueueEpoch } from '@flotilla/queue';
 import { Queue } from 'bullmq';
@@ -92,12 +109,15 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
       if (stalls.length > 0) logger.error({ problems: stalls }, 'liveness check failed');
       return stalls;
     },
-    ready: async () => !shutdown.isDraining && service.isRunning() && (await isReachable(control)) && (await epoch.check()) !== 'lost',
+    ready: async () =>
+      !shutdown.isDraining && service.isRunning() && (await isReachable(control)) && (await epoch.check()) !== 'lost',
     metrics: metricsHandler(registrySource(registry), config.metrics.auth),
   });
   if (config.metrics.push) {
-    const pusher = startMetricsPush(registry, { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-worker' }, (error) =>
-      logger.warn({ err: error.message }, 'pushing metrics failed'),
+    const pusher = startMetricsPush(
+      registry,
+      { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-worker' },
+      (error) => logger.warn({ err: error.message }, 'pushing metrics failed'),
     );
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
   }
@@ -107,7 +127,15 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     ?.upsertJobScheduler(
       urlCheckReportJob.name,
       { every: urlCheck.intervalSeconds * 1000 },
-      { name: urlCheckReportJob.name, data: {}, opts: { attempts: urlCheckReportJob.retry.attempts, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } } },
+      {
+        name: urlCheckReportJob.name,
+        data: {},
+        opts: {
+          attempts: urlCheckReportJob.retry.attempts,
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 1000 },
+        },
+      },
     );
 
   const membership = new GroupMembership(control, `${config.dataPrefix}fleet:`);
@@ -146,7 +174,10 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   });
 
   health.listen(config.port, config.listenHost, () =>
-    logger.info({ port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform }, 'worker ready'),
+    logger.info(
+      { port: config.port, redis: redactRedisUrl(config.redis.queueUrl), platform: config.platform },
+      'worker ready',
+    ),
   );
   // First, so the other workers take over this one's URL check share at once.
   shutdown.add('leave the fleet', async () => {

@@ -2,7 +2,14 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
-import { DEFAULT_JOB_TIMEOUT_MS, ThroughputRecorder, createJobProcessor, jobTimeoutMs, type BoundHandler, type JobCatalog } from '@flotilla/queue';
+import {
+  DEFAULT_JOB_TIMEOUT_MS,
+  ThroughputRecorder,
+  createJobProcessor,
+  jobTimeoutMs,
+  type BoundHandler,
+  type JobCatalog,
+} from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
 import { consumerStall } from './consumer-liveness.js';
@@ -62,7 +69,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   // Fleet-wide jobs finished per minute: the throughput the dashboard and CLI show.
   const { connection } = deps;
   const throughput = new ThroughputRecorder(connection, config.queue.prefix, {
-    onError: (error) => logger.warn({ err: error.message }, 'writing the throughput counts failed; they are kept for the next write'),
+    onError: (error) =>
+      logger.warn({ err: error.message }, 'writing the throughput counts failed; they are kept for the next write'),
   });
 
   const workers = queues.map((name) => {
@@ -78,7 +86,9 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
       timeoutOf,
-      ...(definition.rateLimit ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } } : {}),
+      ...(definition.rateLimit
+        ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } }
+        : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
       ...queueTelemetry(),
     };
@@ -93,7 +103,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker error'));
     throughput.observe(worker, name);
     worker.on('failed', (job, error) =>
-      logger.warn({ queue: name, jobId: job?.id, type: job?.name, attemptsMade: job?.attemptsMade, err: error.message }, 'job attempt failed'),
+      logger.warn(
+        { queue: name, jobId: job?.id, type: job?.name, attemptsMade: job?.attemptsMade, err: error.message },
+        'job attempt failed',
+      ),
     );
     worker.on('completed', (job) => logger.debug({ queue: name, jobId: job.id, type: job.name }, 'job completed'));
     worker.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled; it will be retried'));
@@ -102,7 +115,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   });
   // Silence while Redis is away says nothing about the loops: every reconnection attempt, and
   // the connection becoming ready again, restarts their clocks.
-  for (const event of ['reconnecting', 'ready']) connection.on(event, () => workers.forEach((w) => w.noteConnectionChange()));
+  for (const event of ['reconnecting', 'ready'])
+    connection.on(event, () => workers.forEach((w) => w.noteConnectionChange()));
   logger.info({ queues }, 'consuming queues');
 
   return {

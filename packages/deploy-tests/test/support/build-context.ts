@@ -47,7 +47,8 @@ export async function copyBuildContext(sources: readonly string[], target: strin
   }
 
   for (const source of sources) {
-    const normalized = source === '.' || source === './' ? '' : relative(repoRoot, join(repoRoot, source)).split(sep).join('/');
+    const normalized =
+      source === '.' || source === './' ? '' : relative(repoRoot, join(repoRoot, source)).split(sep).join('/');
     await visit(normalized);
   }
   return copied;

@@ -20,7 +20,8 @@ export async function startDeployed(
 ): Promise<DeployedPair> {
   const shared = { ...env, ...isolatedServiceEnv(redisUrl) };
   const entry = (argv: readonly string[]): string => {
-    if (argv[0] !== 'node' || !argv[1] || argv.length !== 2) throw new Error(`expected \`node <script>\`, got ${argv.join(' ')}`);
+    if (argv[0] !== 'node' || !argv[1] || argv.length !== 2)
+      throw new Error(`expected \`node <script>\`, got ${argv.join(' ')}`);
     return join(appDir, argv[1]);
   };
   const [web, worker] = await Promise.all([

@@ -22,7 +22,8 @@ export async function findDocker(): Promise<Docker | string> {
     run: (args, timeoutMs = 120_000) => run(binary, args, { timeoutMs }),
     async ok(args, timeoutMs) {
       const result = await docker.run(args, timeoutMs);
-      if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.code}):\n${result.stderr || result.stdout}`);
+      if (result.code !== 0)
+        throw new Error(`docker ${args.join(' ')} failed (${result.code}):\n${result.stderr || result.stdout}`);
       return result.stdout.trim();
     },
   };
@@ -53,7 +54,9 @@ export async function baseImageTag(): Promise<string> {
  * (the engine here has no bridge). The base image must be there: registries are unreachable, so
  * a stand-in is built under its tag first when missing (packages/deploy-tests/bin).
  */
-export async function buildImage(docker: Docker): Promise<{ readonly tag: string; readonly base: string; readonly seconds: number }> {
+export async function buildImage(
+  docker: Docker,
+): Promise<{ readonly tag: string; readonly base: string; readonly seconds: number }> {
   const base = await baseImageTag();
   if ((await docker.run(['image', 'inspect', base], 30_000)).code !== 0) {
     const script = repoPath('packages', 'deploy-tests', 'bin', 'base-image-stand-in.sh');
@@ -78,7 +81,12 @@ export interface Container {
 }
 
 /** `docker run --detach --network host` with the given options, image and command. */
-export async function startContainer(docker: Docker, image: string, options: readonly string[], command: readonly string[] = []): Promise<Container> {
+export async function startContainer(
+  docker: Docker,
+  image: string,
+  options: readonly string[],
+  command: readonly string[] = [],
+): Promise<Container> {
   const name = `flotilla-test-${randomBytes(4).toString('hex')}`;
   const id = await docker.ok(['run', '--detach', '--network', 'host', '--name', name, ...options, image, ...command]);
   return {

@@ -45,7 +45,8 @@ function execForm(args: string): string[] | undefined {
   const trimmed = args.trim();
   if (!trimmed.startsWith('[')) return undefined;
   const parsed = JSON.parse(trimmed) as unknown;
-  if (!Array.isArray(parsed) || !parsed.every((word) => typeof word === 'string')) throw new Error(`not an exec form: ${args}`);
+  if (!Array.isArray(parsed) || !parsed.every((word) => typeof word === 'string'))
+    throw new Error(`not an exec form: ${args}`);
   return parsed;
 }
 
@@ -64,14 +65,20 @@ export async function readDockerfile(): Promise<ParsedDockerfile> {
     if (keyword === 'ARG') {
       const [name = '', value = ''] = raw.split('=', 2);
       // A stage re-declaring a global ARG without a value inherits the global default.
-      const resolved = raw.includes('=') ? substitute(value, { ...globalArgs, ...stageArgs }) : (globalArgs[name] ?? '');
+      const resolved = raw.includes('=')
+        ? substitute(value, { ...globalArgs, ...stageArgs })
+        : (globalArgs[name] ?? '');
       if (current) stageArgs[name] = resolved;
       else globalArgs[name] = resolved;
     }
     if (keyword === 'FROM') {
       const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(raw.trim());
       if (!match?.[1]) throw new Error(`Dockerfile line ${line}: cannot read FROM ${raw}`);
-      stages.push({ name: match[2] ?? String(stages.length), base: substitute(match[1], globalArgs), instructions: [] });
+      stages.push({
+        name: match[2] ?? String(stages.length),
+        base: substitute(match[1], globalArgs),
+        instructions: [],
+      });
       stageArgs = {};
       continue;
     }
@@ -103,7 +110,11 @@ export function stage(dockerfile: ParsedDockerfile, name: string): Stage {
 /** The stage and every stage it builds on, base first. */
 export function stageChain(dockerfile: ParsedDockerfile, name: string): Stage[] {
   const chain: Stage[] = [];
-  for (let current: Stage | undefined = stage(dockerfile, name); current; current = dockerfile.stages.find((s) => s.name === current?.base)) {
+  for (
+    let current: Stage | undefined = stage(dockerfile, name);
+    current;
+    current = dockerfile.stages.find((s) => s.name === current?.base)
+  ) {
     chain.unshift(current);
   }
   return chain;

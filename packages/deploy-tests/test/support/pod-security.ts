@@ -63,7 +63,16 @@ export interface PodSpecForSecurity {
   ephemeralContainers?: SecuredContainer[];
 }
 
-const ALLOWED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const ALLOWED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 const SAFE_SYSCTLS = new Set([
   'kernel.shm_rmid_forced',
   'net.ipv4.ip_local_port_range',
@@ -90,7 +99,8 @@ function seccompAllowed(profile: SeccompProfile | undefined): boolean | undefine
 function seLinuxProblems(options: SeLinuxOptions | undefined, where: string): string[] {
   if (!options) return [];
   const problems: string[] = [];
-  if (!ALLOWED_SELINUX_TYPES.has(options.type ?? '')) problems.push(`${where}: seLinuxOptions.type ${options.type} is not allowed (SELinux)`);
+  if (!ALLOWED_SELINUX_TYPES.has(options.type ?? ''))
+    problems.push(`${where}: seLinuxOptions.type ${options.type} is not allowed (SELinux)`);
   if (options.user || options.role) problems.push(`${where}: seLinuxOptions user/role must be unset (SELinux)`);
   return problems;
 }
@@ -103,12 +113,24 @@ function appArmorProblems(profile: { type?: string } | undefined, where: string)
 // The annotations older manifests still use instead of appArmorProfile.
 function appArmorAnnotationProblems(annotations: Readonly<Record<string, string>>, where: string): string[] {
   return Object.entries(annotations)
-    .filter(([key, value]) => key.startsWith(APPARMOR_ANNOTATION) && value !== '' && value !== 'runtime/default' && !value.startsWith('localhost/'))
+    .filter(
+      ([key, value]) =>
+        key.startsWith(APPARMOR_ANNOTATION) &&
+        value !== '' &&
+        value !== 'runtime/default' &&
+        !value.startsWith('localhost/'),
+    )
     .map(([key, value]) => `${where}: annotation ${key}: ${value} is not allowed (AppArmor)`);
 }
 
 function probeHostProblems(container: SecuredContainer, where: string): string[] {
-  const targets = [container.livenessProbe, container.readinessProbe, container.startupProbe, container.lifecycle?.postStart, container.lifecycle?.preStop];
+  const targets = [
+    container.livenessProbe,
+    container.readinessProbe,
+    container.startupProbe,
+    container.lifecycle?.postStart,
+    container.lifecycle?.preStop,
+  ];
   return targets
     .flatMap((target) => [target?.httpGet?.host, target?.tcpSocket?.host])
     .filter((host): host is string => host !== undefined && !ALLOWED_PROBE_HOSTS.has(host))
@@ -126,21 +148,27 @@ export function restrictedViolations({ metadata, spec }: PodForSecurity, where: 
   const problems: string[] = [];
   const pod = spec.securityContext ?? {};
   problems.push(...appArmorAnnotationProblems(metadata?.annotations ?? {}, where));
-  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) problems.push(`${where}: host namespaces must not be shared (Host Namespaces)`);
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC)
+    problems.push(`${where}: host namespaces must not be shared (Host Namespaces)`);
   if (pod.windowsOptions?.hostProcess) problems.push(`${where}: hostProcess is not allowed (HostProcess)`);
   for (const volume of spec.volumes ?? []) {
     const types = Object.keys(volume).filter((key) => key !== 'name');
     for (const type of types) {
-      if (!ALLOWED_VOLUME_TYPES.has(type)) problems.push(`${where}: volume ${String(volume['name'])} of type ${type} is not allowed (Volume Types)`);
+      if (!ALLOWED_VOLUME_TYPES.has(type))
+        problems.push(`${where}: volume ${String(volume['name'])} of type ${type} is not allowed (Volume Types)`);
     }
   }
   for (const sysctl of pod.sysctls ?? []) {
     if (!SAFE_SYSCTLS.has(sysctl.name)) problems.push(`${where}: sysctl ${sysctl.name} is not allowed (Sysctls)`);
   }
-  problems.push(...seLinuxProblems(pod.seLinuxOptions, `${where} pod`), ...appArmorProblems(pod.appArmorProfile, `${where} pod`));
+  problems.push(
+    ...seLinuxProblems(pod.seLinuxOptions, `${where} pod`),
+    ...appArmorProblems(pod.appArmorProfile, `${where} pod`),
+  );
   if (pod.runAsUser === 0) problems.push(`${where}: pod runAsUser 0 (Running as Non-root user)`);
   const podSeccomp = seccompAllowed(pod.seccompProfile);
-  if (podSeccomp === false) problems.push(`${where}: pod seccompProfile ${pod.seccompProfile?.type} is not allowed (Seccomp)`);
+  if (podSeccomp === false)
+    problems.push(`${where}: pod seccompProfile ${pod.seccompProfile?.type} is not allowed (Seccomp)`);
 
   const containers = [...spec.containers, ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])];
   for (const container of containers) {
@@ -148,21 +176,32 @@ export function restrictedViolations({ metadata, spec }: PodForSecurity, where: 
     const sc = container.securityContext ?? {};
     if (sc.privileged) problems.push(`${at}: privileged (Privileged Containers)`);
     if (sc.windowsOptions?.hostProcess) problems.push(`${at}: hostProcess (HostProcess)`);
-    if ((container.ports ?? []).some((port) => (port.hostPort ?? 0) !== 0)) problems.push(`${at}: hostPort (Host Ports)`);
-    if (sc.procMount !== undefined && sc.procMount !== 'Default') problems.push(`${at}: procMount ${sc.procMount} (/proc Mount Type)`);
-    problems.push(...seLinuxProblems(sc.seLinuxOptions, at), ...appArmorProblems(sc.appArmorProfile, at), ...probeHostProblems(container, at));
-    if (sc.allowPrivilegeEscalation !== false) problems.push(`${at}: allowPrivilegeEscalation must be false (Privilege Escalation)`);
+    if ((container.ports ?? []).some((port) => (port.hostPort ?? 0) !== 0))
+      problems.push(`${at}: hostPort (Host Ports)`);
+    if (sc.procMount !== undefined && sc.procMount !== 'Default')
+      problems.push(`${at}: procMount ${sc.procMount} (/proc Mount Type)`);
+    problems.push(
+      ...seLinuxProblems(sc.seLinuxOptions, at),
+      ...appArmorProblems(sc.appArmorProfile, at),
+      ...probeHostProblems(container, at),
+    );
+    if (sc.allowPrivilegeEscalation !== false)
+      problems.push(`${at}: allowPrivilegeEscalation must be false (Privilege Escalation)`);
     if (sc.runAsNonRoot === false || (sc.runAsNonRoot !== true && pod.runAsNonRoot !== true)) {
       problems.push(`${at}: runAsNonRoot must be true on the pod or the container (Running as Non-root)`);
     }
     if (sc.runAsUser === 0) problems.push(`${at}: runAsUser 0 (Running as Non-root user)`);
     const seccomp = seccompAllowed(sc.seccompProfile);
     if (seccomp === false || (seccomp === undefined && podSeccomp !== true)) {
-      problems.push(`${at}: seccompProfile RuntimeDefault or Localhost must be set on the pod or the container (Seccomp)`);
+      problems.push(
+        `${at}: seccompProfile RuntimeDefault or Localhost must be set on the pod or the container (Seccomp)`,
+      );
     }
-    if (!(sc.capabilities?.drop ?? []).includes('ALL')) problems.push(`${at}: capabilities must drop ALL (Capabilities)`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL'))
+      problems.push(`${at}: capabilities must drop ALL (Capabilities)`);
     for (const capability of sc.capabilities?.add ?? []) {
-      if (capability !== 'NET_BIND_SERVICE') problems.push(`${at}: capability ${capability} may not be added (Capabilities)`);
+      if (capability !== 'NET_BIND_SERVICE')
+        problems.push(`${at}: capability ${capability} may not be added (Capabilities)`);
     }
   }
   return problems;

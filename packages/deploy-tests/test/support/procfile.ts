@@ -15,7 +15,8 @@ export function parseProcfile(text: string): Map<string, string> {
 
 /** A command line split into words; quoting, variables and shell syntax are refused. */
 export function splitCommand(command: string): string[] {
-  if (/["'`$\\|&;<>(){}*?]/.test(command)) throw new Error(`command uses shell syntax, which not every platform runs through a shell: ${command}`);
+  if (/["'`$\\|&;<>(){}*?]/.test(command))
+    throw new Error(`command uses shell syntax, which not every platform runs through a shell: ${command}`);
   return command.split(/\s+/).filter(Boolean);
 }
 

@@ -30,7 +30,8 @@ export const routeSchema = {
         host: {
           type: 'string',
           maxLength: 253,
-          pattern: '^([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9])(\\.([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9]))*$',
+          pattern:
+            '^([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9])(\\.([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9]))*$',
         },
         subdomain: { type: 'string', maxLength: 253 },
         path: { type: 'string', pattern: '^/' },
@@ -53,7 +54,11 @@ export const routeSchema = {
             key: { type: 'string' },
             caCertificate: { type: 'string' },
             destinationCACertificate: { type: 'string' },
-            externalCertificate: { type: 'object', properties: { name: { type: 'string' } }, additionalProperties: false },
+            externalCertificate: {
+              type: 'object',
+              properties: { name: { type: 'string' } },
+              additionalProperties: false,
+            },
           },
         },
         wildcardPolicy: { enum: ['None', 'Subdomain', ''] },

@@ -45,7 +45,12 @@ export async function runWithStubGcloud(
     await chmod(join(bin, 'gcloud'), 0o755);
     const log = join(scratch, 'calls.jsonl');
     await writeFile(log, '');
-    const env = { ...process.env, ...extraEnv, PATH: [bin, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter), STUB_GCLOUD_LOG: log };
+    const env = {
+      ...process.env,
+      ...extraEnv,
+      PATH: [bin, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter),
+      STUB_GCLOUD_LOG: log,
+    };
     const result = await run('bash', [join(checkout, script), ...args], { cwd: scratch, env, timeoutMs: 30_000 });
     const calls = (await readFile(log, 'utf8'))
       .split('\n')

@@ -24,7 +24,9 @@ export function requireTool(ctx: TestContext, tool: ToolRequirement): string {
   if (tool.debianPackage && process.env['CI'] === 'true') {
     throw new Error(`${missing}; CI must install it: \`apt-get install ${tool.debianPackage}\``);
   }
-  const hint = tool.debianPackage ? `install it with \`sudo apt-get install ${tool.debianPackage}\` (Debian/Ubuntu)` : 'install it to run this check';
+  const hint = tool.debianPackage
+    ? `install it with \`sudo apt-get install ${tool.debianPackage}\` (Debian/Ubuntu)`
+    : 'install it to run this check';
   return ctx.skip(`${missing}; ${hint}`);
 }
 
@@ -66,10 +68,16 @@ export async function run(command: string, args: readonly string[], options: Run
 }
 
 /** Runs a command and throws, quoting its output, unless it exits with 0. */
-export async function runOk(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+export async function runOk(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<CommandResult> {
   const result = await run(command, args, options);
   if (result.code !== 0) {
-    throw new Error(`\`${[command, ...args].join(' ')}\` exited with ${String(result.code)}\n${result.stdout}\n${result.stderr}`.trimEnd());
+    throw new Error(
+      `\`${[command, ...args].join(' ')}\` exited with ${String(result.code)}\n${result.stdout}\n${result.stderr}`.trimEnd(),
+    );
   }
   return result;
 }

@@ -59,16 +59,18 @@ export const EXTERNAL_SECRETS: Readonly<Record<string, Readonly<Record<string, s
 };
 
 function configMapData(objects: readonly K8sObject[], name: string): Record<string, string> | undefined {
-  const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as (K8sObject & { data?: Record<string, string> }) | undefined;
+  const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as
+    (K8sObject & { data?: Record<string, string> }) | undefined;
   return map ? (map.data ?? {}) : undefined;
 }
 
 function secretData(objects: readonly K8sObject[], name: string): Record<string, string> | undefined {
   const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === name) as
-    | (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> })
-    | undefined;
+    (K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> }) | undefined;
   if (!secret) return EXTERNAL_SECRETS[name] ? { ...EXTERNAL_SECRETS[name] } : undefined;
-  const decoded = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  const decoded = Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
   return { ...decoded, ...secret.stringData };
 }
 
@@ -82,12 +84,16 @@ export function containerEnv(container: ContainerSpec, objects: readonly K8sObje
   for (const source of container.envFrom ?? []) {
     if (source.configMapRef) {
       const data = configMapData(objects, source.configMapRef.name);
-      if (!data && !source.configMapRef.optional) throw new Error(`${container.name}: envFrom ConfigMap ${source.configMapRef.name} does not exist`);
+      if (!data && !source.configMapRef.optional)
+        throw new Error(`${container.name}: envFrom ConfigMap ${source.configMapRef.name} does not exist`);
       Object.assign(env, data);
     }
     if (source.secretRef) {
       const data = secretData(objects, source.secretRef.name);
-      if (!data && !source.secretRef.optional) throw new Error(`${container.name}: envFrom Secret ${source.secretRef.name} is neither rendered nor documented`);
+      if (!data && !source.secretRef.optional)
+        throw new Error(
+          `${container.name}: envFrom Secret ${source.secretRef.name} is neither rendered nor documented`,
+        );
       Object.assign(env, data);
     }
   }
@@ -97,7 +103,8 @@ export function containerEnv(container: ContainerSpec, objects: readonly K8sObje
     if (!ref) continue;
     const data = variable.valueFrom?.configMapKeyRef ? configMapData(objects, ref.name) : secretData(objects, ref.name);
     const value = data?.[ref.key];
-    if (value === undefined && !ref.optional) throw new Error(`${container.name}: ${variable.name} refers to ${ref.name}/${ref.key}, which does not exist`);
+    if (value === undefined && !ref.optional)
+      throw new Error(`${container.name}: ${variable.name} refers to ${ref.name}/${ref.key}, which does not exist`);
     if (value !== undefined) env[variable.name] = value;
   }
   return env;
@@ -124,7 +131,10 @@ export function serviceDeployment(objects: readonly K8sObject[], service: 'web' 
 }
 
 /** Whether a label selector's matchLabels all hold for these labels. */
-export function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
 }

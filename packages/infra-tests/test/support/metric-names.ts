@@ -61,7 +61,11 @@ export const NODE_DEFAULT_SERIES = [
 ] as const;
 
 /** Gauges every worker exports with the same queue-wide value: aggregate them with max. */
-export const QUEUE_WIDE_GAUGES = ['flotilla_queue_jobs', 'flotilla_queue_oldest_waiting_seconds', 'flotilla_queue_workers'] as const;
+export const QUEUE_WIDE_GAUGES = [
+  'flotilla_queue_jobs',
+  'flotilla_queue_oldest_waiting_seconds',
+  'flotilla_queue_workers',
+] as const;
 
 /** The series names of a histogram. */
 export function histogramSeries(name: string): string[] {
@@ -74,7 +78,21 @@ export function knownSeriesNames(): Set<string> {
 }
 
 // Words of PromQL that look like names but are not metrics.
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * The metric names an expression selects, e.g. `sum by (le) (rate(x_bucket{a="b"}[5m]))` →
@@ -106,7 +124,8 @@ export function unaggregatedQueueGauges(expr: string): string[] {
   for (const gauge of QUEUE_WIDE_GAUGES) {
     // Bounded by anything but a name character (`:` included, so recorded names do not count).
     const uses = [...expr.matchAll(new RegExp(`(?<![\\w:])${gauge}(?![\\w:])`, 'g'))].length;
-    const underMax = [...expr.matchAll(new RegExp(`\\bmax\\s+by\\s*\\([^)]*\\)\\s*\\(\\s*${gauge}(?![\\w:])`, 'g'))].length;
+    const underMax = [...expr.matchAll(new RegExp(`\\bmax\\s+by\\s*\\([^)]*\\)\\s*\\(\\s*${gauge}(?![\\w:])`, 'g'))]
+      .length;
     if (uses > underMax) problems.push(gauge);
   }
   return problems;

@@ -23,7 +23,8 @@ export async function readInfraYaml(...parts: string[]): Promise<unknown> {
 export async function readInfraYamlDocuments(...parts: string[]): Promise<unknown[]> {
   const documents = parseAllDocuments(await readFile(infraPath(...parts), 'utf8'), { strict: true, uniqueKeys: true });
   return documents.map((document) => {
-    if (document.errors.length > 0) throw new Error(`${parts.join('/')}: ${document.errors.map((e) => e.message).join('; ')}`);
+    if (document.errors.length > 0)
+      throw new Error(`${parts.join('/')}: ${document.errors.map((e) => e.message).join('; ')}`);
     return document.toJS() as unknown;
   });
 }

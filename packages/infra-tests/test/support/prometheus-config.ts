@@ -24,7 +24,8 @@ export interface PrometheusConfig {
 /** Reads one of the shipped configurations in infra/prometheus. */
 export async function readPrometheusConfig(file: string): Promise<PrometheusConfig> {
   const config = (await readInfraYaml('prometheus', file)) as PrometheusConfig | null;
-  if (!config || !Array.isArray(config.scrape_configs)) throw new Error(`infra/prometheus/${file} has no scrape_configs`);
+  if (!config || !Array.isArray(config.scrape_configs))
+    throw new Error(`infra/prometheus/${file} has no scrape_configs`);
   return config;
 }
 

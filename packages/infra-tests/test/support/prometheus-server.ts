@@ -106,6 +106,9 @@ export async function prometheusApi<T>(server: PrometheusServer, path: string): 
 
 /** An instant query's result (an empty array when no series matches). */
 export async function instantQuery(server: PrometheusServer, expr: string): Promise<Sample[]> {
-  const data = await prometheusApi<{ resultType: string; result: Sample[] }>(server, `/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const data = await prometheusApi<{ resultType: string; result: Sample[] }>(
+    server,
+    `/api/v1/query?query=${encodeURIComponent(expr)}`,
+  );
   return data.result;
 }

@@ -20,7 +20,9 @@ export function requireTool(ctx: TestContext, name: PrometheusTool): string {
   if (path) return path;
   const missing = `${name} was not found on the PATH`;
   if (process.env['CI'] === 'true') {
-    throw new Error(`${missing}; CI must run the Prometheus tests: .ci/run installs it with \`apt-get install prometheus\``);
+    throw new Error(
+      `${missing}; CI must run the Prometheus tests: .ci/run installs it with \`apt-get install prometheus\``,
+    );
   }
   return ctx.skip(`${missing}; install it to run this test: \`sudo apt-get install prometheus\` (Debian/Ubuntu)`);
 }

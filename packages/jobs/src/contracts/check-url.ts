@@ -10,7 +10,10 @@ export const checkableUrl = z
   .max(2048)
   // The WHATWG parser drops tabs and line breaks, so "https://a/\r\nHost: b" would pass as a
   // URL yet be stored, logged and shown with the line break in it.
-  .refine((url) => !/\s/.test(url) && [...url].every((c) => c >= '!' && c !== '\u007f'), 'a URL without spaces or control characters')
+  .refine(
+    (url) => !/\s/.test(url) && [...url].every((c) => c >= '!' && c !== '\u007f'),
+    'a URL without spaces or control characters',
+  )
   .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'a URL without user name or password');
 
 /** The outcome of checking one URL, as the url-checker reports it. */
@@ -28,7 +31,8 @@ export const checkResult = z.object({
 export const checkUrlJob = defineJob({
   name: 'check-url',
   queue: outboundQueue.name,
-  description: 'Fetches a URL (keep-alive pool, timeouts, retries with jittered backoff) and reports whether it is up. Internal and metadata addresses are refused.',
+  description:
+    'Fetches a URL (keep-alive pool, timeouts, retries with jittered backoff) and reports whether it is up. Internal and metadata addresses are refused.',
   input: z.strictObject({ url: checkableUrl.describe('The http(s) URL to check') }),
   result: checkResult,
   retry: { attempts: 1, backoff: { type: 'fixed', delayMs: 1000, jitter: 0 } },

@@ -32,7 +32,9 @@ interface Head {
 /** Codec of cached pages for the cache package. */
 export const cachedPageCodec: CacheCodec<CachedPage> = Object.freeze({
   encode(page: CachedPage): Buffer {
-    const head = Buffer.from(JSON.stringify({ s: page.status, h: page.headers, e: page.etag, r: page.route } satisfies Head));
+    const head = Buffer.from(
+      JSON.stringify({ s: page.status, h: page.headers, e: page.etag, r: page.route } satisfies Head),
+    );
     const length = Buffer.alloc(HEAD_LENGTH_BYTES);
     length.writeUInt32BE(head.length);
     return Buffer.concat([length, head, page.body]);

@@ -27,7 +27,17 @@ export interface PageCacheOptions {
 export type CacheOutcome = 'HIT' | 'MISS' | 'STALE';
 
 // Per-response headers the cache must not replay: they describe one connection or one send.
-const NOT_REPLAYED = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'etag', 'x-cache', 'age', 'vary']);
+const NOT_REPLAYED = new Set([
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'etag',
+  'x-cache',
+  'age',
+  'vary',
+]);
 const UNCACHEABLE_DIRECTIVE = /(?:^|,)\s*(?:private|no-store|no-cache)\b/i;
 const TAGS = 'flotillaCacheTags';
 
@@ -174,7 +184,8 @@ function collect(chunks: Buffer[], chunk: unknown, encoding: unknown): void {
   if (chunk === undefined || chunk === null) return;
   if (Buffer.isBuffer(chunk)) chunks.push(chunk);
   else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
-  else if (typeof chunk === 'string') chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+  else if (typeof chunk === 'string')
+    chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
 }
 
 /** Only complete 200s meant for everyone: no cookies, nothing private, nothing uncacheable. */

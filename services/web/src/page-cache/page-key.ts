@@ -10,7 +10,12 @@ const MAX_KEPT_QUERY = 256;
  * the request must not use the cache (its kept query is too long). Other parameters (a
  * cache-buster `?cb=123`) do not make a new entry.
  */
-export function pageKey(url: string, headers: IncomingHttpHeaders, vary: readonly string[], query: ReadonlySet<string>): string | undefined {
+export function pageKey(
+  url: string,
+  headers: IncomingHttpHeaders,
+  vary: readonly string[],
+  query: ReadonlySet<string>,
+): string | undefined {
   const mark = url.indexOf('?');
   let key = mark === -1 ? url : url.slice(0, mark);
   if (mark !== -1 && mark < url.length - 1 && query.size > 0) {

@@ -12,8 +12,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function requireAdmin(access: AdminAccess): RequestHandler {
   return (req, _res, next) => {
     if (access.access === 'credentials' && !metricsAuthorized(access.auth, req)) {
-      const challenge = access.auth.kind === 'basic' ? 'Basic realm="flotilla admin", charset="UTF-8"' : 'Bearer realm="flotilla admin"';
-      throw new HttpProblem('unauthorized', 'this needs the admin credentials', undefined, { 'www-authenticate': challenge });
+      const challenge =
+        access.auth.kind === 'basic'
+          ? 'Basic realm="flotilla admin", charset="UTF-8"'
+          : 'Bearer realm="flotilla admin"';
+      throw new HttpProblem('unauthorized', 'this needs the admin credentials', undefined, {
+        'www-authenticate': challenge,
+      });
     }
     next();
   };

@@ -18,7 +18,9 @@ function stateOf(req: Request): ListableState {
   const raw: unknown = req.query['state'] ?? 'failed';
   const state = SNAPSHOT_STATES.find((s) => s === raw);
   if (!state) {
-    throw new HttpProblem('validation-failed', 'query parameter "state" is invalid', [{ pointer: 'state', detail: `expected one of ${SNAPSHOT_STATES.join(', ')}` }]);
+    throw new HttpProblem('validation-failed', 'query parameter "state" is invalid', [
+      { pointer: 'state', detail: `expected one of ${SNAPSHOT_STATES.join(', ')}` },
+    ]);
   }
   return state;
 }
@@ -45,7 +47,9 @@ export function adminJobRoutes(deps: AdminJobRoutesDeps): Router {
   router.post('/api/admin/jobs/:id/retry', async (req, res) => {
     const result = await deps.admin.retry(jobIdOf(req));
     if (result.outcome !== 'retried') {
-      throw result.outcome === 'not-found' ? new HttpProblem('job-not-found', 'there is no job with this id') : new HttpProblem('job-not-failed', 'only a failed job can be retried');
+      throw result.outcome === 'not-found'
+        ? new HttpProblem('job-not-found', 'there is no job with this id')
+        : new HttpProblem('job-not-failed', 'only a failed job can be retried');
     }
     res.set('cache-control', 'no-store').json(result.job);
   });

@@ -28,9 +28,16 @@ function profileBody(maxSeconds: number) {
   return z
     .strictObject({
       kind: z.enum(PROFILE_KINDS, `one of ${PROFILE_KINDS.join(', ')}`),
-      seconds: z.int(`a whole number of seconds from 1 to ${maxSeconds}`).min(1).max(maxSeconds, `at most ${maxSeconds} (PROFILE_MAX_SECONDS)`).optional(),
+      seconds: z
+        .int(`a whole number of seconds from 1 to ${maxSeconds}`)
+        .min(1)
+        .max(maxSeconds, `at most ${maxSeconds} (PROFILE_MAX_SECONDS)`)
+        .optional(),
     })
-    .refine((body) => isTimed(body.kind) || body.seconds === undefined, { path: ['seconds'], message: 'a heap snapshot is one instant: leave seconds out' });
+    .refine((body) => isTimed(body.kind) || body.seconds === undefined, {
+      path: ['seconds'],
+      message: 'a heap snapshot is one instant: leave seconds out',
+    });
 }
 
 function profileIdOf(req: Request): string {
@@ -58,8 +65,16 @@ export function adminProfileRoutes(deps: AdminProfileRoutesDeps): Router {
   router.post('/api/admin/processes/:processId/profiles', requireJson, json, async (req, res) => {
     const processId = String(req.params['processId']);
     const { kind, seconds } = validateBody(body, req.body, 'profile request');
-    const known = PROCESS_ID.test(processId) && (await Promise.all(FLEET_GROUPS.map((group) => deps.membership.members(group)))).flat().some((member) => member.id === processId);
-    if (!known) throw new HttpProblem('process-not-found', `there is no live process with the id "${processId}" (GET /api/members lists them)`);
+    const known =
+      PROCESS_ID.test(processId) &&
+      (await Promise.all(FLEET_GROUPS.map((group) => deps.membership.members(group))))
+        .flat()
+        .some((member) => member.id === processId);
+    if (!known)
+      throw new HttpProblem(
+        'process-not-found',
+        `there is no live process with the id "${processId}" (GET /api/members lists them)`,
+      );
     let status;
     try {
       status = await deps.desk.request(processId, kind, seconds ?? DEFAULT_SECONDS);
@@ -68,12 +83,20 @@ export function adminProfileRoutes(deps: AdminProfileRoutesDeps): Router {
       throw error;
     }
     const links = statusLinks(status.id);
-    res.status(202).location(links.self).set('cache-control', 'no-store').json({ ...status, ...links });
+    res
+      .status(202)
+      .location(links.self)
+      .set('cache-control', 'no-store')
+      .json({ ...status, ...links });
   });
 
   router.get('/api/admin/profiles/:profileId', async (req, res) => {
     const status = await deps.desk.status(profileIdOf(req));
-    if (!status) throw new HttpProblem('profile-not-found', 'there is no profile with this id (finished profiles expire after two minutes)');
+    if (!status)
+      throw new HttpProblem(
+        'profile-not-found',
+        'there is no profile with this id (finished profiles expire after two minutes)',
+      );
     res.set('cache-control', 'no-store').json({ ...status, ...statusLinks(status.id) });
   });
 
@@ -82,8 +105,15 @@ export function adminProfileRoutes(deps: AdminProfileRoutesDeps): Router {
     const file = await deps.desk.file(id);
     if (!file) {
       const status = await deps.desk.status(id);
-      if (!status) throw new HttpProblem('profile-not-found', 'there is no profile with this id (finished profiles expire after two minutes)');
-      throw new HttpProblem('profile-not-ready', `the profile is ${status.state}${status.error ? `: ${status.error}` : ''}`);
+      if (!status)
+        throw new HttpProblem(
+          'profile-not-found',
+          'there is no profile with this id (finished profiles expire after two minutes)',
+        );
+      throw new HttpProblem(
+        'profile-not-ready',
+        `the profile is ${status.state}${status.error ? `: ${status.error}` : ''}`,
+      );
     }
     res.writeHead(200, {
       'content-type': 'application/json',

@@ -4,7 +4,8 @@ import { HttpProblem } from '../problems.js';
 /** The article id from the path; anything that is not a positive whole number is not found. */
 export function articleIdOf(req: Request): number {
   const raw = req.params['id'];
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) throw new HttpProblem('article-not-found', 'there is no article with this id');
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw))
+    throw new HttpProblem('article-not-found', 'there is no article with this id');
   return Number(raw);
 }
 

@@ -24,7 +24,11 @@ export function articleApiRoutes(deps: ContentDeps, bodyLimitBytes: number): Rou
     const input = validateBody(articleInput, req.body, 'article');
     const article = await store.create(input);
     await deps.invalidate([ARTICLE_LIST_TAG]);
-    res.status(201).location(`/api/articles/${article.id}`).set('etag', articleEtag(article.id, article.version)).json(article);
+    res
+      .status(201)
+      .location(`/api/articles/${article.id}`)
+      .set('etag', articleEtag(article.id, article.version))
+      .json(article);
   });
 
   router.get('/api/articles/:id', async (req, res) => {
@@ -48,7 +52,10 @@ export function articleApiRoutes(deps: ContentDeps, bodyLimitBytes: number): Rou
       case 'not-found':
         throw new HttpProblem('article-not-found', 'there is no article with this id');
       case 'precondition-failed':
-        throw new HttpProblem('precondition-failed', 'the article changed since this ETag was read; GET it again and retry');
+        throw new HttpProblem(
+          'precondition-failed',
+          'the article changed since this ETag was read; GET it again and retry',
+        );
       case 'updated':
         await deps.invalidate([articleTag(id)]);
         res.set('etag', articleEtag(id, result.article.version)).json(result.article);
@@ -82,7 +89,9 @@ function found(article: Article | undefined): Article {
  */
 function expectedVersion(id: number, header: string | undefined): number | '*' {
   if (header === undefined) {
-    throw new HttpProblem('precondition-required', 'send If-Match with the ETag you read (or *)', [{ pointer: 'If-Match', detail: 'required' }]);
+    throw new HttpProblem('precondition-required', 'send If-Match with the ETag you read (or *)', [
+      { pointer: 'If-Match', detail: 'required' },
+    ]);
   }
   if (header.trim() === '*') return '*';
   const prefix = `"article-${id}-v`;

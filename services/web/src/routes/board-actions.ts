@@ -40,7 +40,10 @@ export function boardActionGuard(enabled: readonly BoardAction[]): RequestHandle
     if (SAFE_METHODS.has(req.method)) return next();
     const action = boardActionOf(req.path);
     if (action === undefined || !allowed.has(action)) {
-      throw new HttpProblem('action-disabled', `this dashboard action (${action ?? 'unknown'}) is turned off; DASHBOARD_ACTIONS lists the ones allowed`);
+      throw new HttpProblem(
+        'action-disabled',
+        `this dashboard action (${action ?? 'unknown'}) is turned off; DASHBOARD_ACTIONS lists the ones allowed`,
+      );
     }
     next();
   };

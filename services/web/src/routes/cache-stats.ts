@@ -31,7 +31,11 @@ export function cacheStatsRoutes(deps: CacheStatsDeps): Router {
     await Promise.all(
       deps.caches.map(async (cache) => {
         const process = cache.stats();
-        return { name: process.name, process, fleet: await readCacheStats(deps.redis, deps.prefix, process.name, minutes) };
+        return {
+          name: process.name,
+          process,
+          fleet: await readCacheStats(deps.redis, deps.prefix, process.name, minutes),
+        };
       }),
     );
 
@@ -42,7 +46,10 @@ export function cacheStatsRoutes(deps: CacheStatsDeps): Router {
 
   router.get('/cache', async (req, res) => {
     const minutes = integerQuery(req, 'minutes', 1, MAX_MINUTES) ?? DEFAULT_MINUTES;
-    res.set('cache-control', 'no-store').type('html').send(renderLayout('Cache statistics', (await report(minutes)).map(renderReport).join('\n')));
+    res
+      .set('cache-control', 'no-store')
+      .type('html')
+      .send(renderLayout('Cache statistics', (await report(minutes)).map(renderReport).join('\n')));
   });
   return router;
 }

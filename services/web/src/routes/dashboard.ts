@@ -51,11 +51,25 @@ async function snapshot(deps: DashboardDeps): Promise<unknown> {
         const hits = sum(points.map((p) => p.hits));
         const misses = sum(points.map((p) => p.misses));
         const invalidations = sum(points.map((p) => p.invalidations));
-        return { name, hits, misses, invalidations, hitRatio: hits + misses === 0 ? null : hits / (hits + misses), l1Hits, l1Entries };
+        return {
+          name,
+          hits,
+          misses,
+          invalidations,
+          hitRatio: hits + misses === 0 ? null : hits / (hits + misses),
+          l1Hits,
+          l1Entries,
+        };
       }),
     ),
   ]);
-  return { at: new Date(now).toISOString(), windowMinutes: WINDOW_MINUTES, members: Object.fromEntries(members), queues, caches: cacheReports };
+  return {
+    at: new Date(now).toISOString(),
+    windowMinutes: WINDOW_MINUTES,
+    members: Object.fromEntries(members),
+    queues,
+    caches: cacheReports,
+  };
 }
 
 /**
@@ -91,12 +105,18 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
 
   const board = new ExpressAdapter();
   board.setBasePath('/dashboard/jobs');
-  createBullBoard({ queues: deps.catalog.queues.map((q) => new BullMQAdapter(deps.producer.queue(q.name))), serverAdapter: board });
+  createBullBoard({
+    queues: deps.catalog.queues.map((q) => new BullMQAdapter(deps.producer.queue(q.name))),
+    serverAdapter: board,
+  });
   router.use('/dashboard/jobs/api', boardActionGuard(deps.actions));
   router.use('/dashboard/jobs', board.getRouter() as RequestHandler);
 
   router.get('/dashboard', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (_req, res) => {
-    res.set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps)));
+    res
+      .set('cache-control', 'no-store')
+      .type('html')
+      .send(renderDashboard(await snapshot(deps)));
   });
 
   // Search by id: a job id names its queue, so the job's page in bull-board is one redirect away.
@@ -107,7 +127,11 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
       res.redirect(303, `/dashboard/jobs/queue/${encodeURIComponent(job.queue)}/${encodeURIComponent(job.id)}`);
       return;
     }
-    res.status(404).set('cache-control', 'no-store').type('html').send(renderDashboard(await snapshot(deps), `No job with the id “${id}” (finished jobs expire).`));
+    res
+      .status(404)
+      .set('cache-control', 'no-store')
+      .type('html')
+      .send(renderDashboard(await snapshot(deps), `No job with the id “${id}” (finished jobs expire).`));
   });
 
   const streamSnapshot = sharedSnapshot(deps);

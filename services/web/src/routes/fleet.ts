@@ -35,7 +35,11 @@ const targetsBody = z.strictObject({ urls: z.array(checkableUrl).min(1).max(MAX_
  */
 export function fleetRoutes(deps: FleetDeps): Router {
   const router = Router();
-  const json = express.json({ limit: deps.bodyLimitBytes, strict: false, type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: deps.bodyLimitBytes,
+    strict: false,
+    type: ['application/json', 'application/*+json'],
+  });
   const refusalOf = urlRefusals(deps.urlCheckAllow);
   const readable = (req: Request): void => {
     if (!deps.readAuthorized(req)) throw new HttpProblem('unauthorized', 'this endpoint needs the metrics credentials');
@@ -43,15 +47,23 @@ export function fleetRoutes(deps: FleetDeps): Router {
 
   router.get('/api/members', async (req, res) => {
     readable(req);
-    const groups = await Promise.all(FLEET_GROUPS.map(async (group) => [group, await deps.membership.members(group)] as const));
+    const groups = await Promise.all(
+      FLEET_GROUPS.map(async (group) => [group, await deps.membership.members(group)] as const),
+    );
     res.set('cache-control', 'no-store').json({ groups: Object.fromEntries(groups) });
   });
 
   router.get('/api/url-checks', async (req, res) => {
     readable(req);
     const reports = integerQuery(req, 'reports', 0, 100) ?? 10;
-    const [targets, latest, recent] = await Promise.all([deps.urlChecks.targets(), deps.urlChecks.latest(), deps.urlChecks.reports(reports)]);
-    res.set('cache-control', 'no-store').json({ targets: targets.map((url) => ({ url, latest: latest[url] ?? null })), reports: recent });
+    const [targets, latest, recent] = await Promise.all([
+      deps.urlChecks.targets(),
+      deps.urlChecks.latest(),
+      deps.urlChecks.reports(reports),
+    ]);
+    res
+      .set('cache-control', 'no-store')
+      .json({ targets: targets.map((url) => ({ url, latest: latest[url] ?? null })), reports: recent });
   });
 
   if (deps.access.access === 'off') return router;

@@ -1,5 +1,13 @@
 import { Router, type Response } from 'express';
-import { compareStreamIds, isFinished, isTerminalEvent, type JobEvent, type JobEventHub, type JobProducer, type JobView } from '@flotilla/queue';
+import {
+  compareStreamIds,
+  isFinished,
+  isTerminalEvent,
+  type JobEvent,
+  type JobEventHub,
+  type JobProducer,
+  type JobView,
+} from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 import { whenResponseCloses } from '../when-response-closes.js';
 import { jobIdOf } from './request-checks.js';
@@ -52,7 +60,9 @@ export function jobEventRoutes(deps: JobEventRoutesDeps): Router {
       const horizon = await deps.events.lastEventId(id);
       const view = await deps.producer.find(id);
       if (!view) throw new HttpProblem('job-not-found', 'there is no job with this id (finished jobs expire)');
-      const missed = resumeFrom ? await deps.events.eventsBetween(id, resumeFrom, horizon, Date.parse(view.createdAt)) : undefined;
+      const missed = resumeFrom
+        ? await deps.events.eventsBetween(id, resumeFrom, horizon, Date.parse(view.createdAt))
+        : undefined;
       if (closed) return;
 
       res.status(200).set({

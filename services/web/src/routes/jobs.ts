@@ -1,6 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import { isFinished, isTerminalEvent, type EnqueueResult, type JobEventHub, type JobProducer, type JobView } from '@flotilla/queue';
+import {
+  isFinished,
+  isTerminalEvent,
+  type EnqueueResult,
+  type JobEventHub,
+  type JobProducer,
+  type JobView,
+} from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 import { idempotencyKeyOf, integerQuery, jobIdOf, requireJson } from './request-checks.js';
 import { whenResponseCloses } from '../when-response-closes.js';
@@ -24,10 +31,28 @@ export function jobLocation(id: string): string {
  * Writes the 202 of an accepted submission, with `leading` headers first (a flat [name, value, …]
  * list) and any already set on `res` kept.
  */
-export function writeAccepted(res: ServerResponse, type: string, result: EnqueueResult, leading: readonly string[] = []): void {
+export function writeAccepted(
+  res: ServerResponse,
+  type: string,
+  result: EnqueueResult,
+  leading: readonly string[] = [],
+): void {
   const location = jobLocation(result.id);
-  const body = JSON.stringify({ id: result.id, type, state: result.state, links: { self: location, events: `${location}/events` } });
-  const headers = [...leading, 'location', location, 'cache-control', 'no-store', 'content-type', 'application/json; charset=utf-8'];
+  const body = JSON.stringify({
+    id: result.id,
+    type,
+    state: result.state,
+    links: { self: location, events: `${location}/events` },
+  });
+  const headers = [
+    ...leading,
+    'location',
+    location,
+    'cache-control',
+    'no-store',
+    'content-type',
+    'application/json; charset=utf-8',
+  ];
   if (!result.created) headers.push('idempotent-replayed', 'true');
   headers.push('content-length', String(Buffer.byteLength(body)));
   res.writeHead(202, headers);
@@ -46,7 +71,11 @@ function jobTypeOf(req: Request, jobTypes: ReadonlySet<string>): string {
 /** POST /api/jobs/:type, GET and DELETE /api/jobs/:id. */
 export function jobRoutes(deps: JobRoutesDeps, jobTypes: readonly string[]): Router {
   const router = Router();
-  const json = express.json({ limit: deps.bodyLimitBytes, strict: false, type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: deps.bodyLimitBytes,
+    strict: false,
+    type: ['application/json', 'application/*+json'],
+  });
 
   const declared = new Set(jobTypes);
   const knownType: RequestHandler = (req, _res, next) => {
@@ -92,7 +121,12 @@ export function jobRoutes(deps: JobRoutesDeps, jobTypes: readonly string[]): Rou
  * Long poll: answers as soon as the job ends, or with its current state after `timeoutMs`.
  * Subscribes before reading the state, so an end that happens in between is not missed.
  */
-async function waitForEnd(deps: JobRoutesDeps, id: string, timeoutMs: number, res: Response): Promise<JobView | undefined> {
+async function waitForEnd(
+  deps: JobRoutesDeps,
+  id: string,
+  timeoutMs: number,
+  res: Response,
+): Promise<JobView | undefined> {
   let wake: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (wake = resolve));
   const unsubscribe = deps.events.subscribe(id, (event) => {

@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { sameSecret } from '@flotilla/metrics';
-import { readQueueOverview, snapshotQueue, type JobCatalog, type JobProducer, type QueueSnapshot } from '@flotilla/queue';
+import {
+  readQueueOverview,
+  snapshotQueue,
+  type JobCatalog,
+  type JobProducer,
+  type QueueSnapshot,
+} from '@flotilla/queue';
 import { HttpProblem } from '../problems.js';
 
 /** What the queue overview reads. */
@@ -33,7 +39,9 @@ export function queueRoutes(deps: QueueRoutesDeps): Router {
   router.get('/api/queues', async (req, res) => {
     if (!deps.authorized(req)) throw new HttpProblem('unauthorized', 'this endpoint needs the metrics credentials');
     const now = Date.now();
-    const queues = await Promise.all(deps.catalog.queues.map((q) => readQueueOverview(deps.producer.queue(q.name), THROUGHPUT_MINUTES, now)));
+    const queues = await Promise.all(
+      deps.catalog.queues.map((q) => readQueueOverview(deps.producer.queue(q.name), THROUGHPUT_MINUTES, now)),
+    );
     res.set('cache-control', 'no-store').json({ throughputMinutes: THROUGHPUT_MINUTES, queues });
   });
 

@@ -35,7 +35,8 @@ export function integerQuery(req: Request, name: string, min: number, max: numbe
 /** The job id from the path; anything that is not a well-formed id is simply not found. */
 export function jobIdOf(req: Request): string {
   const id = req.params['id'];
-  if (typeof id !== 'string' || !queueOfJobId(id)) throw new HttpProblem('job-not-found', 'there is no job with this id');
+  if (typeof id !== 'string' || !queueOfJobId(id))
+    throw new HttpProblem('job-not-found', 'there is no job with this id');
   return id;
 }
 
@@ -47,7 +48,10 @@ export function jobIdOf(req: Request): string {
 export const requireJson: RequestHandler = (req, _res, next) => {
   const declared = req.get('content-type');
   if (!isJsonMediaType(declared)) {
-    throw new HttpProblem('unsupported-media-type', `expected Content-Type application/json, got ${declared ?? 'none'}`);
+    throw new HttpProblem(
+      'unsupported-media-type',
+      `expected Content-Type application/json, got ${declared ?? 'none'}`,
+    );
   }
   if (!hasBody(req)) req.body = {};
   next();
@@ -89,7 +93,9 @@ export function declaredLengthWithin(limitBytes: number): RequestHandler {
   return (req, _res, next) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limitBytes) {
-      throw new HttpProblem('payload-too-large', `the request body exceeds ${limitBytes} bytes`, undefined, { connection: 'close' });
+      throw new HttpProblem('payload-too-large', `the request body exceeds ${limitBytes} bytes`, undefined, {
+        connection: 'close',
+      });
     }
     next();
   };

@@ -22,7 +22,10 @@ export function siteRoutes(deps: ContentDeps, bodyLimitBytes: number, limit?: Re
   const cached = deps.pageCache?.middleware() ?? ((_req, _res, next) => next());
   const form = express.urlencoded({ limit: bodyLimitBytes, extended: false });
   // The router sees every request that reaches it; only the site's own paths are counted here.
-  if (limit) router.use((req, res, next) => (req.path === '/' || req.path.startsWith('/articles/') ? limit(req, res, next) : next()));
+  if (limit)
+    router.use((req, res, next) =>
+      req.path === '/' || req.path.startsWith('/articles/') ? limit(req, res, next) : next(),
+    );
 
   router.get('/', cached, async (_req, res) => {
     const summaries = await store.list(HOME_SIZE);

@@ -30,7 +30,14 @@ beforeAll(async () => {
     prefix,
     codec: cachedPageCodec,
   });
-  const pages = new PageCache({ cache, ttlMs: 60_000, vary: ['accept-language'], query: ['q'], logger: createLogger({ service: 'web', level: 'silent' }), isDraining: () => false });
+  const pages = new PageCache({
+    cache,
+    ttlMs: 60_000,
+    vary: ['accept-language'],
+    query: ['q'],
+    logger: createLogger({ service: 'web', level: 'silent' }),
+    isDraining: () => false,
+  });
   const app = express();
   app.use(pages.middleware());
   app.use((_req, _res, next) => {
@@ -40,7 +47,10 @@ beforeAll(async () => {
   app.get('/public', (req, res) => {
     cacheTags(res, ['t:public']);
     const q = req.query['q'];
-    res.type('html').set('x-custom', 'kept').send(`<p>public ${typeof q === 'string' ? q : ''}</p>`);
+    res
+      .type('html')
+      .set('x-custom', 'kept')
+      .send(`<p>public ${typeof q === 'string' ? q : ''}</p>`);
   });
   app.get('/language', (req, res) => {
     res.type('text').send(`language ${req.get('accept-language') ?? 'none'}`);
@@ -77,7 +87,13 @@ function subscriber(): SharedSubscriber {
 async function get(path: string, headers: Record<string, string> = {}) {
   const before = renders;
   const response = await fetch(base + path, { headers });
-  return { status: response.status, cache: response.headers.get('x-cache'), headers: response.headers, text: await response.text(), rendered: renders > before };
+  return {
+    status: response.status,
+    cache: response.headers.get('x-cache'),
+    headers: response.headers,
+    text: await response.text(),
+    rendered: renders > before,
+  };
 }
 
 describe('PageCache', () => {
@@ -137,7 +153,10 @@ describe('PageCache', () => {
     try {
       const key = '/public?q=l2\naccept-language:en';
       // The page is written to Redis after the response went out.
-      await waitFor(async () => (await other.get(key)) !== undefined, { timeoutMs: 5000, description: 'the page in Redis' });
+      await waitFor(async () => (await other.get(key)) !== undefined, {
+        timeoutMs: 5000,
+        description: 'the page in Redis',
+      });
       const hit = await other.get(key);
       expect(hit?.tier).toMatch(/^l[12]$/);
       expect(hit?.value.body.toString()).toBe('<p>public l2</p>');

@@ -68,7 +68,9 @@ describe('ApiRateLimiter', () => {
       expect(waitMs).toBeLessThanOrEqual(60_000);
     }
     // Refused requests are not counted; the admitted ones reach Redis within a sync.
-    await waitFor(async () => (await fleetCount(keyPrefix, 'client-a')) === 5, { description: 'the count of 5 in Redis' });
+    await waitFor(async () => (await fleetCount(keyPrefix, 'client-a')) === 5, {
+      description: 'the count of 5 in Redis',
+    });
     const ttl = await redis.pttl(`${keyPrefix}:client-a`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
@@ -90,12 +92,19 @@ describe('ApiRateLimiter', () => {
 
   it("holds across replicas: a replica's first request of a client learns the fleet's count", async () => {
     const keyPrefix = prefix();
-    const [{ limiter: a, client: aRedis }, { limiter: b }] = await Promise.all([replica({ keyPrefix, requests: 5 }), replica({ keyPrefix, requests: 5 })]);
+    const [{ limiter: a, client: aRedis }, { limiter: b }] = await Promise.all([
+      replica({ keyPrefix, requests: 5 }),
+      replica({ keyPrefix, requests: 5 }),
+    ]);
     expect(await consumeMany(a, 'client', 3)).toEqual([undefined, undefined, undefined]);
     // b's first request waits for Redis, which has a's first request counted at least.
-    await waitFor(async () => (await fleetCount(keyPrefix, 'client')) === 3, { description: "a's three requests in Redis" });
+    await waitFor(async () => (await fleetCount(keyPrefix, 'client')) === 3, {
+      description: "a's three requests in Redis",
+    });
     expect(await consumeMany(b, 'client', 3)).toEqual([undefined, undefined, expect.any(Number)]);
-    await waitFor(async () => (await fleetCount(keyPrefix, 'client')) === 5, { description: "b's two requests in Redis" });
+    await waitFor(async () => (await fleetCount(keyPrefix, 'client')) === 5, {
+      description: "b's two requests in Redis",
+    });
     // a has not heard of b's requests since its last sync: it admits one more (the overshoot
     // the limiter allows), learns the fleet's count when it adds that one, and refuses.
     expect(await a.consume('client')).toBeUndefined();
@@ -108,9 +117,19 @@ describe('ApiRateLimiter', () => {
     const keyPrefix = prefix();
     const warnings: string[] = [];
     const infos: string[] = [];
-    const logger = { ...quiet, warn: (_: unknown, message: string) => warnings.push(message), info: (message: string) => infos.push(message) } as unknown as Logger;
+    const logger = {
+      ...quiet,
+      warn: (_: unknown, message: string) => warnings.push(message),
+      info: (message: string) => infos.push(message),
+    } as unknown as Logger;
     const { limiter } = await replica({ keyPrefix, requests: 3, logger, redisUrl: 'redis://127.0.0.1:1' });
-    expect(await consumeMany(limiter, 'client', 5)).toEqual([undefined, undefined, undefined, expect.any(Number), expect.any(Number)]);
+    expect(await consumeMany(limiter, 'client', 5)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      expect.any(Number),
+      expect.any(Number),
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(warnings).toEqual(['rate limiter cannot reach Redis; counting per process until it is back']);
     expect(infos).toEqual([]);

@@ -54,10 +54,22 @@ const PLAIN = { host: 'localhost', 'content-type': 'application/json', 'content-
 describe('the requests the submission fast path takes', () => {
   it.each([
     { name: 'a plain JSON submission', headers: PLAIN, length: 7 },
-    { name: 'charset=utf-8, in any case', headers: { ...PLAIN, 'content-type': 'Application/JSON; Charset=UTF-8' }, length: 7 },
+    {
+      name: 'charset=utf-8, in any case',
+      headers: { ...PLAIN, 'content-type': 'Application/JSON; Charset=UTF-8' },
+      length: 7,
+    },
     { name: 'no body at all', headers: { host: 'localhost', 'content-type': 'application/json' }, length: 0 },
-    { name: 'a body of exactly the limit', headers: { ...PLAIN, 'content-length': String(BODY_LIMIT) }, length: BODY_LIMIT },
-    { name: 'an Idempotency-Key (checked while answering)', headers: { ...PLAIN, 'idempotency-key': 'bad key with spaces' }, length: 7 },
+    {
+      name: 'a body of exactly the limit',
+      headers: { ...PLAIN, 'content-length': String(BODY_LIMIT) },
+      length: BODY_LIMIT,
+    },
+    {
+      name: 'an Idempotency-Key (checked while answering)',
+      headers: { ...PLAIN, 'idempotency-key': 'bad key with spaces' },
+      length: 7,
+    },
     { name: 'HTTP/1.0 without Host', headers: { 'content-type': 'application/json' }, httpVersion: '1.0', length: 0 },
   ])('takes $name', ({ headers, httpVersion, length }) => {
     expect(fastPath.takes(request('POST', '/api/jobs/fib', headers, httpVersion))).toEqual({ type: 'fib', length });
@@ -76,7 +88,10 @@ describe('the requests the submission fast path takes', () => {
     { name: 'a +json media type', headers: { ...PLAIN, 'content-type': 'application/problem+json' } },
     { name: 'another charset', headers: { ...PLAIN, 'content-type': 'application/json; charset=utf-16' } },
     { name: 'a compressed body', headers: { ...PLAIN, 'content-encoding': 'gzip' } },
-    { name: 'a chunked body', headers: { host: 'localhost', 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+    {
+      name: 'a chunked body',
+      headers: { host: 'localhost', 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    },
     { name: 'a body over the limit', headers: { ...PLAIN, 'content-length': String(BODY_LIMIT + 1) } },
     { name: 'credentials', headers: { ...PLAIN, authorization: 'Bearer x' } },
     { name: 'HTTP/1.1 without Host', headers: { 'content-type': 'application/json', 'content-length': '7' } },

@@ -44,12 +44,15 @@ async function fleet(gate: RedisGate, extra: Record<string, string>): Promise<{ 
 }
 
 async function activeTimers(web: ServiceHandle): Promise<number> {
-  return total(parseMetrics((await api(web.url, 'GET', '/metrics')).text), 'nodejs_active_resources', { type: 'Timeout' });
+  return total(parseMetrics((await api(web.url, 'GET', '/metrics')).text), 'nodejs_active_resources', {
+    type: 'Timeout',
+  });
 }
 
 async function jobEventListeners(web: ServiceHandle): Promise<number> {
   const samples = parseMetrics((await api(web.url, 'GET', '/metrics')).text);
-  if (!samples.some((s) => s.name === 'flotilla_job_event_listeners')) throw new Error('the web exports no flotilla_job_event_listeners');
+  if (!samples.some((s) => s.name === 'flotilla_job_event_listeners'))
+    throw new Error('the web exports no flotilla_job_event_listeners');
   return total(samples, 'flotilla_job_event_listeners');
 }
 
@@ -60,17 +63,25 @@ async function jobEventListeners(web: ServiceHandle): Promise<number> {
  * request passes every round trip before the client leaves (with the headers sent, or waiting on
  * the job). Returns the command each round trip was stopped at.
  */
-async function abandonAtEachRoundTrip(gate: RedisGate, url: string, headers: (step: number) => Record<string, string>, quietMs: number): Promise<string[]> {
+async function abandonAtEachRoundTrip(
+  gate: RedisGate,
+  url: string,
+  headers: (step: number) => Record<string, string>,
+  quietMs: number,
+): Promise<string[]> {
   const stoppedAt: string[] = [];
   for (let step = 0; step < MAX_STEPS; step += 1) {
     // What the last abandoned request still reads must not count as this one's.
     await gate.quietFor(quietMs);
     gate.holdAfter(step);
     const controller = new AbortController();
-    const request = fetch(url, { headers: headers(step), signal: controller.signal }).then(async (response) => {
-      // Headers already sent (the streams): leave while reading the body.
-      await response.body?.cancel();
-    }, () => undefined);
+    const request = fetch(url, { headers: headers(step), signal: controller.signal }).then(
+      async (response) => {
+        // Headers already sent (the streams): leave while reading the body.
+        await response.body?.cancel();
+      },
+      () => undefined,
+    );
     const held = await gate.heldWithin(QUIET_MS);
     controller.abort();
     // The web sees the socket close while its command is still held.
@@ -87,7 +98,9 @@ async function abandonAtEachRoundTrip(gate: RedisGate, url: string, headers: (st
 async function expectAllSlotsFree(url: string, headers: Record<string, string> = {}): Promise<void> {
   const controllers = Array.from({ length: MAX_STREAMS }, () => new AbortController());
   try {
-    const statuses = await Promise.all(controllers.map(async (c) => (await fetch(url, { headers, signal: c.signal })).status));
+    const statuses = await Promise.all(
+      controllers.map(async (c) => (await fetch(url, { headers, signal: c.signal })).status),
+    );
     expect(statuses).toEqual(Array.from({ length: MAX_STREAMS }, () => 200));
   } finally {
     for (const c of controllers) c.abort();
@@ -105,14 +118,23 @@ interface AbandonedRoute {
   readonly quietMs: number;
 }
 
-const sameClient = (headers: Record<string, string> = {}) => () => headers;
+const sameClient =
+  (headers: Record<string, string> = {}) =>
+  () =>
+    headers;
 
 // The job routes read the job's last event id (XREVRANGE) and its state (HGETALL), and replay
 // after Last-Event-ID (XRANGE). The dashboard reads the client's failed sign-ins (MULTI), then
 // its snapshot after the headers; it reuses a snapshot younger than a second, so its steps are
 // spaced wider for each to read afresh.
 const ROUTES: readonly AbandonedRoute[] = [
-  { name: 'job events', path: (id) => `/api/jobs/${id}/events`, headers: sameClient(), reads: ['XREVRANGE', 'HGETALL'], quietMs: QUIET_BETWEEN_MS },
+  {
+    name: 'job events',
+    path: (id) => `/api/jobs/${id}/events`,
+    headers: sameClient(),
+    reads: ['XREVRANGE', 'HGETALL'],
+    quietMs: QUIET_BETWEEN_MS,
+  },
   {
     name: 'job events replayed',
     path: (id) => `/api/jobs/${id}/events`,
@@ -120,8 +142,20 @@ const ROUTES: readonly AbandonedRoute[] = [
     reads: ['XREVRANGE', 'HGETALL', 'XRANGE'],
     quietMs: QUIET_BETWEEN_MS,
   },
-  { name: 'long poll', path: (id) => `/api/jobs/${id}?wait=20`, headers: sameClient(), reads: ['HGETALL'], quietMs: QUIET_BETWEEN_MS },
-  { name: 'dashboard live view', path: () => '/dashboard/events', headers: sameClient(ADMIN), reads: ['MULTI', 'EVALSHA'], quietMs: 1100 },
+  {
+    name: 'long poll',
+    path: (id) => `/api/jobs/${id}?wait=20`,
+    headers: sameClient(),
+    reads: ['HGETALL'],
+    quietMs: QUIET_BETWEEN_MS,
+  },
+  {
+    name: 'dashboard live view',
+    path: () => '/dashboard/events',
+    headers: sameClient(ADMIN),
+    reads: ['MULTI', 'EVALSHA'],
+    quietMs: 1100,
+  },
 ];
 
 // The API rate limit waits for Redis (MULTI) on a client's first request in a window only, so
@@ -144,7 +178,10 @@ for (const rateLimit of ['on', 'off'] as const) {
 
     beforeAll(async () => {
       // INFO is the memory gauge's periodic read, no request's.
-      gate = await RedisGate.start(redis.url, { gated: /^flotilla:web:\d+:command$/, passes: (command) => command === 'info' });
+      gate = await RedisGate.start(redis.url, {
+        gated: /^flotilla:web:\d+:command$/,
+        passes: (command) => command === 'info',
+      });
       ({ web, jobId } = await fleet(gate, rateLimit === 'on' ? {} : { RATE_LIMIT_REQUESTS: '0' }));
       await sleep(1500);
       timersBefore = await activeTimers(web);
@@ -165,8 +202,16 @@ for (const rateLimit of ['on', 'off'] as const) {
 
     for (const route of rateLimit === 'on' ? [NEW_CLIENT_EACH_TIME, ...ROUTES] : ROUTES) {
       it(`${route.name}: release their slot, timers and subscriptions`, async () => {
-        const stoppedAt = await abandonAtEachRoundTrip(gate, `${web.url}${route.path(jobId)}`, route.headers, route.quietMs);
-        expect(inOrderWithin(route.reads, stoppedAt), `stopped at ${stoppedAt.join(', ')}; expected ${route.reads.join(', ')} among them`).toBe(true);
+        const stoppedAt = await abandonAtEachRoundTrip(
+          gate,
+          `${web.url}${route.path(jobId)}`,
+          route.headers,
+          route.quietMs,
+        );
+        expect(
+          inOrderWithin(route.reads, stoppedAt),
+          `stopped at ${stoppedAt.join(', ')}; expected ${route.reads.join(', ')} among them`,
+        ).toBe(true);
         await expectNothingLeft(web, jobId, timersBefore);
       }, 60_000);
     }
@@ -182,11 +227,17 @@ function inOrderWithin(wanted: readonly string[], seen: readonly string[]): bool
 
 /** No subscription, stream slot or timer is left of the abandoned requests. */
 async function expectNothingLeft(web: ServiceHandle, jobId: string, timersBefore: number): Promise<void> {
-  await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: 'no job event subscription left' });
+  await waitFor(async () => (await jobEventListeners(web)) === 0, {
+    timeoutMs: 10_000,
+    description: 'no job event subscription left',
+  });
   await expectAllSlotsFree(`${web.url}/api/jobs/${jobId}/events`);
   // Both stream routes share the client's slots: the check's own event streams must be gone
   // first. Their subscriptions end in the same 'close' that frees their slots.
-  await waitFor(async () => (await jobEventListeners(web)) === 0, { timeoutMs: 10_000, description: "the check's streams closed" });
+  await waitFor(async () => (await jobEventListeners(web)) === 0, {
+    timeoutMs: 10_000,
+    description: "the check's streams closed",
+  });
   await expectAllSlotsFree(`${web.url}/dashboard/events`, ADMIN);
   // Each abandoned stream would have kept a heartbeat, a long poll its timeout, the dashboard
   // its refresh timer; the scrape and the fleet's own timers come and go by one or two.

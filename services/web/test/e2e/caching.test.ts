@@ -18,7 +18,13 @@ interface ArticleBody {
 
 async function page(web: ServiceHandle, path: string, headers: Record<string, string> = {}) {
   const response = await api(web.url, 'GET', path, { headers });
-  return { status: response.status, cache: response.headers.get('x-cache'), etag: response.headers.get('etag'), text: response.text, headers: response.headers };
+  return {
+    status: response.status,
+    cache: response.headers.get('x-cache'),
+    etag: response.headers.get('etag'),
+    text: response.text,
+    headers: response.headers,
+  };
 }
 
 async function createArticle(title: string): Promise<ArticleBody> {
@@ -33,7 +39,11 @@ async function comment(web: ServiceHandle, id: number, text: string) {
 
 beforeAll(async () => {
   const env = isolatedServiceEnv(inject('redisUrl'));
-  [webA, webB, worker] = await Promise.all([spawnWeb({ ...env, REQUEST_BODY_LIMIT_BYTES: '4096' }), spawnWeb(env), spawnWorker(env)]);
+  [webA, webB, worker] = await Promise.all([
+    spawnWeb({ ...env, REQUEST_BODY_LIMIT_BYTES: '4096' }),
+    spawnWeb(env),
+    spawnWorker(env),
+  ]);
 });
 
 afterAll(async () => {
@@ -127,7 +137,9 @@ describe('coherence across replicas', () => {
     await page(webB, `/articles/${id}`);
     await waitFor(
       async () => {
-        const comments = (await api(webA.url, 'GET', `/api/articles/${id}/comments`)).body as { comments: { text: string }[] };
+        const comments = (await api(webA.url, 'GET', `/api/articles/${id}/comments`)).body as {
+          comments: { text: string }[];
+        };
         return !comments.comments.some((c) => c.text === spam);
       },
       { timeoutMs: 15_000, description: 'the worker removes the spam comment' },
@@ -142,7 +154,9 @@ describe('articles API: ETags and optimistic concurrency', () => {
     const first = await api(webA.url, 'GET', `/api/articles/${id}`);
     const etag = first.headers.get('etag') ?? '';
     expect(etag).toBe(`"article-${id}-v1"`);
-    expect((await api(webB.url, 'GET', `/api/articles/${id}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await api(webB.url, 'GET', `/api/articles/${id}`, { headers: { 'if-none-match': etag } })).status).toBe(
+      304,
+    );
   });
 
   it('PUT needs If-Match (428), refuses an outdated one (412) and changes nothing then', async () => {
@@ -153,7 +167,10 @@ describe('articles API: ETags and optimistic concurrency', () => {
 
     const missing = await put({}, 'no precondition');
     expect(missing.status).toBe(428);
-    expect(missing.body).toMatchObject({ type: 'urn:flotilla:problem:precondition-required', errors: [{ pointer: 'If-Match' }] });
+    expect(missing.body).toMatchObject({
+      type: 'urn:flotilla:problem:precondition-required',
+      errors: [{ pointer: 'If-Match' }],
+    });
 
     const updated = await put({ 'if-match': v1 }, 'Second title');
     expect(updated.status).toBe(200);
@@ -162,7 +179,10 @@ describe('articles API: ETags and optimistic concurrency', () => {
     const lost = await put({ 'if-match': v1 }, 'Lost update');
     expect(lost.status).toBe(412);
     expect(lost.body).toMatchObject({ type: 'urn:flotilla:problem:precondition-failed' });
-    expect((await api(webA.url, 'GET', `/api/articles/${id}`)).body).toMatchObject({ title: 'Second title', version: 2 });
+    expect((await api(webA.url, 'GET', `/api/articles/${id}`)).body).toMatchObject({
+      title: 'Second title',
+      version: 2,
+    });
   });
 
   it('two writers with the same ETag: exactly one wins', async () => {
@@ -170,7 +190,10 @@ describe('articles API: ETags and optimistic concurrency', () => {
     const v1 = `"article-${id}-v1"`;
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        api(i % 2 ? webA.url : webB.url, 'PUT', `/api/articles/${id}`, { json: { title: `writer ${i}`, body: 'b' }, headers: { 'if-match': v1 } }),
+        api(i % 2 ? webA.url : webB.url, 'PUT', `/api/articles/${id}`, {
+          json: { title: `writer ${i}`, body: 'b' },
+          headers: { 'if-match': v1 },
+        }),
       ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
@@ -181,7 +204,10 @@ describe('articles API: ETags and optimistic concurrency', () => {
     const { id } = await createArticle('Before');
     await page(webB, `/articles/${id}`);
     expect((await page(webB, `/articles/${id}`)).cache).toBe('HIT');
-    await api(webA.url, 'PUT', `/api/articles/${id}`, { json: { title: 'After', body: 'changed' }, headers: { 'if-match': '*' } });
+    await api(webA.url, 'PUT', `/api/articles/${id}`, {
+      json: { title: 'After', body: 'changed' },
+      headers: { 'if-match': '*' },
+    });
     const after = await page(webB, `/articles/${id}`);
     expect(after.cache).toBe('MISS');
     expect(after.text).toContain('After');
@@ -189,31 +215,153 @@ describe('articles API: ETags and optimistic concurrency', () => {
 });
 
 describe('bad input is refused with problem JSON and writes nothing', () => {
-  const cases: { name: string; method: string; path: (id: number) => string; body?: string; headers?: Record<string, string>; status: number; code: string; pointer?: string }[] = [
-    { name: 'comment without text', method: 'POST', path: (id) => `/api/articles/${id}/comments`, body: '{"author":"a"}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/text' },
-    { name: 'comment too long', method: 'POST', path: (id) => `/api/articles/${id}/comments`, body: JSON.stringify({ author: 'a', text: 'x'.repeat(2001) }), headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/text' },
-    { name: 'comment with an extra field', method: 'POST', path: (id) => `/api/articles/${id}/comments`, body: '{"author":"a","text":"t","approved":true}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed' },
-    { name: 'comment as text/plain', method: 'POST', path: (id) => `/api/articles/${id}/comments`, body: 'hello', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported-media-type' },
-    { name: 'comment with malformed JSON', method: 'POST', path: (id) => `/api/articles/${id}/comments`, body: '{"author":', headers: { 'content-type': 'application/json' }, status: 400, code: 'malformed-json' },
-    { name: 'comment over the body limit', method: 'POST', path: (id) => `/api/articles/${id}/comments`, body: JSON.stringify({ author: 'a', text: 'x'.repeat(5000) }), headers: { 'content-type': 'application/json' }, status: 413, code: 'payload-too-large' },
-    { name: 'comment on a missing article', method: 'POST', path: () => '/api/articles/999999/comments', body: '{"author":"a","text":"t"}', headers: { 'content-type': 'application/json' }, status: 404, code: 'article-not-found' },
-    { name: 'form comment without a name', method: 'POST', path: (id) => `/articles/${id}/comments`, body: 'text=hi', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 422, code: 'validation-failed', pointer: '#/author' },
-    { name: 'update with an empty title', method: 'PUT', path: (id) => `/api/articles/${id}`, body: '{"title":"","body":"b"}', headers: { 'content-type': 'application/json', 'if-match': '*' }, status: 422, code: 'validation-failed', pointer: '#/title' },
-    { name: 'update with a foreign ETag', method: 'PUT', path: (id) => `/api/articles/${id}`, body: '{"title":"t","body":"b"}', headers: { 'content-type': 'application/json', 'if-match': '"article-0-v1"' }, status: 412, code: 'precondition-failed' },
-    { name: 'malformed article id', method: 'GET', path: () => '/api/articles/abc', status: 404, code: 'article-not-found' },
-    { name: 'page of a missing article', method: 'GET', path: () => '/articles/999999', status: 404, code: 'article-not-found' },
-    { name: 'bad stats window', method: 'GET', path: () => '/api/cache/stats?minutes=0', status: 422, code: 'validation-failed', pointer: 'minutes' },
+  const cases: {
+    name: string;
+    method: string;
+    path: (id: number) => string;
+    body?: string;
+    headers?: Record<string, string>;
+    status: number;
+    code: string;
+    pointer?: string;
+  }[] = [
+    {
+      name: 'comment without text',
+      method: 'POST',
+      path: (id) => `/api/articles/${id}/comments`,
+      body: '{"author":"a"}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/text',
+    },
+    {
+      name: 'comment too long',
+      method: 'POST',
+      path: (id) => `/api/articles/${id}/comments`,
+      body: JSON.stringify({ author: 'a', text: 'x'.repeat(2001) }),
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/text',
+    },
+    {
+      name: 'comment with an extra field',
+      method: 'POST',
+      path: (id) => `/api/articles/${id}/comments`,
+      body: '{"author":"a","text":"t","approved":true}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+    },
+    {
+      name: 'comment as text/plain',
+      method: 'POST',
+      path: (id) => `/api/articles/${id}/comments`,
+      body: 'hello',
+      headers: { 'content-type': 'text/plain' },
+      status: 415,
+      code: 'unsupported-media-type',
+    },
+    {
+      name: 'comment with malformed JSON',
+      method: 'POST',
+      path: (id) => `/api/articles/${id}/comments`,
+      body: '{"author":',
+      headers: { 'content-type': 'application/json' },
+      status: 400,
+      code: 'malformed-json',
+    },
+    {
+      name: 'comment over the body limit',
+      method: 'POST',
+      path: (id) => `/api/articles/${id}/comments`,
+      body: JSON.stringify({ author: 'a', text: 'x'.repeat(5000) }),
+      headers: { 'content-type': 'application/json' },
+      status: 413,
+      code: 'payload-too-large',
+    },
+    {
+      name: 'comment on a missing article',
+      method: 'POST',
+      path: () => '/api/articles/999999/comments',
+      body: '{"author":"a","text":"t"}',
+      headers: { 'content-type': 'application/json' },
+      status: 404,
+      code: 'article-not-found',
+    },
+    {
+      name: 'form comment without a name',
+      method: 'POST',
+      path: (id) => `/articles/${id}/comments`,
+      body: 'text=hi',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/author',
+    },
+    {
+      name: 'update with an empty title',
+      method: 'PUT',
+      path: (id) => `/api/articles/${id}`,
+      body: '{"title":"","body":"b"}',
+      headers: { 'content-type': 'application/json', 'if-match': '*' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/title',
+    },
+    {
+      name: 'update with a foreign ETag',
+      method: 'PUT',
+      path: (id) => `/api/articles/${id}`,
+      body: '{"title":"t","body":"b"}',
+      headers: { 'content-type': 'application/json', 'if-match': '"article-0-v1"' },
+      status: 412,
+      code: 'precondition-failed',
+    },
+    {
+      name: 'malformed article id',
+      method: 'GET',
+      path: () => '/api/articles/abc',
+      status: 404,
+      code: 'article-not-found',
+    },
+    {
+      name: 'page of a missing article',
+      method: 'GET',
+      path: () => '/articles/999999',
+      status: 404,
+      code: 'article-not-found',
+    },
+    {
+      name: 'bad stats window',
+      method: 'GET',
+      path: () => '/api/cache/stats?minutes=0',
+      status: 422,
+      code: 'validation-failed',
+      pointer: 'minutes',
+    },
   ];
 
   it.each(cases)('$name → $status $code', async (c) => {
     const { id } = await createArticle(`Bad input ${c.name}`);
-    const before = await Promise.all([api(webA.url, 'GET', `/api/articles/${id}`), api(webA.url, 'GET', `/api/articles/${id}/comments`)]);
-    const response = await api(webA.url, c.method, c.path(id), { ...(c.body !== undefined ? { body: c.body } : {}), headers: c.headers ?? {} });
+    const before = await Promise.all([
+      api(webA.url, 'GET', `/api/articles/${id}`),
+      api(webA.url, 'GET', `/api/articles/${id}/comments`),
+    ]);
+    const response = await api(webA.url, c.method, c.path(id), {
+      ...(c.body !== undefined ? { body: c.body } : {}),
+      headers: c.headers ?? {},
+    });
     expect(response.status, response.text).toBe(c.status);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(response.body).toMatchObject({ type: `urn:flotilla:problem:${c.code}`, status: c.status });
-    if (c.pointer) expect((response.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(c.pointer);
-    const after = await Promise.all([api(webA.url, 'GET', `/api/articles/${id}`), api(webA.url, 'GET', `/api/articles/${id}/comments`)]);
+    if (c.pointer)
+      expect((response.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(c.pointer);
+    const after = await Promise.all([
+      api(webA.url, 'GET', `/api/articles/${id}`),
+      api(webA.url, 'GET', `/api/articles/${id}/comments`),
+    ]);
     expect(after.map((r) => r.body)).toEqual(before.map((r) => r.body));
   });
 });
@@ -224,17 +372,25 @@ describe('statistics', () => {
     await page(webA, `/articles/${id}`);
     await page(webA, `/articles/${id}`);
     await comment(webA, id, 'invalidate');
-    interface Report { name: string; process: { hits: number; misses: number; invalidations: number }; fleet: { hits: number; misses: number }[] }
-    const read = async () => ((await api(webA.url, 'GET', '/api/cache/stats?minutes=5')).body as { caches: Report[] }).caches;
+    interface Report {
+      name: string;
+      process: { hits: number; misses: number; invalidations: number };
+      fleet: { hits: number; misses: number }[];
+    }
+    const read = async () =>
+      ((await api(webA.url, 'GET', '/api/cache/stats?minutes=5')).body as { caches: Report[] }).caches;
     const pages = (await read()).find((c) => c.name === 'pages');
     expect(pages?.process.hits).toBeGreaterThanOrEqual(1);
     expect(pages?.process.misses).toBeGreaterThanOrEqual(1);
     expect(pages?.process.invalidations).toBeGreaterThanOrEqual(1);
     // Processes add their counters to the fleet's every few seconds.
-    await waitFor(async () => ((await read()).find((c) => c.name === 'pages')?.fleet ?? []).some((p) => p.hits > 0 && p.misses > 0), {
-      timeoutMs: 15_000,
-      description: 'fleet statistics',
-    });
+    await waitFor(
+      async () => ((await read()).find((c) => c.name === 'pages')?.fleet ?? []).some((p) => p.hits > 0 && p.misses > 0),
+      {
+        timeoutMs: 15_000,
+        description: 'fleet statistics',
+      },
+    );
     const html = await page(webA, '/cache');
     expect(html.status).toBe(200);
     expect(html.text).toContain('hits per regeneration');

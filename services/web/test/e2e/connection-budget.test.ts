@@ -1,7 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
-import { CONNECTION_BUDGET, connectionsHeld, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import {
+  CONNECTION_BUDGET,
+  connectionsHeld,
+  spawnWeb,
+  spawnWorker,
+  uniqueQueuePrefix,
+  waitFor,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/api.js';
@@ -15,7 +23,12 @@ const WORKER_BUDGET = CONNECTION_BUDGET.worker(QUEUES);
 
 const ADMIN = 'ops:correct-horse-battery';
 const auth = { authorization: `Basic ${Buffer.from(ADMIN).toString('base64')}` };
-const TIMING = { MEMBERSHIP_HEARTBEAT_SECONDS: '0.3', MEMBERSHIP_TTL_SECONDS: '1', URL_CHECK_INTERVAL_SECONDS: '1', URL_CHECK_ALLOW: '127.0.0.0/8' };
+const TIMING = {
+  MEMBERSHIP_HEARTBEAT_SECONDS: '0.3',
+  MEMBERSHIP_TTL_SECONDS: '1',
+  URL_CHECK_INTERVAL_SECONDS: '1',
+  URL_CHECK_ALLOW: '127.0.0.0/8',
+};
 
 let target: Server;
 let targetUrl: string;
@@ -84,7 +97,14 @@ async function submit(web: ServiceHandle, type: string, input: unknown): Promise
 async function exerciseEverything(webs: readonly ServiceHandle[], workers: readonly ServiceHandle[]): Promise<void> {
   const [first] = webs;
   if (!first) throw new Error('no web');
-  expect((await api(first.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/budget`] }, headers: auth })).status).toBe(200);
+  expect(
+    (
+      await api(first.url, 'POST', '/api/url-checks/targets', {
+        json: { urls: [`${targetUrl}/budget`] },
+        headers: auth,
+      })
+    ).status,
+  ).toBe(200);
   await Promise.all(
     webs.map(async (web, i) => {
       const sleep = await submit(web, 'sleep', { ms: 400, steps: 4 });
@@ -92,7 +112,9 @@ async function exerciseEverything(webs: readonly ServiceHandle[], workers: reado
       const digest = await submit(web, 'digest', { ns: [5, 6, 7] });
       const check = await submit(web, 'check-url', { url: `${targetUrl}/job-${i}` });
       const streams = await Promise.all(
-        [sleep, fib].map((id) => readSse(`${web.url}/api/jobs/${id}/events`, { stopWhen: (e) => e.event === 'completed', timeoutMs: 15_000 })),
+        [sleep, fib].map((id) =>
+          readSse(`${web.url}/api/jobs/${id}/events`, { stopWhen: (e) => e.event === 'completed', timeoutMs: 15_000 }),
+        ),
       );
       for (const stream of streams) expect(stream.events.at(-1)?.event).toBe('completed');
       for (const id of [digest, check]) {
@@ -106,10 +128,16 @@ async function exerciseEverything(webs: readonly ServiceHandle[], workers: reado
       expect(before.status).toBe(200);
       expect((await api(web.url, 'GET', page)).headers.get('x-cache')).toBe('HIT');
       const text = `budget comment ${i}`;
-      expect((await api(web.url, 'POST', `/api${page}/comments`, { json: { author: 'Tester', text } })).status).toBe(201);
+      expect((await api(web.url, 'POST', `/api${page}/comments`, { json: { author: 'Tester', text } })).status).toBe(
+        201,
+      );
       expect((await api(web.url, 'GET', page)).text).toContain(text);
 
-      const live = await readSse(`${web.url}/dashboard/events`, { headers: auth, stopWhen: () => true, timeoutMs: 10_000 });
+      const live = await readSse(`${web.url}/dashboard/events`, {
+        headers: auth,
+        stopWhen: () => true,
+        timeoutMs: 10_000,
+      });
       expect(live.events[0]?.event).toBe('snapshot');
       expect((await api(web.url, 'GET', '/dashboard/jobs/api/queues', { headers: auth })).status).toBe(200);
       const members = (await api(web.url, 'GET', '/api/members')).body as { groups: Record<string, unknown[]> };
@@ -117,12 +145,19 @@ async function exerciseEverything(webs: readonly ServiceHandle[], workers: reado
       expect((await api(web.url, 'GET', '/metrics')).text).toContain('flotilla_redis_connections');
     }),
   );
-  for (const worker of workers) expect((await api(worker.url, 'GET', '/metrics')).text).toContain('flotilla_redis_connections');
+  for (const worker of workers)
+    expect((await api(worker.url, 'GET', '/metrics')).text).toContain('flotilla_redis_connections');
   type Listing = { targets: { url: string; latest: { outcome: string } | null }[] };
-  await waitFor(async () => ((await api(first.url, 'GET', '/api/url-checks')).body as Listing).targets.every((t) => t.latest?.outcome === 'up'), {
-    timeoutMs: 15_000,
-    description: 'a URL-check round',
-  });
+  await waitFor(
+    async () =>
+      ((await api(first.url, 'GET', '/api/url-checks')).body as Listing).targets.every(
+        (t) => t.latest?.outcome === 'up',
+      ),
+    {
+      timeoutMs: 15_000,
+      description: 'a URL-check round',
+    },
+  );
 }
 
 /** Stops every process (SIGTERM) and checks their Redis servers hold no connection of theirs afterwards. */
@@ -157,9 +192,15 @@ describe('the Redis connection budget', () => {
     // Every connection says whose it is.
     expect(count.neverNamed()).toEqual([]);
     expect(count.foreign()).toEqual([]);
-    expect(count.names(web.pid)).toEqual([`flotilla:web:${web.pid}:command`, `flotilla:web:${web.pid}:job-events`, `flotilla:web:${web.pid}:subscriber`]);
+    expect(count.names(web.pid)).toEqual([
+      `flotilla:web:${web.pid}:command`,
+      `flotilla:web:${web.pid}:job-events`,
+      `flotilla:web:${web.pid}:subscriber`,
+    ]);
     expect(count.names(worker.pid).filter((name) => name.includes(':w:'))).toHaveLength(QUEUES);
-    console.log(`[figure] Redis connections held at most: web ${count.most(web.pid)} (budget ${WEB_BUDGET}), worker ${count.most(worker.pid)} (budget ${WORKER_BUDGET})`);
+    console.log(
+      `[figure] Redis connections held at most: web ${count.most(web.pid)} (budget ${WEB_BUDGET}), worker ${count.most(worker.pid)} (budget ${WORKER_BUDGET})`,
+    );
 
     await stopAllAndExpectNoneLeft(count);
   }, 120_000);
@@ -173,7 +214,9 @@ describe('the Redis connection budget', () => {
     await exerciseEverything([web], [worker]);
     await count.stop();
 
-    const webPids = [...(await count.byProcess()).entries()].filter(([, entries]) => entries.some((e) => e.name.startsWith('flotilla:web:'))).map(([pid]) => pid);
+    const webPids = [...(await count.byProcess()).entries()]
+      .filter(([, entries]) => entries.some((e) => e.name.startsWith('flotilla:web:')))
+      .map(([pid]) => pid);
     expect(webPids).toHaveLength(2);
     expect(webPids).not.toContain(web.pid);
     expect(count.most(web.pid)).toBe(0);
@@ -192,7 +235,9 @@ describe('the Redis connection budget', () => {
     expect((await api(web.url, 'GET', '/articles/1')).status).toBe(200);
     await count.stop();
 
-    expect(count.most(web.pid), count.names(web.pid).join(', ')).toBe(connectionsHeld({ service: 'web', durableSubmissions: true }).queue);
+    expect(count.most(web.pid), count.names(web.pid).join(', ')).toBe(
+      connectionsHeld({ service: 'web', durableSubmissions: true }).queue,
+    );
     expect(count.most(web.pid)).toBeLessThanOrEqual(WEB_BUDGET);
     expect(count.names(web.pid)).toContain(`flotilla:web:${web.pid}:durable-writes`);
     await stopAllAndExpectNoneLeft(count);
@@ -209,13 +254,28 @@ describe('the Redis connection budget', () => {
     await Promise.all([queueCount.stop(), cacheCount.stop()]);
 
     const total = (pid: number): number => queueCount.most(pid) + cacheCount.most(pid);
-    expect({ queue: queueCount.most(web.pid), cache: cacheCount.most(web.pid) }).toEqual(connectionsHeld({ service: 'web' }, true));
-    expect({ queue: queueCount.most(worker.pid), cache: cacheCount.most(worker.pid) }).toEqual(connectionsHeld({ service: 'worker', consumedQueues: QUEUES }, true));
-    expect(total(web.pid), [...queueCount.names(web.pid), ...cacheCount.names(web.pid)].join(', ')).toBeLessThanOrEqual(WEB_BUDGET + CONNECTION_BUDGET.perExtraServer);
-    expect(total(worker.pid), [...queueCount.names(worker.pid), ...cacheCount.names(worker.pid)].join(', ')).toBeLessThanOrEqual(WORKER_BUDGET + CONNECTION_BUDGET.perExtraServer);
+    expect({ queue: queueCount.most(web.pid), cache: cacheCount.most(web.pid) }).toEqual(
+      connectionsHeld({ service: 'web' }, true),
+    );
+    expect({ queue: queueCount.most(worker.pid), cache: cacheCount.most(worker.pid) }).toEqual(
+      connectionsHeld({ service: 'worker', consumedQueues: QUEUES }, true),
+    );
+    expect(total(web.pid), [...queueCount.names(web.pid), ...cacheCount.names(web.pid)].join(', ')).toBeLessThanOrEqual(
+      WEB_BUDGET + CONNECTION_BUDGET.perExtraServer,
+    );
+    expect(
+      total(worker.pid),
+      [...queueCount.names(worker.pid), ...cacheCount.names(worker.pid)].join(', '),
+    ).toBeLessThanOrEqual(WORKER_BUDGET + CONNECTION_BUDGET.perExtraServer);
     // The cache server sees only the cache's command and pub/sub connections.
-    expect(cacheCount.names(web.pid)).toEqual([`flotilla:web:${web.pid}:cache-command`, `flotilla:web:${web.pid}:cache-subscriber`]);
-    expect(cacheCount.names(worker.pid)).toEqual([`flotilla:worker:${worker.pid}:cache-command`, `flotilla:worker:${worker.pid}:cache-subscriber`]);
+    expect(cacheCount.names(web.pid)).toEqual([
+      `flotilla:web:${web.pid}:cache-command`,
+      `flotilla:web:${web.pid}:cache-subscriber`,
+    ]);
+    expect(cacheCount.names(worker.pid)).toEqual([
+      `flotilla:worker:${worker.pid}:cache-command`,
+      `flotilla:worker:${worker.pid}:cache-subscriber`,
+    ]);
     await stopAllAndExpectNoneLeft(queueCount, cacheCount);
   }, 120_000);
 });
@@ -239,7 +299,9 @@ describe('the smallest managed Redis plans', () => {
         const stats = await admin.info('stats');
         expect(/rejected_connections:(\d+)/.exec(stats)?.[1]).toBe('0');
         const clients = await admin.info('clients');
-        console.log(`[figure] ${webs} web + ${workers} worker on maxclients ${maxclients}: ${/connected_clients:(\d+)/.exec(clients)?.[1]} clients connected (this one included)`);
+        console.log(
+          `[figure] ${webs} web + ${workers} worker on maxclients ${maxclients}: ${/connected_clients:(\d+)/.exec(clients)?.[1]} clients connected (this one included)`,
+        );
       } finally {
         await admin.quit();
       }

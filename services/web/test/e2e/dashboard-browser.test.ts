@@ -21,13 +21,24 @@ let page: Page;
 beforeAll(async () => {
   if (!CHROMIUM) return;
   const env = isolatedServiceEnv(inject('redisUrl'));
-  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_BASIC_AUTH: `${ADMIN.username}:${ADMIN.password}` }), spawnWorker(env)]);
+  [web, worker] = await Promise.all([
+    spawnWeb({ ...env, ADMIN_BASIC_AUTH: `${ADMIN.username}:${ADMIN.password}` }),
+    spawnWorker(env),
+  ]);
   // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start. The rest keep it from
   // calling home, which this machine's closed network refuses.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await (await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 1280, height: 800 } })).newPage();
 });
@@ -44,7 +55,9 @@ async function queueCell(queue: string, column: number): Promise<string> {
 
 /** The process list's row whose `column` (0 group, 1 id, 3 pid, …) reads exactly `value`. */
 function processRow(column: number, value: string): Locator {
-  return page.locator('#members tr').filter({ has: page.locator(`td:nth-child(${column + 1})`, { hasText: new RegExp(`^${value}$`) }) });
+  return page
+    .locator('#members tr')
+    .filter({ has: page.locator(`td:nth-child(${column + 1})`, { hasText: new RegExp(`^${value}$`) }) });
 }
 
 /** Clicks the row's Profile button and resolves with the file the browser then downloads, parsed as JSON. */
@@ -57,7 +70,9 @@ async function profileFrom(row: Locator): Promise<{ download: Download; content:
 
 /** What each top-level field of a parsed file holds (`array`, `number`, `object`, …): its format at a glance. */
 function shape(content: unknown): Record<string, string> {
-  return Object.fromEntries(Object.entries(content as object).map(([field, value]) => [field, Array.isArray(value) ? 'array' : typeof value]));
+  return Object.fromEntries(
+    Object.entries(content as object).map(([field, value]) => [field, Array.isArray(value) ? 'array' : typeof value]),
+  );
 }
 
 describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
@@ -80,8 +95,12 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
   it('finds a failed job by id and retries it with a click in bull-board', async () => {
     const submitted = await api(web.url, 'POST', '/api/jobs/flaky', { json: { failTimes: 4 } });
     const { id } = submitted.body as { id: string };
-    const state = async (): Promise<string> => ((await api(web.url, 'GET', `/api/jobs/${id}`)).body as { state: string }).state;
-    await waitFor(async () => (await state()) === 'failed', { timeoutMs: 20_000, description: 'the flaky job to fail' });
+    const state = async (): Promise<string> =>
+      ((await api(web.url, 'GET', `/api/jobs/${id}`)).body as { state: string }).state;
+    await waitFor(async () => (await state()) === 'failed', {
+      timeoutMs: 20_000,
+      description: 'the flaky job to fail',
+    });
 
     await page.goto(`${web.url}/dashboard`);
     await page.getByRole('searchbox', { name: 'job id' }).fill(id);
@@ -91,7 +110,10 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     await page.locator('button:has(svg.lucide-refresh-cw)').first().click();
     await page.getByRole('button', { name: 'Confirm' }).click();
     // The fifth attempt is past failTimes, so it succeeds.
-    await waitFor(async () => (await state()) === 'completed', { timeoutMs: 20_000, description: 'the retried job to complete' });
+    await waitFor(async () => (await state()) === 'completed', {
+      timeoutMs: 20_000,
+      description: 'the retried job to complete',
+    });
     await page.reload();
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-job.png`, fullPage: true });
@@ -108,7 +130,12 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     await workerRow.getByRole('spinbutton', { name: 'seconds' }).fill('1');
     const cpu = await profileFrom(workerRow);
     expect(cpu.download.suggestedFilename()).toMatch(/\.cpuprofile$/);
-    expect(shape(cpu.content)).toMatchObject({ nodes: 'array', startTime: 'number', endTime: 'number', samples: 'array' });
+    expect(shape(cpu.content)).toMatchObject({
+      nodes: 'array',
+      startTime: 'number',
+      endTime: 'number',
+      samples: 'array',
+    });
     await expect.poll(() => workerRow.locator('.profile-state').textContent()).toMatch(/^done: .*\.cpuprofile$/);
 
     // The snapshot stops the process it is taken of: the page asks first.
@@ -130,7 +157,9 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
   }, 120_000);
 
   it('fits a phone screen: the page itself never scrolls sideways, wide tables scroll in place', async () => {
-    const phone = await (await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    const phone = await (
+      await browser.newContext({ httpCredentials: ADMIN, viewport: { width: 390, height: 844 }, isMobile: true })
+    ).newPage();
     await phone.goto(`${web.url}/dashboard`);
     await expect.poll(() => phone.locator('#live').textContent(), { timeout: 10_000 }).toBe('live');
     // A string: it runs in the page, and the tests are type-checked without the DOM's types.

@@ -2,13 +2,26 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type IsolatedServiceEnv, type ServiceHandle } from '@flotilla/testkit';
+import {
+  isolatedServiceEnv,
+  spawnWeb,
+  spawnWorker,
+  waitFor,
+  type IsolatedServiceEnv,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '../support/api.js';
 
 // Real web and worker processes coordinating through the run's Redis.
 const ADMIN = 'ops:correct-horse-battery';
-const TIMING = { MEMBERSHIP_HEARTBEAT_SECONDS: '0.3', MEMBERSHIP_TTL_SECONDS: '1', URL_CHECK_INTERVAL_SECONDS: '1', URL_CHECK_ALLOW: '127.0.0.0/8', ADMIN_BASIC_AUTH: ADMIN };
+const TIMING = {
+  MEMBERSHIP_HEARTBEAT_SECONDS: '0.3',
+  MEMBERSHIP_TTL_SECONDS: '1',
+  URL_CHECK_INTERVAL_SECONDS: '1',
+  URL_CHECK_ALLOW: '127.0.0.0/8',
+  ADMIN_BASIC_AUTH: ADMIN,
+};
 // Changing the URL-check targets needs the admin credentials.
 const admin = { authorization: `Basic ${Buffer.from(ADMIN).toString('base64')}` };
 
@@ -35,7 +48,11 @@ afterAll(async () => {
   await new Promise((resolve) => target?.close(resolve));
 });
 
-async function start(kind: 'web' | 'worker', env: IsolatedServiceEnv, extra: Record<string, string | undefined> = {}): Promise<ServiceHandle> {
+async function start(
+  kind: 'web' | 'worker',
+  env: IsolatedServiceEnv,
+  extra: Record<string, string | undefined> = {},
+): Promise<ServiceHandle> {
   const handle = await (kind === 'web' ? spawnWeb : spawnWorker)({ ...env, ...TIMING, ...extra });
   started.push(handle);
   return handle;
@@ -49,9 +66,12 @@ async function members(web: ServiceHandle, group: 'web' | 'worker'): Promise<Mem
 
 /** Member id of a process, found by its pid in the membership list. */
 async function idOf(web: ServiceHandle, worker: ServiceHandle): Promise<string> {
-  const found = await waitFor(async () => (await members(web, 'worker')).find((m) => m.capabilities['pid'] === String(worker.pid)), {
-    description: `worker ${worker.pid} in the membership`,
-  });
+  const found = await waitFor(
+    async () => (await members(web, 'worker')).find((m) => m.capabilities['pid'] === String(worker.pid)),
+    {
+      description: `worker ${worker.pid} in the membership`,
+    },
+  );
   return (found as Member).id;
 }
 
@@ -59,7 +79,12 @@ async function idOf(web: ServiceHandle, worker: ServiceHandle): Promise<string> 
  * The first round, from `after` on, in which every target was claimed by exactly the members
  * given (each URL is a field of the round's claims hash, so one claim per URL per round).
  */
-async function settledRound(env: IsolatedServiceEnv, targets: readonly string[], expected: readonly string[], after: number): Promise<{ period: number; claims: Record<string, string> }> {
+async function settledRound(
+  env: IsolatedServiceEnv,
+  targets: readonly string[],
+  expected: readonly string[],
+  after: number,
+): Promise<{ period: number; claims: Record<string, string> }> {
   let period = Math.max(after, Math.floor(Date.now() / 1000) - 2);
   const found = await waitFor(
     async () => {
@@ -67,7 +92,12 @@ async function settledRound(env: IsolatedServiceEnv, targets: readonly string[],
       for (; period <= current; period++) {
         const claims = await redis.hgetall(`${env.DATA_PREFIX}{url-checks}:claims:${period}`);
         const owners = new Set(Object.values(claims));
-        if (targets.every((url) => url in claims) && owners.size === expected.length && expected.every((id) => owners.has(id))) return { period, claims };
+        if (
+          targets.every((url) => url in claims) &&
+          owners.size === expected.length &&
+          expected.every((id) => owners.has(id))
+        )
+          return { period, claims };
       }
       return undefined;
     },
@@ -85,25 +115,46 @@ describe('fleet membership and the partitioned URL check', () => {
     const added = await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: targets }, headers: admin });
     expect(added.body).toEqual({ added: 60, targets: 60 });
 
-    await waitFor(async () => (await members(web, 'worker')).length === 3, { description: 'three workers in the membership' });
+    await waitFor(async () => (await members(web, 'worker')).length === 3, {
+      description: 'three workers in the membership',
+    });
     expect((await members(web, 'web')).map((m) => m.capabilities['service'])).toEqual(['web']);
     const worker = (await members(web, 'worker'))[0];
-    expect(Object.keys(worker?.capabilities ?? {}).sort()).toEqual(['concurrency', 'eventLoopDelayMaxMs', 'eventLoopUtilization', 'host', 'pid', 'queues', 'service', 'startedAt', 'version']);
+    expect(Object.keys(worker?.capabilities ?? {}).sort()).toEqual([
+      'concurrency',
+      'eventLoopDelayMaxMs',
+      'eventLoopUtilization',
+      'host',
+      'pid',
+      'queues',
+      'service',
+      'startedAt',
+      'version',
+    ]);
     const ids = await Promise.all(workers.map((w) => idOf(web, w)));
 
     const first = await settledRound(env, targets, ids, 0);
     const shares = ids.map((id) => Object.values(first.claims).filter((owner) => owner === id).length);
     for (const share of shares) expect(share).toBeGreaterThan(5);
     type Listing = { targets: { url: string; latest: { outcome: string } | null }[] };
-    await waitFor(async () => ((await api(web.url, 'GET', '/api/url-checks')).body as Listing).targets.every((t) => t.latest?.outcome === 'up'), {
-      description: 'a result for every target',
-    });
+    await waitFor(
+      async () =>
+        ((await api(web.url, 'GET', '/api/url-checks')).body as Listing).targets.every(
+          (t) => t.latest?.outcome === 'up',
+        ),
+      {
+        description: 'a result for every target',
+      },
+    );
 
     // SIGKILL: no leave message; the others notice when the heartbeats stop.
     const [victim, victimId] = [workers[2] as ServiceHandle, ids[2] as string];
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
-    await waitFor(async () => !(await members(web, 'worker')).some((m) => m.id === victimId), { timeoutMs: 10_000, description: 'the killed worker to drop out' });
+    await waitFor(async () => !(await members(web, 'worker')).some((m) => m.id === victimId), {
+      timeoutMs: 10_000,
+      description: 'the killed worker to drop out',
+    });
     // Bound: the 1 s ttl plus a heartbeat, with slack for a busy machine.
     expect(Date.now() - killedAt).toBeLessThan(5000);
     const afterKill = await settledRound(env, targets, ids.slice(0, 2), first.period + 1);
@@ -114,7 +165,12 @@ describe('fleet membership and the partitioned URL check', () => {
 
     const newcomer = await start('worker', env);
     const newId = await idOf(web, newcomer);
-    const afterJoin = await settledRound(env, targets, [ids[0] as string, ids[1] as string, newId], afterKill.period + 1);
+    const afterJoin = await settledRound(
+      env,
+      targets,
+      [ids[0] as string, ids[1] as string, newId],
+      afterKill.period + 1,
+    );
     const moved = targets.filter((url) => afterJoin.claims[url] !== afterKill.claims[url]);
     for (const url of moved) expect(afterJoin.claims[url]).toBe(newId);
     expect(moved.length).toBeGreaterThan(60 * 0.15);
@@ -125,7 +181,9 @@ describe('fleet membership and the partitioned URL check', () => {
     const env = isolatedServiceEnv(inject('redisUrl'));
     const web = await start('web', env);
     const good = `${targetUrl}/ok`;
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [good] }, headers: admin })).status).toBe(200);
+    expect(
+      (await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [good] }, headers: admin })).status,
+    ).toBe(200);
     for (const [body, pointer] of [
       [{ urls: [good, 'ftp://example.com/'] }, '#/urls/1'],
       [{ urls: ['https://user:pw@example.com/'] }, '#/urls/0'],
@@ -141,27 +199,48 @@ describe('fleet membership and the partitioned URL check', () => {
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       expect((response.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(pointer);
     }
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { body: 'urls=x', headers: { ...admin, 'content-type': 'text/plain' } })).status).toBe(415);
+    expect(
+      (
+        await api(web.url, 'POST', '/api/url-checks/targets', {
+          body: 'urls=x',
+          headers: { ...admin, 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(415);
     // Without the admin credentials, or sent by another site's page, nothing changes.
     expect((await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] } })).status).toBe(401);
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/more`] } })).status).toBe(401);
-    const forged = await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] }, headers: { ...admin, 'sec-fetch-site': 'cross-site' } });
+    expect(
+      (await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/more`] } })).status,
+    ).toBe(401);
+    const forged = await api(web.url, 'DELETE', '/api/url-checks/targets', {
+      json: { urls: [good] },
+      headers: { ...admin, 'sec-fetch-site': 'cross-site' },
+    });
     expect(forged.status).toBe(403);
     const listed = (await api(web.url, 'GET', '/api/url-checks')).body as { targets: { url: string }[] };
     expect(listed.targets.map((t) => t.url)).toEqual([good]);
-    expect((await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] }, headers: admin })).body).toEqual({ removed: 1 });
+    expect(
+      (await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [good] }, headers: admin })).body,
+    ).toEqual({ removed: 1 });
   });
 
   it('shows members and targets only to holders of the metrics credentials, when those are set, and has no target writes without a dashboard', async () => {
     const token = 'metrics-token-of-this-test-0123456789';
     // And no admin credentials: the dashboard is off.
-    const web = await start('web', isolatedServiceEnv(inject('redisUrl')), { METRICS_BEARER_TOKEN: token, ADMIN_BASIC_AUTH: undefined });
+    const web = await start('web', isolatedServiceEnv(inject('redisUrl')), {
+      METRICS_BEARER_TOKEN: token,
+      ADMIN_BASIC_AUTH: undefined,
+    });
     for (const path of ['/api/members', '/api/url-checks']) {
       expect((await api(web.url, 'GET', path)).status, path).toBe(401);
-      expect((await api(web.url, 'GET', path, { headers: { authorization: `Bearer ${token}` } })).status, path).toBe(200);
+      expect((await api(web.url, 'GET', path, { headers: { authorization: `Bearer ${token}` } })).status, path).toBe(
+        200,
+      );
     }
     // No admin credentials configured: the dashboard is off, and so are target writes.
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/x`] } })).status).toBe(404);
+    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [`${targetUrl}/x`] } })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -172,18 +251,24 @@ describe('singleton schedule', () => {
     // loaded machine): the most runs there can be count from before the first start, the fewest
     // from when all five are up.
     const starting = Date.now();
-    const workers = await Promise.all(Array.from({ length: 5 }, () => start('worker', env, { WORKER_QUEUES: 'background' })));
+    const workers = await Promise.all(
+      Array.from({ length: 5 }, () => start('worker', env, { WORKER_QUEUES: 'background' })),
+    );
     const allUp = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 6000));
     const queue = new Queue('background', { connection: redis, prefix: env.QUEUE_PREFIX });
-    const runs = (await queue.getJobs(['completed', 'failed', 'active'])).filter((job) => job.name === 'url-check-report');
+    const runs = (await queue.getJobs(['completed', 'failed', 'active'])).filter(
+      (job) => job.name === 'url-check-report',
+    );
     const now = Date.now();
     await queue.close();
     await Promise.all(workers.map((w) => w.stop()));
     // One job per period: about as many runs as seconds, never five per second.
     expect(runs.length).toBeGreaterThanOrEqual(Math.floor((now - allUp) / 1000) - 2);
     expect(runs.length).toBeLessThanOrEqual(Math.ceil((now - starting) / 1000) + 1);
-    const periods = runs.map((job) => (job.returnvalue as { period: number } | undefined)?.period).filter((p) => p !== undefined);
+    const periods = runs
+      .map((job) => (job.returnvalue as { period: number } | undefined)?.period)
+      .filter((p) => p !== undefined);
     expect(new Set(periods).size).toBe(periods.length);
   }, 60_000);
 });
@@ -192,15 +277,23 @@ describe('rate-limited queue', () => {
   it('starts at most 10 check-url jobs per second across two workers', async () => {
     const env = isolatedServiceEnv(inject('redisUrl'));
     const web = await start('web', env);
-    await Promise.all([start('worker', env, { WORKER_QUEUES: 'outbound' }), start('worker', env, { WORKER_QUEUES: 'outbound' })]);
+    await Promise.all([
+      start('worker', env, { WORKER_QUEUES: 'outbound' }),
+      start('worker', env, { WORKER_QUEUES: 'outbound' }),
+    ]);
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const response = await api(web.url, 'POST', '/api/jobs/check-url', { json: { url: `${targetUrl}/limited/${i}` } });
+      const response = await api(web.url, 'POST', '/api/jobs/check-url', {
+        json: { url: `${targetUrl}/limited/${i}` },
+      });
       expect(response.status).toBe(202);
       ids.push((response.body as { id: string }).id);
     }
     const queue = new Queue('outbound', { connection: redis, prefix: env.QUEUE_PREFIX });
-    await waitFor(async () => (await queue.getJobCounts('completed'))['completed'] === 40, { timeoutMs: 30_000, description: '40 completed checks' });
+    await waitFor(async () => (await queue.getJobCounts('completed'))['completed'] === 40, {
+      timeoutMs: 30_000,
+      description: '40 completed checks',
+    });
     const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
     await queue.close();
     const startedAt = jobs.map((job) => job?.processedOn ?? 0).sort((a, b) => a - b);
@@ -211,7 +304,7 @@ describe('rate-limited queue', () => {
     // reaches Redis, a busy moment earlier than the limiter counts the start: the windows checked
     // here are shorter by that much, so a start counted in the next window is not put in this one.
     const skewMs = 200;
-    for (let i = 0; i < startedAt.length; ) {
+    for (let i = 0; i < startedAt.length;) {
       const windowEnd = (startedAt[i] ?? 0) + 1000 - skewMs;
       let j = i;
       while (j < startedAt.length && (startedAt[j] ?? 0) < windowEnd) j++;

@@ -12,7 +12,13 @@ const BODY_LIMIT = 2048;
 // the floor of a tenth accepted lies more than four standard deviations below the expected 150.
 const RUNS = 1000;
 const PUBLIC_TYPES = catalog.publicContracts.map((c) => c.name);
-const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'application/json;charset="utf-8"', 'Application/JSON'];
+const JSON_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/vnd.api+json',
+  'application/json;charset="utf-8"',
+  'Application/JSON',
+];
 const COMPRESS = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync, zstd: zstdCompressSync } as const;
 
 let watched: WatchedWeb;
@@ -46,25 +52,39 @@ interface Submission {
 // Characters fetch will put in a header value: tab, and Latin-1 without controls and DEL.
 const headerText = (maxLength: number): fc.Arbitrary<string> =>
   fc.string({
-    unit: fc.oneof(fc.constant('\t'), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })).map((c) => (typeof c === 'string' ? c : String.fromCharCode(c))),
+    unit: fc
+      .oneof(fc.constant('\t'), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
+      .map((c) => (typeof c === 'string' ? c : String.fromCharCode(c))),
     maxLength,
   });
 
 // Inputs shaped like each job type's, with values around and past its bounds, so that a good
 // share is valid and the rest fails one field.
 const shapes: Readonly<Record<string, fc.Arbitrary<unknown>>> = {
-  fib: fc.record({ n: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -5, max: 100_005 }) }, fc.double(), fc.string()) }),
-  sleep: fc.record({ ms: fc.integer({ min: -1, max: 600_001 }), steps: fc.integer({ min: -1, max: 101 }) }, { requiredKeys: ['ms'] }),
+  fib: fc.record({
+    n: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -5, max: 100_005 }) }, fc.double(), fc.string()),
+  }),
+  sleep: fc.record(
+    { ms: fc.integer({ min: -1, max: 600_001 }), steps: fc.integer({ min: -1, max: 101 }) },
+    { requiredKeys: ['ms'] },
+  ),
   flaky: fc.record({ failTimes: fc.integer({ min: -1, max: 21 }) }),
   digest: fc.record({ ns: fc.array(fc.integer({ min: -1, max: 10_001 }), { maxLength: 22 }) }),
-  'check-url': fc.record({ url: fc.oneof({ weight: 3, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) }, fc.string()) }),
+  'check-url': fc.record({
+    url: fc.oneof({ weight: 3, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) }, fc.string()),
+  }),
 };
 
 const randomBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.stringify(value)) },
   { weight: 1, arbitrary: fc.string({ maxLength: 300 }) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }) },
-  { weight: 1, arbitrary: fc.integer({ min: BODY_LIMIT - 40, max: BODY_LIMIT + 400 }).map((n) => JSON.stringify({ n: 1, pad: 'x'.repeat(n) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: BODY_LIMIT - 40, max: BODY_LIMIT + 400 })
+      .map((n) => JSON.stringify({ n: 1, pad: 'x'.repeat(n) })),
+  },
 );
 
 // Half the time a declared type with an input shaped for it (sometimes with an unknown field
@@ -74,14 +94,25 @@ const typeAndBody: fc.Arbitrary<{ type: string; body: string | Uint8Array }> = f
     fc.record({
       type: fc.constant(type),
       body: fc
-        .tuple(shapes[type] ?? fc.jsonValue(), fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }))
-        .map(([input, extra]) => JSON.stringify(extra === undefined || typeof input !== 'object' ? input : { ...input, extra })),
+        .tuple(
+          shapes[type] ?? fc.jsonValue(),
+          fc.oneof(
+            { weight: 5, arbitrary: fc.constant(undefined) },
+            { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+          ),
+        )
+        .map(([input, extra]) =>
+          JSON.stringify(extra === undefined || typeof input !== 'object' ? input : { ...input, extra }),
+        ),
     }),
   ),
   fc.record({
     type: fc.oneof(
       { weight: 3, arbitrary: fc.constantFrom(...PUBLIC_TYPES) },
-      { weight: 1, arbitrary: fc.constantFrom('nope', 'FIB', 'refresh-fragment', 'moderate-comment', '__proto__', 'constructor') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('nope', 'FIB', 'refresh-fragment', 'moderate-comment', '__proto__', 'constructor'),
+      },
       { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map((text) => encodeURIComponent(text)) },
     ),
     body: randomBody,
@@ -93,7 +124,16 @@ const submission: fc.Arbitrary<Submission> = fc
     typeAndBody,
     contentType: fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom(...JSON_TYPES) },
-      { weight: 1, arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          undefined,
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data',
+          'application/json; charset=latin1',
+        ),
+      },
       { weight: 1, arbitrary: headerText(60) },
     ),
     idempotencyKey: fc.oneof(
@@ -108,10 +148,28 @@ const submission: fc.Arbitrary<Submission> = fc
     ),
     encoding: fc.oneof(
       { weight: 4, arbitrary: fc.constant(undefined) },
-      { weight: 1, arbitrary: fc.record({ name: fc.constantFrom('gzip' as const, 'deflate' as const, 'br' as const, 'zstd' as const), garbled: fc.boolean() }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          name: fc.constantFrom('gzip' as const, 'deflate' as const, 'br' as const, 'zstd' as const),
+          garbled: fc.boolean(),
+        }),
+      },
     ),
     headers: fc.dictionary(
-      fc.constantFrom('accept', 'accept-encoding', 'content-encoding', 'content-language', 'if-match', 'last-event-id', 'origin', 'x-forwarded-for', 'authorization', 'cookie', 'x-anything'),
+      fc.constantFrom(
+        'accept',
+        'accept-encoding',
+        'content-encoding',
+        'content-language',
+        'if-match',
+        'last-event-id',
+        'origin',
+        'x-forwarded-for',
+        'authorization',
+        'cookie',
+        'x-anything',
+      ),
       headerText(80),
       { maxKeys: 3 },
     ),
@@ -135,7 +193,8 @@ function httpTrim(value: string): string {
 /** Whether the request is one the API must accept: a public type, JSON, within limits, input valid. */
 function mustAccept(s: Submission): boolean {
   const contract = catalog.publicContracts.find((c) => c.name === s.type);
-  if (!contract || s.contentType === undefined || !JSON_TYPES.includes(s.contentType) || typeof s.body !== 'string') return false;
+  if (!contract || s.contentType === undefined || !JSON_TYPES.includes(s.contentType) || typeof s.body !== 'string')
+    return false;
   if (s.encoding) {
     if (s.encoding.garbled) return false;
   } else {
@@ -170,7 +229,11 @@ describe('POST /api/jobs/:type under generated input', () => {
         if (s.idempotencyKey !== undefined) headers['idempotency-key'] = s.idempotencyKey;
         const query = s.delay !== undefined ? `?delay=${encodeURIComponent(s.delay)}` : '';
         const before = await state.read();
-        const response = await fetch(`${web.url}/api/jobs/${s.type}${query}`, { method: 'POST', headers, body: wireBody(s) });
+        const response = await fetch(`${web.url}/api/jobs/${s.type}${query}`, {
+          method: 'POST',
+          headers,
+          body: wireBody(s),
+        });
         const text = await response.text();
         const after = await state.read();
         const context = `${response.status} ${text.slice(0, 300)}`;
@@ -189,7 +252,10 @@ describe('POST /api/jobs/:type under generated input', () => {
           return;
         }
         // 202 only for valid input, and then exactly one stored job (none more on a replay).
-        expect(mustAccept(s), `accepted an invalid request: ${JSON.stringify({ ...s, body: String(s.body).slice(0, 200) })}`).toBe(true);
+        expect(
+          mustAccept(s),
+          `accepted an invalid request: ${JSON.stringify({ ...s, body: String(s.body).slice(0, 200) })}`,
+        ).toBe(true);
         const { id } = JSON.parse(text) as { id: string };
         expect(await state.hasJob(id), context).toBe(true);
         const added = after.jobs.reduce((a, b) => a + b, 0) - before.jobs.reduce((a, b) => a + b, 0);
@@ -207,16 +273,39 @@ describe('POST /api/jobs/:type under generated input', () => {
 
 // Requests to the rest of the surface a browser or a scraper reaches: the site's pages and form,
 // event streams with any Last-Event-ID, and the protected routes with any Authorization.
-const idText = fc.oneof(fc.nat(10).map(String), fc.string({ maxLength: 30 }).map((t) => encodeURIComponent(t)));
-const queryText = fc.oneof(fc.constant(''), fc.string({ maxLength: 300 }).map((t) => `?${encodeURIComponent(t)}=${encodeURIComponent(t)}`));
+const idText = fc.oneof(
+  fc.nat(10).map(String),
+  fc.string({ maxLength: 30 }).map((t) => encodeURIComponent(t)),
+);
+const queryText = fc.oneof(
+  fc.constant(''),
+  fc.string({ maxLength: 300 }).map((t) => `?${encodeURIComponent(t)}=${encodeURIComponent(t)}`),
+);
 const otherRequest = fc.oneof(
-  fc.record({ method: fc.constant('GET'), path: fc.tuple(idText, queryText).map(([id, q]) => `/articles/${id}${q}`), headers: fc.constant({}), body: fc.constant(undefined) }),
-  fc.record({ method: fc.constant('GET'), path: queryText.map((q) => `/${q}`), headers: fc.constant({}), body: fc.constant(undefined) }),
+  fc.record({
+    method: fc.constant('GET'),
+    path: fc.tuple(idText, queryText).map(([id, q]) => `/articles/${id}${q}`),
+    headers: fc.constant({}),
+    body: fc.constant(undefined),
+  }),
+  fc.record({
+    method: fc.constant('GET'),
+    path: queryText.map((q) => `/${q}`),
+    headers: fc.constant({}),
+    body: fc.constant(undefined),
+  }),
   fc.record({
     method: fc.constant('POST'),
     path: idText.map((id) => `/articles/${id}/comments`),
-    headers: fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain').map((type) => ({ 'content-type': type })),
-    body: fc.oneof(fc.string({ maxLength: 200 }), fc.record({ author: fc.string({ maxLength: 40 }), text: fc.string({ maxLength: 300 }) }).map((f) => new URLSearchParams(f).toString())),
+    headers: fc
+      .constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain')
+      .map((type) => ({ 'content-type': type })),
+    body: fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc
+        .record({ author: fc.string({ maxLength: 40 }), text: fc.string({ maxLength: 300 }) })
+        .map((f) => new URLSearchParams(f).toString()),
+    ),
   }),
   fc.record({
     method: fc.constant('GET'),

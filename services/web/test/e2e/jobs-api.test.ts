@@ -37,7 +37,12 @@ function fib(n: number): bigint {
   return a;
 }
 
-async function submit(type: string, input: unknown, headers: Record<string, string> = {}, query = ''): Promise<Accepted> {
+async function submit(
+  type: string,
+  input: unknown,
+  headers: Record<string, string> = {},
+  query = '',
+): Promise<Accepted> {
   const response = await api(web.url, 'POST', `/api/jobs/${type}${query}`, { json: input, headers });
   expect(response.status, response.text).toBe(202);
   const accepted = response.body as Accepted;
@@ -126,7 +131,9 @@ describe('each example job type, submitted over HTTP and run by the worker proce
     const { id, state } = await submit('digest', { ns });
     expect(state).toBe('waiting-children');
     const job = await finished(id);
-    const expected = createHash('sha256').update(ns.map((n) => fib(n).toString()).join('\n')).digest('hex');
+    const expected = createHash('sha256')
+      .update(ns.map((n) => fib(n).toString()).join('\n'))
+      .digest('hex');
     expect(job).toMatchObject({ state: 'completed', result: { count: 3, sha256: expected } });
   });
 
@@ -141,11 +148,19 @@ describe('each example job type, submitted over HTTP and run by the worker proce
   it("check-url's result does not say which internal address a name resolves to; the worker's log does", async () => {
     const { id } = await submit('check-url', { url: 'http://localhost/' });
     const job = await finished(id);
-    expect(job).toMatchObject({ state: 'completed', result: { outcome: 'blocked', error: 'host localhost is not a public address' } });
-    expect(JSON.stringify(job)).not.toMatch(/127\.0\.0\.1|::1|loopback/);
-    await waitFor(() => /URL check blocked[^\n]*localhost resolves to/.test(worker.logs()) || /localhost resolves to[^\n]*URL check blocked/.test(worker.logs()), {
-      description: 'the detail in the worker log',
+    expect(job).toMatchObject({
+      state: 'completed',
+      result: { outcome: 'blocked', error: 'host localhost is not a public address' },
     });
+    expect(JSON.stringify(job)).not.toMatch(/127\.0\.0\.1|::1|loopback/);
+    await waitFor(
+      () =>
+        /URL check blocked[^\n]*localhost resolves to/.test(worker.logs()) ||
+        /localhost resolves to[^\n]*URL check blocked/.test(worker.logs()),
+      {
+        description: 'the detail in the worker log',
+      },
+    );
   });
 });
 
@@ -262,37 +277,214 @@ describe('cancel', () => {
 });
 
 describe('bad input gets problem JSON and enqueues nothing', () => {
-  const cases: { name: string; method: string; path: string; body?: string; headers?: Record<string, string>; status: number; code: string; pointer?: string }[] = [
-    { name: 'unknown job type', method: 'POST', path: '/api/jobs/nope', body: '{}', headers: { 'content-type': 'application/json' }, status: 404, code: 'unknown-job-type' },
-    { name: 'missing field', method: 'POST', path: '/api/jobs/fib', body: '{}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/n' },
-    { name: 'wrong field type', method: 'POST', path: '/api/jobs/fib', body: '{"n":"ten"}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/n' },
-    { name: 'out-of-range value', method: 'POST', path: '/api/jobs/fib', body: '{"n":1e9}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/n' },
-    { name: 'unknown extra field', method: 'POST', path: '/api/jobs/fib', body: '{"n":1,"admin":true}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed' },
-    { name: 'nested invalid child input', method: 'POST', path: '/api/jobs/digest', body: '{"ns":[1,-2]}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/ns/1' },
-    { name: 'JSON array instead of object', method: 'POST', path: '/api/jobs/fib', body: '[1]', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed' },
-    { name: 'non-JSON content type', method: 'POST', path: '/api/jobs/fib', body: 'n=1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported-media-type' },
-    { name: 'no content type', method: 'POST', path: '/api/jobs/fib', body: '{"n":1}', headers: {}, status: 415, code: 'unsupported-media-type' },
-    { name: 'malformed JSON', method: 'POST', path: '/api/jobs/fib', body: '{"n":', headers: { 'content-type': 'application/json' }, status: 400, code: 'malformed-json' },
-    { name: 'body over the limit', method: 'POST', path: '/api/jobs/fib', body: JSON.stringify({ n: 1, pad: 'x'.repeat(4096) }), headers: { 'content-type': 'application/json' }, status: 413, code: 'payload-too-large' },
-    { name: 'bad Idempotency-Key', method: 'POST', path: '/api/jobs/fib', body: '{"n":1}', headers: { 'content-type': 'application/json', 'idempotency-key': 'x'.repeat(300) }, status: 400, code: 'invalid-header', pointer: 'Idempotency-Key' },
-    { name: 'bad delay', method: 'POST', path: '/api/jobs/fib?delay=soon', body: '{"n":1}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: 'delay' },
+  const cases: {
+    name: string;
+    method: string;
+    path: string;
+    body?: string;
+    headers?: Record<string, string>;
+    status: number;
+    code: string;
+    pointer?: string;
+  }[] = [
+    {
+      name: 'unknown job type',
+      method: 'POST',
+      path: '/api/jobs/nope',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+      status: 404,
+      code: 'unknown-job-type',
+    },
+    {
+      name: 'missing field',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/n',
+    },
+    {
+      name: 'wrong field type',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{"n":"ten"}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/n',
+    },
+    {
+      name: 'out-of-range value',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{"n":1e9}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/n',
+    },
+    {
+      name: 'unknown extra field',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{"n":1,"admin":true}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+    },
+    {
+      name: 'nested invalid child input',
+      method: 'POST',
+      path: '/api/jobs/digest',
+      body: '{"ns":[1,-2]}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/ns/1',
+    },
+    {
+      name: 'JSON array instead of object',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '[1]',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+    },
+    {
+      name: 'non-JSON content type',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: 'n=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      status: 415,
+      code: 'unsupported-media-type',
+    },
+    {
+      name: 'no content type',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{"n":1}',
+      headers: {},
+      status: 415,
+      code: 'unsupported-media-type',
+    },
+    {
+      name: 'malformed JSON',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{"n":',
+      headers: { 'content-type': 'application/json' },
+      status: 400,
+      code: 'malformed-json',
+    },
+    {
+      name: 'body over the limit',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: JSON.stringify({ n: 1, pad: 'x'.repeat(4096) }),
+      headers: { 'content-type': 'application/json' },
+      status: 413,
+      code: 'payload-too-large',
+    },
+    {
+      name: 'bad Idempotency-Key',
+      method: 'POST',
+      path: '/api/jobs/fib',
+      body: '{"n":1}',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'x'.repeat(300) },
+      status: 400,
+      code: 'invalid-header',
+      pointer: 'Idempotency-Key',
+    },
+    {
+      name: 'bad delay',
+      method: 'POST',
+      path: '/api/jobs/fib?delay=soon',
+      body: '{"n":1}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: 'delay',
+    },
     { name: 'malformed job id', method: 'GET', path: '/api/jobs/..%2F..%2Fetc', status: 404, code: 'job-not-found' },
-    { name: 'unknown job id', method: 'GET', path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', status: 404, code: 'job-not-found' },
-    { name: 'job id of an undeclared queue', method: 'GET', path: '/api/jobs/other.AAAAAAAAAAAAAAAAAAAAAA', status: 404, code: 'job-not-found' },
-    { name: 'bad wait', method: 'GET', path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA?wait=forever', status: 422, code: 'validation-failed', pointer: 'wait' },
-    { name: 'wait above the maximum', method: 'GET', path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA?wait=3600', status: 422, code: 'validation-failed', pointer: 'wait' },
-    { name: 'cancel of an unknown job', method: 'DELETE', path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', status: 404, code: 'job-not-found' },
+    {
+      name: 'unknown job id',
+      method: 'GET',
+      path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA',
+      status: 404,
+      code: 'job-not-found',
+    },
+    {
+      name: 'job id of an undeclared queue',
+      method: 'GET',
+      path: '/api/jobs/other.AAAAAAAAAAAAAAAAAAAAAA',
+      status: 404,
+      code: 'job-not-found',
+    },
+    {
+      name: 'bad wait',
+      method: 'GET',
+      path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA?wait=forever',
+      status: 422,
+      code: 'validation-failed',
+      pointer: 'wait',
+    },
+    {
+      name: 'wait above the maximum',
+      method: 'GET',
+      path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA?wait=3600',
+      status: 422,
+      code: 'validation-failed',
+      pointer: 'wait',
+    },
+    {
+      name: 'cancel of an unknown job',
+      method: 'DELETE',
+      path: '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA',
+      status: 404,
+      code: 'job-not-found',
+    },
     { name: 'unknown route', method: 'GET', path: '/api/nothing-here', status: 404, code: 'not-found' },
-    { name: 'check-url with a file URL', method: 'POST', path: '/api/jobs/check-url', body: '{"url":"file:///etc/passwd"}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/url' },
-    { name: 'check-url with credentials', method: 'POST', path: '/api/jobs/check-url', body: '{"url":"https://u:p@example.com/"}', headers: { 'content-type': 'application/json' }, status: 422, code: 'validation-failed', pointer: '#/url' },
+    {
+      name: 'check-url with a file URL',
+      method: 'POST',
+      path: '/api/jobs/check-url',
+      body: '{"url":"file:///etc/passwd"}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/url',
+    },
+    {
+      name: 'check-url with credentials',
+      method: 'POST',
+      path: '/api/jobs/check-url',
+      body: '{"url":"https://u:p@example.com/"}',
+      headers: { 'content-type': 'application/json' },
+      status: 422,
+      code: 'validation-failed',
+      pointer: '#/url',
+    },
   ];
 
   it.each(cases)('$name → $status $code', async (c) => {
     const [idsBefore, totalsBefore] = [await jobIds(), await totals()];
-    const response = await api(web.url, c.method, c.path, { ...(c.body !== undefined ? { body: c.body } : {}), headers: c.headers ?? {} });
+    const response = await api(web.url, c.method, c.path, {
+      ...(c.body !== undefined ? { body: c.body } : {}),
+      headers: c.headers ?? {},
+    });
     expect(response.status, response.text).toBe(c.status);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
-    expect(response.body).toMatchObject({ type: `urn:flotilla:problem:${c.code}`, status: c.status, title: anyString, detail: anyString });
+    expect(response.body).toMatchObject({
+      type: `urn:flotilla:problem:${c.code}`,
+      status: c.status,
+      title: anyString,
+      detail: anyString,
+    });
     if (c.pointer) {
       expect((response.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(c.pointer);
     }
@@ -304,14 +496,22 @@ describe('bad input gets problem JSON and enqueues nothing', () => {
 describe('health and the API document', () => {
   it('reports liveness and readiness', async () => {
     expect((await api(web.url, 'GET', '/healthz')).status).toBe(200);
-    expect((await api(web.url, 'GET', '/readyz')).body).toEqual({ status: 'ready', draining: false, redis: true, redisData: 'intact' });
+    expect((await api(web.url, 'GET', '/readyz')).body).toEqual({
+      status: 'ready',
+      draining: false,
+      redis: true,
+      redisData: 'intact',
+    });
     const workerReady = await fetch(`${worker.url}/readyz`);
     expect(workerReady.status).toBe(200);
   });
 
   it('documents every route and status the server answered in this file', async () => {
     // Not API resources.
-    const { undocumented, document } = await undocumentedResponses(web.url, (path, status) => status === 404 && (path === '/api/nothing-here' || path === '/api/jobs/nope'));
+    const { undocumented, document } = await undocumentedResponses(
+      web.url,
+      (path, status) => status === 404 && (path === '/api/nothing-here' || path === '/api/jobs/nope'),
+    );
     expect(document.openapi).toBe('3.1.0');
     expect(undocumented).toEqual([]);
     // And the other way round: every documented job type is one the server accepts.

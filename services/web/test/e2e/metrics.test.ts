@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type IsolatedServiceEnv, type ServiceHandle } from '@flotilla/testkit';
+import {
+  isolatedServiceEnv,
+  spawnWeb,
+  spawnWorker,
+  waitFor,
+  type IsolatedServiceEnv,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMetrics, total, type Sample } from '../support/prometheus-text.js';
 
@@ -19,7 +26,11 @@ async function scrape(service: ServiceHandle, headers: Record<string, string> = 
 }
 
 async function submit(web: ServiceHandle, type: string, input: unknown): Promise<string> {
-  const response = await fetch(`${web.url}/api/jobs/${type}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+  const response = await fetch(`${web.url}/api/jobs/${type}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
   expect(response.status).toBe(202);
   const { id } = (await response.json()) as { id: string };
   await fetch(`${web.url}/api/jobs/${id}?wait=20`).then((r) => r.arrayBuffer());
@@ -40,9 +51,14 @@ describe('metrics of a running web and worker', () => {
 
   it('counts jobs by queue, type and outcome, with their durations and waits', async () => {
     const before = await scrape(worker);
-    const ids = [await submit(web, 'sleep', { ms: 20 }), await submit(web, 'flaky', { failTimes: 1 }), await submit(web, 'flaky', { failTimes: 10 })];
+    const ids = [
+      await submit(web, 'sleep', { ms: 20 }),
+      await submit(web, 'flaky', { failTimes: 1 }),
+      await submit(web, 'flaky', { failTimes: 10 }),
+    ];
     const after = await scrape(worker);
-    const delta = (labels: Record<string, string>, name = 'flotilla_jobs_total') => total(after, name, labels) - total(before, name, labels);
+    const delta = (labels: Record<string, string>, name = 'flotilla_jobs_total') =>
+      total(after, name, labels) - total(before, name, labels);
     expect(delta({ queue: 'default', type: 'sleep', status: 'completed' })).toBe(1);
     expect(delta({ queue: 'default', type: 'flaky', status: 'completed' })).toBe(1);
     // failTimes 1: one retry; failTimes 10 with 4 attempts: three retries, then failed.
@@ -62,7 +78,11 @@ describe('metrics of a running web and worker', () => {
     for (const queue of ['default', 'cpu', 'background']) {
       expect(total(samples, 'flotilla_queue_workers', { queue })).toBe(1);
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
-        expect(samples.some((s) => s.name === 'flotilla_queue_jobs' && s.labels['queue'] === queue && s.labels['state'] === state)).toBe(true);
+        expect(
+          samples.some(
+            (s) => s.name === 'flotilla_queue_jobs' && s.labels['queue'] === queue && s.labels['state'] === state,
+          ),
+        ).toBe(true);
       }
     }
     expect(total(samples, 'flotilla_queue_jobs', { queue: 'default', state: 'failed' })).toBeGreaterThanOrEqual(1);
@@ -70,18 +90,24 @@ describe('metrics of a running web and worker', () => {
     expect(total(samples, 'flotilla_queue_oldest_waiting_seconds', { queue: 'default' })).toBe(0);
     expect(total(samples, 'flotilla_redis_up', { redis: 'queue' })).toBe(1);
     expect(total(samples, 'flotilla_redis_up', { redis: 'cache' })).toBe(1);
-    expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_p99_seconds' && s.labels['service'] === 'worker')).toBe(true);
+    expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_p99_seconds' && s.labels['service'] === 'worker')).toBe(
+      true,
+    );
   });
 
   it('GET /api/queues tells an autoscaler how each queue stands', async () => {
     const response = await fetch(`${web.url}/api/queues`);
     expect(response.status).toBe(200);
-    const { queues } = (await response.json()) as { queues: { name: string; counts: Record<string, number>; oldestWaitingSeconds: number; workers: number }[] };
+    const { queues } = (await response.json()) as {
+      queues: { name: string; counts: Record<string, number>; oldestWaitingSeconds: number; workers: number }[];
+    };
     expect(queues.map((q) => q.name)).toEqual(['default', 'cpu', 'background', 'outbound']);
     for (const queue of queues) {
       expect(queue.workers).toBe(1);
       expect(queue.oldestWaitingSeconds).toBeGreaterThanOrEqual(0);
-      expect(Object.keys(queue.counts)).toEqual(expect.arrayContaining(['waiting', 'active', 'delayed', 'failed', 'completed']));
+      expect(Object.keys(queue.counts)).toEqual(
+        expect.arrayContaining(['waiting', 'active', 'delayed', 'failed', 'completed']),
+      );
     }
   });
 
@@ -96,17 +122,27 @@ describe('metrics of a running web and worker', () => {
     expect(count({ method: 'GET', route: '/articles/:id', status_code: '200' })).toBeGreaterThanOrEqual(2);
     expect(count({ method: 'POST', route: '/api/jobs/:type', status_code: '202' })).toBeGreaterThanOrEqual(3);
     expect(count({ method: 'GET', route: '/api/jobs/:id', status_code: '404' })).toBeGreaterThanOrEqual(1);
-    const routes = new Set(samples.filter((s) => s.name === 'http_request_duration_seconds_count').map((s) => s.labels['route']));
+    const routes = new Set(
+      samples.filter((s) => s.name === 'http_request_duration_seconds_count').map((s) => s.labels['route']),
+    );
     // Templates only: no raw path with an id in it.
     for (const route of routes) expect(route).not.toMatch(/\/(\d+|[a-z]+\.[A-Za-z0-9_-]{10,})(\/|$)/);
-    expect(total(samples, 'flotilla_cache_requests_total', { cache: 'pages', result: 'hit' })).toBeGreaterThanOrEqual(1);
-    expect(total(samples, 'flotilla_cache_requests_total', { cache: 'pages', result: 'miss' })).toBeGreaterThanOrEqual(1);
+    expect(total(samples, 'flotilla_cache_requests_total', { cache: 'pages', result: 'hit' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(total(samples, 'flotilla_cache_requests_total', { cache: 'pages', result: 'miss' })).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(samples.some((s) => s.name === 'process_cpu_seconds_total' && s.labels['service'] === 'web')).toBe(true);
   });
 
   it('counts cache invalidations', async () => {
     const before = total(await scrape(web), 'flotilla_cache_invalidations_total', { cache: 'pages' });
-    const response = await fetch(`${web.url}/api/articles/1/comments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'm', text: 'counted' }) });
+    const response = await fetch(`${web.url}/api/articles/1/comments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: 'm', text: 'counted' }),
+    });
     expect(response.status).toBe(201);
     expect(total(await scrape(web), 'flotilla_cache_invalidations_total', { cache: 'pages' })).toBeGreaterThan(before);
   });
@@ -124,10 +160,14 @@ describe('protected metrics', () => {
       const denied = await fetch(`${web.url}/metrics`);
       expect(denied.status).toBe(401);
       expect(denied.headers.get('content-type')).toContain('application/problem+json');
-      expect((await fetch(`${web.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0000000' } })).status).toBe(401);
+      expect(
+        (await fetch(`${web.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0000000' } })).status,
+      ).toBe(401);
       expect(total(await scrape(web, { authorization: `Bearer ${token}` }), 'flotilla_redis_up')).toBe(2);
       expect((await fetch(`${web.url}/api/queues`)).status).toBe(401);
-      expect((await fetch(`${web.url}/api/queues`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await fetch(`${web.url}/api/queues`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+        200,
+      );
       expect((await fetch(`${worker.url}/metrics`)).status).toBe(401);
       const basic = `Basic ${Buffer.from('prometheus:a-s3cret-pass-phrase').toString('base64')}`;
       expect(total(await scrape(worker, { authorization: basic }), 'flotilla_redis_up')).toBe(2);
@@ -143,11 +183,18 @@ describe('HireFire', () => {
     const web = await spawnWeb({ ...environment(), HIREFIRE_TOKEN: token });
     try {
       // Nothing consumes the queue: the job waits, and the latency grows.
-      const submitted = await fetch(`${web.url}/api/jobs/sleep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":1}' });
+      const submitted = await fetch(`${web.url}/api/jobs/sleep`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"ms":1}',
+      });
       expect(submitted.status).toBe(202);
       await waitFor(
         async () => {
-          const info = (await (await fetch(`${web.url}/hirefire/${token}/info`)).json()) as { name: string; value: number }[];
+          const info = (await (await fetch(`${web.url}/hirefire/${token}/info`)).json()) as {
+            name: string;
+            value: number;
+          }[];
           return info.length === 1 && info[0]?.name === 'worker' && (info[0]?.value ?? 0) >= 1;
         },
         { timeoutMs: 10_000, description: 'latency of at least a second' },
@@ -203,8 +250,15 @@ describe('push', () => {
 
   it('pushes to a Pushgateway when configured and removes its group when it stops', async () => {
     const { port } = gateway.address() as AddressInfo;
-    const worker = await spawnWorker({ ...environment(), METRICS_PUSHGATEWAY_URL: `http://127.0.0.1:${port}`, METRICS_PUSH_INTERVAL_SECONDS: '1' });
-    await waitFor(() => received.filter((r) => r.body.includes('flotilla_queue_jobs')).length >= 2, { timeoutMs: 10_000, description: 'two pushes' });
+    const worker = await spawnWorker({
+      ...environment(),
+      METRICS_PUSHGATEWAY_URL: `http://127.0.0.1:${port}`,
+      METRICS_PUSH_INTERVAL_SECONDS: '1',
+    });
+    await waitFor(() => received.filter((r) => r.body.includes('flotilla_queue_jobs')).length >= 2, {
+      timeoutMs: 10_000,
+      description: 'two pushes',
+    });
     const push = received.find((r) => r.method === 'POST');
     expect(push?.url).toMatch(/^\/metrics\/job\/flotilla-worker\/instance\/[^/]+$/);
     expect(await worker.stop()).toEqual({ code: 0, signal: null });

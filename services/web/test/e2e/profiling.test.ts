@@ -41,12 +41,22 @@ let fibWorker: ServiceHandle;
 let smallWorker: ServiceHandle;
 
 beforeAll(async () => {
-  env = { ...isolatedServiceEnv(inject('redisUrl')), ADMIN_BASIC_AUTH: ADMIN, PROFILE_MAX_SECONDS: String(MAX_SECONDS) };
+  env = {
+    ...isolatedServiceEnv(inject('redisUrl')),
+    ADMIN_BASIC_AUTH: ADMIN,
+    PROFILE_MAX_SECONDS: String(MAX_SECONDS),
+  };
   [web, fibWorker, smallWorker] = await Promise.all([
     spawnWeb(env),
     spawnWorker({ ...env, WORKER_QUEUES: 'cpu', WORKER_THREADS: 'false' }),
     // Its lease outlives a freeze of a few seconds, so the fleet still lists it while it cannot answer.
-    spawnWorker({ ...env, WORKER_QUEUES: 'default', PROFILE_MAX_MB: '1', MEMBERSHIP_HEARTBEAT_SECONDS: '5', MEMBERSHIP_TTL_SECONDS: '60' }),
+    spawnWorker({
+      ...env,
+      WORKER_QUEUES: 'default',
+      PROFILE_MAX_MB: '1',
+      MEMBERSHIP_HEARTBEAT_SECONDS: '5',
+      MEMBERSHIP_TTL_SECONDS: '60',
+    }),
   ]);
 });
 
@@ -103,7 +113,9 @@ async function download(status: Status): Promise<{ response: Response; text: str
 
 /** The frames holding the most samples of a CPU profile (self time), hottest first, as `name url`. */
 function hottest(profile: CpuProfile, count: number): string[] {
-  const frameOf = new Map(profile.nodes.map((node) => [node.id, `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url}`]));
+  const frameOf = new Map(
+    profile.nodes.map((node) => [node.id, `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url}`]),
+  );
   const samples = new Map<string, number>();
   for (const id of profile.samples) {
     const frame = frameOf.get(id) ?? '?';
@@ -124,10 +136,17 @@ describe('profiling a live process through the web', () => {
     // Keeps the worker busy for the whole recording: fib jobs back to back, two at a time.
     const load = async (): Promise<void> => {
       while (loading) {
-        const submitted = await api(web.url, 'POST', '/api/jobs/fib', { json: { n: 100_000 }, headers: { 'idempotency-key': `fib-${Math.random()}` } });
+        const submitted = await api(web.url, 'POST', '/api/jobs/fib', {
+          json: { n: 100_000 },
+          headers: { 'idempotency-key': `fib-${Math.random()}` },
+        });
         expect(submitted.status).toBe(202);
         const location = submitted.headers.get('location') ?? '';
-        await waitFor(async () => ['completed', 'failed'].includes(((await api(web.url, 'GET', location)).body as { state: string }).state), { timeoutMs: 30_000, intervalMs: 50 });
+        await waitFor(
+          async () =>
+            ['completed', 'failed'].includes(((await api(web.url, 'GET', location)).body as { state: string }).state),
+          { timeoutMs: 30_000, intervalMs: 50 },
+        );
       }
     };
     const loads = [load(), load()];
@@ -188,12 +207,17 @@ describe('profiling a live process through the web', () => {
     expect(asked.status).toBe(202);
     // Allocations that live past the recording: open event streams, each holding its request and listeners.
     const submitted = await api(web.url, 'POST', '/api/jobs/sleep', { json: { ms: 20_000, steps: 1 } });
-    const streams = await Promise.all(Array.from({ length: 50 }, () => openStream(`/api/jobs/${(submitted.body as { id: string }).id}/events`)));
+    const streams = await Promise.all(
+      Array.from({ length: 50 }, () => openStream(`/api/jobs/${(submitted.body as { id: string }).id}/events`)),
+    );
     try {
       const status = await settled(asked.headers.get('location') ?? '');
       expect(status.state).toBe('done');
       expect(status.fileName).toMatch(/\.heapprofile$/);
-      const profile = JSON.parse((await download(status)).text) as { head: { callFrame: { functionName: string } }; samples: { size: number }[] };
+      const profile = JSON.parse((await download(status)).text) as {
+        head: { callFrame: { functionName: string } };
+        samples: { size: number }[];
+      };
       expect(profile.head.callFrame.functionName).toBe('(root)');
       expect(profile.samples.length).toBeGreaterThan(0);
     } finally {
@@ -225,14 +249,24 @@ describe('profiling a live process through the web', () => {
 
   it('refuses what it cannot do, with problem JSON, and changes nothing', async () => {
     const worker = await processId(fibWorker);
-    const problem = (response: ApiResponse) => ({ status: response.status, type: response.headers.get('content-type')?.split(';')[0], body: response.body });
+    const problem = (response: ApiResponse) => ({
+      status: response.status,
+      type: response.headers.get('content-type')?.split(';')[0],
+      body: response.body,
+    });
 
-    expect(problem(await ask(worker, { kind: 'cpu' }, {}))).toMatchObject({ status: 401, type: 'application/problem+json' });
+    expect(problem(await ask(worker, { kind: 'cpu' }, {}))).toMatchObject({
+      status: 401,
+      type: 'application/problem+json',
+    });
     expect(problem(await ask(worker, { kind: 'cpu' }, { ...admin, 'sec-fetch-site': 'cross-site' }))).toMatchObject({
       status: 403,
       body: { type: 'urn:flotilla:problem:cross-site-request' },
     });
-    expect(problem(await ask('no-such-process', { kind: 'cpu' }))).toMatchObject({ status: 404, body: { type: 'urn:flotilla:problem:process-not-found' } });
+    expect(problem(await ask('no-such-process', { kind: 'cpu' }))).toMatchObject({
+      status: 404,
+      body: { type: 'urn:flotilla:problem:process-not-found' },
+    });
     for (const [body, pointer] of [
       [{ kind: 'cpu', seconds: MAX_SECONDS + 1 }, '#/seconds'],
       [{ kind: 'cpu', seconds: 1.5 }, '#/seconds'],
@@ -244,14 +278,30 @@ describe('profiling a live process through the web', () => {
       expect(refused.status, JSON.stringify(body)).toBe(422);
       expect((refused.body as { errors: { pointer: string }[] }).errors.map((e) => e.pointer)).toContain(pointer);
     }
-    expect((await api(web.url, 'POST', `/api/admin/processes/${worker}/profiles`, { body: 'kind=cpu', headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
-    expect(problem(await api(web.url, 'GET', '/api/admin/profiles/nothing-here', { headers: admin }))).toMatchObject({ status: 404, body: { type: 'urn:flotilla:problem:profile-not-found' } });
+    expect(
+      (
+        await api(web.url, 'POST', `/api/admin/processes/${worker}/profiles`, {
+          body: 'kind=cpu',
+          headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' },
+        })
+      ).status,
+    ).toBe(415);
+    expect(problem(await api(web.url, 'GET', '/api/admin/profiles/nothing-here', { headers: admin }))).toMatchObject({
+      status: 404,
+      body: { type: 'urn:flotilla:problem:profile-not-found' },
+    });
 
     // One profile at a time per process; the file only once it is done.
     const first = await ask(worker, { kind: 'cpu', seconds: 2 });
     expect(first.status).toBe(202);
-    expect(problem(await ask(worker, { kind: 'heap-snapshot' }))).toMatchObject({ status: 409, body: { type: 'urn:flotilla:problem:profile-in-progress' } });
-    expect(problem(await api(web.url, 'GET', (first.body as Status).file, { headers: admin }))).toMatchObject({ status: 409, body: { type: 'urn:flotilla:problem:profile-not-ready' } });
+    expect(problem(await ask(worker, { kind: 'heap-snapshot' }))).toMatchObject({
+      status: 409,
+      body: { type: 'urn:flotilla:problem:profile-in-progress' },
+    });
+    expect(problem(await api(web.url, 'GET', (first.body as Status).file, { headers: admin }))).toMatchObject({
+      status: 409,
+      body: { type: 'urn:flotilla:problem:profile-not-ready' },
+    });
     expect((await settled(first.headers.get('location') ?? '')).state).toBe('done');
     // Free again once it is done.
     const next = await ask(worker, { kind: 'cpu', seconds: 1 });

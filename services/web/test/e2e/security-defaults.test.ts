@@ -19,7 +19,13 @@ function newClient(): Record<string, string> {
 }
 
 function directives(csp: string | null): Map<string, string[]> {
-  return new Map((csp ?? '').split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name = '', ...values]) => [name, values]));
+  return new Map(
+    (csp ?? '')
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0])
+      .map(([name = '', ...values]) => [name, values]),
+  );
 }
 
 beforeAll(async () => {
@@ -42,23 +48,26 @@ afterAll(async () => {
 });
 
 describe('security headers', () => {
-  it.each(['/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', '/healthz', '/openapi.json', '/', '/api/nothing-here'])('are on %s', async (path) => {
-    const response = await fetch(plain.url + path);
-    await response.arrayBuffer();
-    const headers = response.headers;
-    const csp = directives(headers.get('content-security-policy'));
-    expect(csp.get('default-src')).toEqual(["'self'"]);
-    expect(csp.get('script-src')).toEqual(["'self'"]);
-    expect(csp.get('object-src')).toEqual(["'none'"]);
-    expect(csp.get('frame-ancestors')).toEqual(["'self'"]);
-    expect(csp.has('upgrade-insecure-requests')).toBe(false);
-    expect(headers.get('x-content-type-options')).toBe('nosniff');
-    expect(headers.get('x-frame-options')).toBe('SAMEORIGIN');
-    expect(headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
-    expect(headers.get('referrer-policy')).toBe('no-referrer');
-    expect(headers.get('cross-origin-resource-policy')).toBe('same-origin');
-    expect(headers.get('x-powered-by')).toBeNull();
-  });
+  it.each(['/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', '/healthz', '/openapi.json', '/', '/api/nothing-here'])(
+    'are on %s',
+    async (path) => {
+      const response = await fetch(plain.url + path);
+      await response.arrayBuffer();
+      const headers = response.headers;
+      const csp = directives(headers.get('content-security-policy'));
+      expect(csp.get('default-src')).toEqual(["'self'"]);
+      expect(csp.get('script-src')).toEqual(["'self'"]);
+      expect(csp.get('object-src')).toEqual(["'none'"]);
+      expect(csp.get('frame-ancestors')).toEqual(["'self'"]);
+      expect(csp.has('upgrade-insecure-requests')).toBe(false);
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+      expect(headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(headers.get('referrer-policy')).toBe('no-referrer');
+      expect(headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(headers.get('x-powered-by')).toBeNull();
+    },
+  );
 
   it('are replayed with pages served from the page cache', async () => {
     await (await fetch(`${plain.url}/articles/1`)).text();
@@ -74,10 +83,15 @@ describe('security headers', () => {
   it("let the dashboard's own inline script run, and no other", async () => {
     const response = await api(plain.url, 'GET', '/dashboard');
     expect(response.status).toBe(200);
-    const inline = [...response.text.matchAll(/<script(?![^>]*\b(?:src|type)=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1] ?? '');
+    const inline = [...response.text.matchAll(/<script(?![^>]*\b(?:src|type)=)[^>]*>([\s\S]*?)<\/script>/g)].map(
+      (m) => m[1] ?? '',
+    );
     expect(inline).toHaveLength(1);
     const allowed = directives(response.headers.get('content-security-policy')).get('script-src');
-    expect(allowed).toEqual(["'self'", ...inline.map((script) => `'sha256-${createHash('sha256').update(script).digest('base64')}'`)]);
+    expect(allowed).toEqual([
+      "'self'",
+      ...inline.map((script) => `'sha256-${createHash('sha256').update(script).digest('base64')}'`),
+    ]);
   });
 
   it('keep bull-board working: its scripts come from this origin, its styles and fonts are allowed', async () => {
@@ -104,7 +118,11 @@ describe('CORS', () => {
     expect(read.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await fetch(`${plain.url}/api/jobs/fib`, {
       method: 'OPTIONS',
-      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: APP,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     await preflight.text();
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
@@ -113,20 +131,29 @@ describe('CORS', () => {
 
   it('answers the configured origins, and only them', async () => {
     const headers = newClient();
-    const allowed = await fetch(`${configured.url}/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA`, { headers: { ...headers, origin: APP } });
+    const allowed = await fetch(`${configured.url}/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA`, {
+      headers: { ...headers, origin: APP },
+    });
     await allowed.text();
     expect(allowed.headers.get('access-control-allow-origin')).toBe(APP);
     expect(allowed.headers.get('vary')).toContain('Origin');
     expect(allowed.headers.get('access-control-expose-headers')).toContain('retry-after');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
 
-    const other = await fetch(`${configured.url}/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA`, { headers: { ...headers, origin: 'https://evil.example' } });
+    const other = await fetch(`${configured.url}/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA`, {
+      headers: { ...headers, origin: 'https://evil.example' },
+    });
     await other.text();
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
 
     const preflight = await fetch(`${configured.url}/api/jobs/fib`, {
       method: 'OPTIONS',
-      headers: { ...headers, origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
+      headers: {
+        ...headers,
+        origin: APP,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,idempotency-key',
+      },
     });
     await preflight.text();
     expect(preflight.status).toBe(204);
@@ -137,17 +164,27 @@ describe('CORS', () => {
 });
 
 describe('per-client rate limit', () => {
-  async function status(headers: Record<string, string>, path = '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA'): Promise<number> {
+  async function status(
+    headers: Record<string, string>,
+    path = '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA',
+  ): Promise<number> {
     return (await api(configured.url, 'GET', path, { headers })).status;
   }
 
   it('answers 429 problem JSON with Retry-After past the limit, per client', async () => {
     const headers = newClient();
     for (let i = 0; i < 20; i++) expect(await status(headers)).toBe(404);
-    const refused = await api(configured.url, 'POST', '/api/jobs/fib', { json: { n: 1 }, headers: { ...headers, origin: APP } });
+    const refused = await api(configured.url, 'POST', '/api/jobs/fib', {
+      json: { n: 1 },
+      headers: { ...headers, origin: APP },
+    });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
-    expect(refused.body).toMatchObject({ type: 'urn:flotilla:problem:rate-limited', status: 429, title: 'Too many requests' });
+    expect(refused.body).toMatchObject({
+      type: 'urn:flotilla:problem:rate-limited',
+      status: 429,
+      title: 'Too many requests',
+    });
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
     // A browser page on an allowed origin can read the refusal and when to retry.
@@ -159,7 +196,8 @@ describe('per-client rate limit', () => {
   });
 
   it('counts the addresses of one IPv6 /64 as one client', async () => {
-    for (let i = 1; i <= 20; i++) expect(await status({ 'x-forwarded-for': `2001:db8:7::${i.toString(16)}` })).toBe(404);
+    for (let i = 1; i <= 20; i++)
+      expect(await status({ 'x-forwarded-for': `2001:db8:7::${i.toString(16)}` })).toBe(404);
     expect(await status({ 'x-forwarded-for': '2001:db8:7:0:ffff:ffff:ffff:ffff' })).toBe(429);
     expect(await status({ 'x-forwarded-for': '::ffff:198.51.100.200' })).toBe(404);
     expect(await status({ 'x-forwarded-for': '2001:db8:7:1::1' })).toBe(404);
@@ -215,7 +253,12 @@ describe('Redis for the rate limit unreachable', () => {
 
   beforeAll(async () => {
     cacheRedis = await startRedisServer();
-    web = await spawnWeb({ ...isolatedServiceEnv(inject('redisUrl')), CACHE_REDIS_URL: cacheRedis.url, RATE_LIMIT_REQUESTS: '3', LOG_LEVEL: 'info' });
+    web = await spawnWeb({
+      ...isolatedServiceEnv(inject('redisUrl')),
+      CACHE_REDIS_URL: cacheRedis.url,
+      RATE_LIMIT_REQUESTS: '3',
+      LOG_LEVEL: 'info',
+    });
   });
 
   afterAll(async () => {
@@ -227,14 +270,18 @@ describe('Redis for the rate limit unreachable', () => {
     await cacheRedis.kill('SIGKILL');
     const headers = newClient();
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await api(web.url, 'GET', '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', { headers })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await api(web.url, 'GET', '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', { headers })).status);
     expect(statuses).toEqual([404, 404, 404, 429]);
     expect(web.logs().match(/rate limiter cannot reach Redis/g)).toHaveLength(1);
 
     await cacheRedis.restart();
-    await waitFor(async () => {
-      await api(web.url, 'GET', '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', { headers: newClient() });
-      return web.logs().includes('rate limiter reaches Redis again');
-    }, { timeoutMs: 15_000, description: 'the rate limiter to use Redis again' });
+    await waitFor(
+      async () => {
+        await api(web.url, 'GET', '/api/jobs/default.AAAAAAAAAAAAAAAAAAAAAA', { headers: newClient() });
+        return web.logs().includes('rate limiter reaches Redis again');
+      },
+      { timeoutMs: 15_000, description: 'the rate limiter to use Redis again' },
+    );
   });
 });

@@ -23,7 +23,10 @@ let state: QueueStateReader;
 let clients = 0;
 
 beforeAll(async () => {
-  watched = await startWatchedWeb(inject('redisUrl'), { RATE_LIMIT_REQUESTS: String(RATE_LIMIT), CORS_ORIGINS: ORIGIN });
+  watched = await startWatchedWeb(inject('redisUrl'), {
+    RATE_LIMIT_REQUESTS: String(RATE_LIMIT),
+    CORS_ORIGINS: ORIGIN,
+  });
   ({ web, state } = watched);
 });
 
@@ -36,8 +39,17 @@ function newClient(): string {
   return `198.51.100.${clients}`;
 }
 
-function submit(type: string, contentType: string, body: string, headers: Record<string, string> = {}, client = newClient()): Promise<ApiResponse> {
-  return api(web.url, 'POST', `/api/jobs/${type}`, { body, headers: { 'content-type': contentType, 'x-forwarded-for': client, ...headers } });
+function submit(
+  type: string,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+  client = newClient(),
+): Promise<ApiResponse> {
+  return api(web.url, 'POST', `/api/jobs/${type}`, {
+    body,
+    headers: { 'content-type': contentType, 'x-forwarded-for': client, ...headers },
+  });
 }
 
 /** What must be equal between the two paths: status, headers but the varying ones, the body without job ids. */
@@ -47,7 +59,11 @@ function comparable(response: ApiResponse): { status: number; headers: [string, 
   return { status: response.status, headers, body: JSON.parse(response.text.replaceAll(ids, '<id>')) as unknown };
 }
 
-async function bothWays(type: string, body: string, headers: Record<string, string> = {}): Promise<[ApiResponse, ApiResponse]> {
+async function bothWays(
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<[ApiResponse, ApiResponse]> {
   const fast = await submit(type, FAST, body, headers);
   const express = await submit(type, EXPRESS, body, headers);
   expect(comparable(fast)).toEqual(comparable(express));
@@ -103,7 +119,8 @@ describe('job submission before Express', () => {
   it('counts both paths against one rate limit and refuses alike past it', async () => {
     const client = newClient();
     const statuses: number[] = [];
-    for (let i = 0; i < RATE_LIMIT; i++) statuses.push((await submit('fib', i % 2 === 0 ? FAST : EXPRESS, '{"n":1}', {}, client)).status);
+    for (let i = 0; i < RATE_LIMIT; i++)
+      statuses.push((await submit('fib', i % 2 === 0 ? FAST : EXPRESS, '{"n":1}', {}, client)).status);
     expect(statuses).toEqual(Array<number>(RATE_LIMIT).fill(202));
     const fast = await submit('fib', FAST, '{"n":1}', {}, client);
     const express = await submit('fib', EXPRESS, '{"n":1}', {}, client);
@@ -124,7 +141,9 @@ describe('job submission before Express', () => {
     const socket = connect(web.port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     socket.on('error', () => undefined);
-    socket.write(`POST /api/jobs/fib HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${FAST}\r\nContent-Length: 50\r\n\r\n{"n":`);
+    socket.write(
+      `POST /api/jobs/fib HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${FAST}\r\nContent-Length: 50\r\n\r\n{"n":`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -136,7 +155,9 @@ describe('job submission before Express', () => {
     await submit('fib', FAST, '{"n":4}');
     await waitFor(async () => {
       const samples = parseMetrics(await (await fetch(`${web.url}/metrics`)).text());
-      return total(samples, 'http_request_duration_seconds_count', { route: '/api/jobs/:type', status_code: '202' }) > 0;
+      return (
+        total(samples, 'http_request_duration_seconds_count', { route: '/api/jobs/:type', status_code: '202' }) > 0
+      );
     });
   });
 });

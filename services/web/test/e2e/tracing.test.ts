@@ -67,7 +67,10 @@ beforeAll(async () => {
     ADMIN_BASIC_AUTH: 'ops:correct-horse-battery',
     URL_CHECK_INTERVAL_SECONDS: '1',
   };
-  [web, worker] = await Promise.all([spawnWeb({ ...env, LOG_LEVEL: 'warn' }), spawnWorker({ ...env, LOG_LEVEL: 'debug' })]);
+  [web, worker] = await Promise.all([
+    spawnWeb({ ...env, LOG_LEVEL: 'warn' }),
+    spawnWorker({ ...env, LOG_LEVEL: 'debug' }),
+  ]);
   redis = new Redis(inject('redisUrl'));
 });
 
@@ -82,14 +85,20 @@ afterAll(async () => {
 
 /** The worker's processing span of a job, once it has been exported. */
 function processing(jobId: string): ReceivedSpan | undefined {
-  return receiver.spans.find((s) => s.service === 'flotilla-worker' && s.kind === CONSUMER && s.attributes['bullmq.job.id'] === jobId);
+  return receiver.spans.find(
+    (s) => s.service === 'flotilla-worker' && s.kind === CONSUMER && s.attributes['bullmq.job.id'] === jobId,
+  );
 }
 
 /** A span's ancestors, nearest first, across every process that exported to the receiver. */
 function ancestors(span: ReceivedSpan): ReceivedSpan[] {
   const byId = new Map(receiver.trace(span.traceId).map((s) => [s.spanId, s]));
   const chain: ReceivedSpan[] = [];
-  for (let parent = span.parentSpanId && byId.get(span.parentSpanId); parent; parent = parent.parentSpanId && byId.get(parent.parentSpanId)) {
+  for (
+    let parent = span.parentSpanId && byId.get(span.parentSpanId);
+    parent;
+    parent = parent.parentSpanId && byId.get(parent.parentSpanId)
+  ) {
     chain.push(parent);
   }
   return chain;
@@ -121,20 +130,29 @@ describe('traces', () => {
     const traceId = digest?.traceId ?? '';
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     // waitFor resolves only with a truthy value.
-    const request = (await waitFor(() => receiver.trace(traceId).find((s) => s.service === 'flotilla-web' && s.kind === SERVER), {
-      timeoutMs: 15_000,
-      description: "the web's HTTP server span in the job's trace",
-    })) as ReceivedSpan;
+    const request = (await waitFor(
+      () => receiver.trace(traceId).find((s) => s.service === 'flotilla-web' && s.kind === SERVER),
+      {
+        timeoutMs: 15_000,
+        description: "the web's HTTP server span in the job's trace",
+      },
+    )) as ReceivedSpan;
 
     // The trace starts at the web's request span…
     expect(request).toMatchObject({ name: 'POST /api/jobs/:type', parentSpanId: undefined });
     expect(request.attributes['http.route']).toBe('/api/jobs/:type');
     // …which enqueued the flow: one producer span for the flow, one per job in it…
     const enqueued = receiver.trace(traceId).filter((s) => s.service === 'flotilla-web' && s.kind === PRODUCER);
-    expect(enqueued.map((s) => s.name).sort()).toEqual(['addFlow default', 'addNode cpu', 'addNode cpu', 'addNode default']);
+    expect(enqueued.map((s) => s.name).sort()).toEqual([
+      'addFlow default',
+      'addNode cpu',
+      'addNode cpu',
+      'addNode default',
+    ]);
     for (const span of enqueued) expect(ancestors(span)).toContainEqual(request);
     // Redis commands made on the way are traced too, in both processes, as children of the trace.
-    const redisSpans = (): ReceivedSpan[] => receiver.trace(traceId).filter((s) => s.attributes['db.system.name'] === 'redis');
+    const redisSpans = (): ReceivedSpan[] =>
+      receiver.trace(traceId).filter((s) => s.attributes['db.system.name'] === 'redis');
     await waitFor(() => new Set(redisSpans().map((s) => s.service)).size === 2, {
       timeoutMs: 15_000,
       description: 'Redis command spans from the web and the worker',
@@ -152,7 +170,8 @@ describe('traces', () => {
     expect(processing(children[0] ?? '')?.attributes['bullmq.job.name']).toBe('fib');
 
     // The worker's log lines about these jobs name the trace and the job's processing span.
-    const linesOfTheJobs = (): Record<string, unknown>[] => workerLogLines().filter((line) => [id, ...children].includes(String(line['jobId'])));
+    const linesOfTheJobs = (): Record<string, unknown>[] =>
+      workerLogLines().filter((line) => [id, ...children].includes(String(line['jobId'])));
     await waitFor(() => linesOfTheJobs().length >= 3, { description: 'worker log lines for the three jobs' });
     const lines = linesOfTheJobs();
     for (const line of lines) {
@@ -165,12 +184,22 @@ describe('traces', () => {
     const submitted = await api(web.url, 'POST', '/api/jobs/check-url', { json: { url: `${targetUrl}/job` } });
     expect(submitted.status, submitted.text).toBe(202);
     const { id } = submitted.body as { id: string };
-    expect((await api(web.url, 'GET', `/api/jobs/${id}?wait=20`)).body).toMatchObject({ state: 'completed', result: { outcome: 'up', status: 200 } });
-    const job = (await waitFor(() => processing(id), { timeoutMs: 15_000, description: 'the check-url job\'s processing span' })) as ReceivedSpan;
-    const call = (await waitFor(() => receiver.trace(job.traceId).find((s) => s.kind === CLIENT && s.attributes['url.full'] === `${targetUrl}/job`), {
+    expect((await api(web.url, 'GET', `/api/jobs/${id}?wait=20`)).body).toMatchObject({
+      state: 'completed',
+      result: { outcome: 'up', status: 200 },
+    });
+    const job = (await waitFor(() => processing(id), {
       timeoutMs: 15_000,
-      description: "the HTTP client span in the job's trace",
+      description: "the check-url job's processing span",
     })) as ReceivedSpan;
+    const call = (await waitFor(
+      () =>
+        receiver.trace(job.traceId).find((s) => s.kind === CLIENT && s.attributes['url.full'] === `${targetUrl}/job`),
+      {
+        timeoutMs: 15_000,
+        description: "the HTTP client span in the job's trace",
+      },
+    )) as ReceivedSpan;
     expect(call).toMatchObject({ service: 'flotilla-worker', name: 'GET' });
     expect(Number(call.attributes['http.response.status_code'])).toBe(200);
     expect(ancestors(call)).toContainEqual(job);
@@ -181,19 +210,27 @@ describe('traces', () => {
   it("a URL-check round, run by the worker's timer, is a trace of its own holding its Redis commands and HTTP calls", async () => {
     const url = `${targetUrl}/round`;
     const admin = { authorization: `Basic ${Buffer.from('ops:correct-horse-battery').toString('base64')}` };
-    expect((await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [url] }, headers: admin })).status).toBe(200);
+    expect(
+      (await api(web.url, 'POST', '/api/url-checks/targets', { json: { urls: [url] }, headers: admin })).status,
+    ).toBe(200);
     try {
       // The round's own span ends last, so it may come in a later export than its children.
-      const checks = (traceId: string): ReceivedSpan[] => receiver.trace(traceId).filter((s) => s.kind === CLIENT && s.attributes['url.full'] === url);
-      const round = (await waitFor(() => receiver.spans.find((s) => s.name === 'url-check round' && checks(s.traceId).length > 0), {
-        timeoutMs: 15_000,
-        description: 'a URL-check round span with the HTTP call to the target in its trace',
-      })) as ReceivedSpan;
+      const checks = (traceId: string): ReceivedSpan[] =>
+        receiver.trace(traceId).filter((s) => s.kind === CLIENT && s.attributes['url.full'] === url);
+      const round = (await waitFor(
+        () => receiver.spans.find((s) => s.name === 'url-check round' && checks(s.traceId).length > 0),
+        {
+          timeoutMs: 15_000,
+          description: 'a URL-check round span with the HTTP call to the target in its trace',
+        },
+      )) as ReceivedSpan;
       expect(round).toMatchObject({ service: 'flotilla-worker', kind: INTERNAL, parentSpanId: undefined });
       expect(Number(round.attributes['flotilla.url_check.checked'])).toBeGreaterThanOrEqual(1);
       const [call] = checks(round.traceId);
       expect(ancestors(call as ReceivedSpan).at(-1)).toEqual(round);
-      expect(receiver.trace(round.traceId).filter((s) => s.attributes['db.system.name'] === 'redis').length).toBeGreaterThan(0);
+      expect(
+        receiver.trace(round.traceId).filter((s) => s.attributes['db.system.name'] === 'redis').length,
+      ).toBeGreaterThan(0);
       expect(traceparents.get('/round')).toMatch(new RegExp(`^00-${round.traceId}-[0-9a-f]{16}-01$`));
     } finally {
       await api(web.url, 'DELETE', '/api/url-checks/targets', { json: { urls: [url] }, headers: admin });
@@ -215,18 +252,35 @@ describe('traces', () => {
     for (let i = 0; i < 5; i++) expect((await fetch(`${web.url}/healthz`)).status).toBe(200);
     // A request that is traced, after the probes: once its span is in, the probes' would be too.
     const marker = await api(web.url, 'GET', '/api/jobs/default.unknown-job');
-    await waitFor(() => receiver.spans.slice(before).some((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/jobs/:id'), {
-      timeoutMs: 15_000,
-      description: `the span of GET /api/jobs/:id (answered ${marker.status})`,
-    });
-    const probes = receiver.spans.slice(before).filter((s) => s.kind === SERVER && String(s.attributes['url.path'] ?? s.attributes['http.target']).includes('healthz'));
+    await waitFor(
+      () =>
+        receiver.spans.slice(before).some((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/jobs/:id'),
+      {
+        timeoutMs: 15_000,
+        description: `the span of GET /api/jobs/:id (answered ${marker.status})`,
+      },
+    );
+    const probes = receiver.spans
+      .slice(before)
+      .filter(
+        (s) => s.kind === SERVER && String(s.attributes['url.path'] ?? s.attributes['http.target']).includes('healthz'),
+      );
     expect(probes).toEqual([]);
   });
 
   it.each([
-    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' }, 'OTEL_EXPORTER_OTLP_PROTOCOL: expected one of http/protobuf, http/json, grpc, got "http/xml"'],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL, got "collector:4318"'],
-    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10' }, 'OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got "10"'],
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL: expected one of http/protobuf, http/json, grpc, got "http/xml"',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL, got "collector:4318"',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10' },
+      'OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got "10"',
+    ],
   ])('a bad OTEL_* variable stops start-up with one line naming it (%j)', (overrides, line) => {
     for (const service of ['web', 'worker'] as const) {
       const env: Record<string, string | undefined> = { ...process.env, ...baseEnv(), ...overrides };

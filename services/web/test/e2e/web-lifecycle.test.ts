@@ -1,5 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { LOAD_TEST_ENV, serviceEntry, spawnWeb, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import {
+  LOAD_TEST_ENV,
+  serviceEntry,
+  spawnWeb,
+  spawnWorker,
+  uniqueQueuePrefix,
+  waitFor,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { readSse } from '../support/sse.js';
 import { SubmissionLoad } from '../support/submission-load.js';
@@ -16,7 +24,11 @@ async function start(kind: 'web' | 'worker', env: Record<string, string>): Promi
   return handle;
 }
 
-async function submit(web: ServiceHandle, type: string, input: unknown): Promise<{ id: string; links: { events: string } }> {
+async function submit(
+  web: ServiceHandle,
+  type: string,
+  input: unknown,
+): Promise<{ id: string; links: { events: string } }> {
   const response = await fetch(`${web.url}/api/jobs/${type}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -28,7 +40,11 @@ async function submit(web: ServiceHandle, type: string, input: unknown): Promise
 
 function childPids(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -60,10 +76,13 @@ describe('web lifecycle', () => {
     const longPoll = fetch(`${web.url}/api/jobs/${id}?wait=10`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     web.signal('SIGTERM');
-    const ready = await waitFor(async () => {
-      const response = await fetch(`${web.url}/readyz`);
-      return response.status === 503 ? ((await response.json()) as { draining: boolean }) : undefined;
-    }, { timeoutMs: 900, description: 'readyz 503 while draining' });
+    const ready = await waitFor(
+      async () => {
+        const response = await fetch(`${web.url}/readyz`);
+        return response.status === 503 ? ((await response.json()) as { draining: boolean }) : undefined;
+      },
+      { timeoutMs: 900, description: 'readyz 503 while draining' },
+    );
     expect(ready?.draining).toBe(true);
     const response = await longPoll;
     expect(response.status).toBe(200);
@@ -115,7 +134,9 @@ describe('web lifecycle', () => {
     const env = baseEnv();
     const web = await start('web', { ...env, WEB_CONCURRENCY: '2' });
     await waitFor(() => childPids(web.pid).length === 2, { timeoutMs: 10_000, description: 'two cluster processes' });
-    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${web.url}/readyz`)).status));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async () => (await fetch(`${web.url}/readyz`)).status),
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
     const children = childPids(web.pid);
     web.signal('SIGTERM');

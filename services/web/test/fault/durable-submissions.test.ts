@@ -9,7 +9,9 @@ import { SubmissionLoad } from '../support/submission-load.js';
 // criteria: with it on, SIGKILL of Redis right after a 202 loses no acknowledged job, and the
 // web refuses to start on a Redis that cannot make that promise; with it off, the jobs lost to
 // a SIGKILL under appendfsync everysec are counted and printed (the loss window), not assumed.
-const version = /v=(\d+)\.(\d+)/.exec(execFileSync(findRedisServer() ?? 'redis-server', ['--version'], { encoding: 'utf8' }));
+const version = /v=(\d+)\.(\d+)/.exec(
+  execFileSync(findRedisServer() ?? 'redis-server', ['--version'], { encoding: 'utf8' }),
+);
 const HAS_WAITAOF = Number(version?.[1]) > 7 || (Number(version?.[1]) === 7 && Number(version?.[2]) >= 2);
 const KILLS = 3;
 
@@ -57,11 +59,18 @@ async function killAfterAccept(redis: RedisServer, service: ServiceHandle): Prom
     await load.stop();
   }
   await redis.restart();
-  await waitFor(async () => (await fetch(`${service.url}/readyz`)).status === 200, { timeoutMs: 15_000, description: 'web ready again' });
+  await waitFor(async () => (await fetch(`${service.url}/readyz`)).status === 200, {
+    timeoutMs: 15_000,
+    description: 'web ready again',
+  });
   const accepted = load.submissions.filter((s) => s.status === 202);
   const states = await jobStates(service.url, load.acceptedIds());
   const lost = accepted.filter((s) => s.id !== undefined && states.get(s.id) === 'missing');
-  return { accepted: accepted.length, lost: lost.length, windowMs: lost.length > 0 ? killedAt - Math.min(...lost.map((s) => s.answeredAt)) : 0 };
+  return {
+    accepted: accepted.length,
+    lost: lost.length,
+    windowMs: lost.length > 0 ? killedAt - Math.min(...lost.map((s) => s.answeredAt)) : 0,
+  };
 }
 
 describe('DURABLE_SUBMISSIONS', () => {
@@ -71,7 +80,9 @@ describe('DURABLE_SUBMISSIONS', () => {
     const service = await web(redis, { DURABLE_SUBMISSIONS: 'true' });
     for (let kill = 1; kill <= KILLS; kill++) {
       const figures = await killAfterAccept(redis, service);
-      console.log(`[redis-faults] durable submissions, SIGKILL ${kill}: ${figures.accepted} accepted, ${figures.lost} lost`);
+      console.log(
+        `[redis-faults] durable submissions, SIGKILL ${kill}: ${figures.accepted} accepted, ${figures.lost} lost`,
+      );
       expect(figures.accepted).toBeGreaterThan(0);
       expect(figures.lost).toBe(0);
     }
@@ -96,7 +107,9 @@ describe('DURABLE_SUBMISSIONS', () => {
 
   it.skipIf(HAS_WAITAOF)('refuses to start below Redis 7.2 unless appendfsync is always', async () => {
     const redis = await redisWith(['--appendonly', 'yes', '--appendfsync', 'everysec']);
-    await expect(web(redis, { DURABLE_SUBMISSIONS: 'true' })).rejects.toThrow(/no WAITAOF \(7\.2\+\) and its appendfsync is everysec; set appendfsync always/);
+    await expect(web(redis, { DURABLE_SUBMISSIONS: 'true' })).rejects.toThrow(
+      /no WAITAOF \(7\.2\+\) and its appendfsync is everysec; set appendfsync always/,
+    );
   });
 
   it.skipIf(!HAS_WAITAOF)('uses WAITAOF from Redis 7.2 on, whatever appendfsync says', async () => {

@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedisServer, type RedisServer } from '@flotilla/local-redis';
 import { waitForReady, type RedisClient } from '@flotilla/redis';
-import { LOAD_TEST_ENV, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import {
+  LOAD_TEST_ENV,
+  isolatedServiceEnv,
+  spawnWeb,
+  spawnWorker,
+  waitFor,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledJobs } from '../support/job-states.js';
 import { QuietClients } from '../support/quiet-clients.js';
@@ -16,7 +23,11 @@ import { expectAcceptedOrUnavailable, SubmissionLoad } from '../support/submissi
 // (replication is asynchronous): they are counted and printed, and must lie within 2 s before
 // the kill.
 const REPLICATION_WINDOW_MS = 2000;
-const SLOT_RANGES = [[0, 5460], [5461, 10922], [10923, 16383]] as const;
+const SLOT_RANGES = [
+  [0, 5460],
+  [5461, 10922],
+  [10923, 16383],
+] as const;
 const NODE_TIMEOUT_MS = 1000;
 
 interface ClusterNode {
@@ -40,12 +51,18 @@ async function startClusterNode(): Promise<ClusterNode> {
   const busPort = await freePort();
   const server = await startRedisServer({
     args: [
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', 'nodes.conf',
-      '--cluster-port', String(busPort),
-      '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
-      '--appendonly', 'yes',
-      '--maxmemory-policy', 'noeviction',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-port',
+      String(busPort),
+      '--cluster-node-timeout',
+      String(NODE_TIMEOUT_MS),
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
     ],
   });
   const admin = client(server.url);
@@ -59,15 +76,20 @@ async function clusterIsOk(node: ClusterNode): Promise<boolean> {
 }
 
 async function knownNodes(node: ClusterNode): Promise<number> {
-  return String(await node.admin.call('CLUSTER', 'NODES')).trim().split('\n').length;
+  return String(await node.admin.call('CLUSTER', 'NODES'))
+    .trim()
+    .split('\n').length;
 }
 
 beforeAll(async () => {
   const nodes = await Promise.all(Array.from({ length: 2 * SLOT_RANGES.length }, () => startClusterNode()));
   masters = nodes.slice(0, SLOT_RANGES.length);
   replicas = nodes.slice(SLOT_RANGES.length);
-  await Promise.all(masters.map((m, i) => m.admin.call('CLUSTER', 'ADDSLOTSRANGE', SLOT_RANGES[i]![0], SLOT_RANGES[i]![1])));
-  for (const node of nodes.slice(1)) await nodes[0]!.admin.call('CLUSTER', 'MEET', '127.0.0.1', node.server.port, node.busPort);
+  await Promise.all(
+    masters.map((m, i) => m.admin.call('CLUSTER', 'ADDSLOTSRANGE', SLOT_RANGES[i]![0], SLOT_RANGES[i]![1])),
+  );
+  for (const node of nodes.slice(1))
+    await nodes[0]!.admin.call('CLUSTER', 'MEET', '127.0.0.1', node.server.port, node.busPort);
   await waitFor(async () => (await Promise.all(nodes.map(knownNodes))).every((n) => n === nodes.length), {
     timeoutMs: 15_000,
     description: 'every node knows the others',
@@ -75,13 +97,19 @@ beforeAll(async () => {
   await Promise.all(replicas.map((r, i) => r.admin.call('CLUSTER', 'REPLICATE', masters[i]!.id)));
   await waitFor(
     async () =>
-      (await Promise.all(replicas.map(async (r) => /^master_link_status:up/m.test(await r.admin.info('replication'))))).every(Boolean) &&
-      (await Promise.all(nodes.map(clusterIsOk))).every(Boolean),
+      (
+        await Promise.all(replicas.map(async (r) => /^master_link_status:up/m.test(await r.admin.info('replication'))))
+      ).every(Boolean) && (await Promise.all(nodes.map(clusterIsOk))).every(Boolean),
     { timeoutMs: 20_000, description: 'replicas in sync and cluster_state:ok everywhere' },
   );
 
   const url = `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.server.port}`).join(',')}`;
-  const env = { ...isolatedServiceEnv(url), ...LOAD_TEST_ENV, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' };
+  const env = {
+    ...isolatedServiceEnv(url),
+    ...LOAD_TEST_ENV,
+    WORKER_LOCK_DURATION_MS: '5000',
+    WORKER_STALLED_INTERVAL_MS: '2000',
+  };
   queuePrefix = env.QUEUE_PREFIX;
   [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
 }, 60_000);
@@ -124,14 +152,18 @@ describe('Redis Cluster failover under load', () => {
         description: 'the replica promoted',
       });
       promotedAfter = Date.now() - killedAt;
-      first202After = (await load.next((s) => s.status === 202 && s.sentAt > killedAt + 50, killedAt, 30_000)).answeredAt - killedAt;
+      first202After =
+        (await load.next((s) => s.status === 202 && s.sentAt > killedAt + 50, killedAt, 30_000)).answeredAt - killedAt;
       await sleep(1000);
     } finally {
       await load.stop();
     }
     const answers = load.submissions;
     expectAcceptedOrUnavailable(answers);
-    expect(answers.filter((s) => s.status === 503 && !s.retryAfter), '503 answers without Retry-After').toEqual([]);
+    expect(
+      answers.filter((s) => s.status === 503 && !s.retryAfter),
+      '503 answers without Retry-After',
+    ).toEqual([]);
     await waitFor(async () => (await Promise.all(survivors.map(clusterIsOk))).every(Boolean), {
       timeoutMs: 10_000,
       description: 'cluster_state:ok on every surviving node',
@@ -145,13 +177,23 @@ describe('Redis Cluster failover under load', () => {
         `${refused} answered 503, slowest answer ${slowest} ms, ${lost.length} of ${load.acceptedIds().length} accepted jobs lost; ` +
         `replica promoted ${promotedAfter} ms and first 202 through it ${first202After} ms after the kill`,
     );
-    for (const s of lost) expect(killedAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the failover`).toBeLessThan(REPLICATION_WINDOW_MS);
+    for (const s of lost)
+      expect(killedAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the failover`).toBeLessThan(
+        REPLICATION_WINDOW_MS,
+      );
     // Ready again, and the worker's liveness sees running consumer loops (not one left idle).
-    const healthy = async (url: string): Promise<boolean> => (await fetch(url, { signal: AbortSignal.timeout(5000) })).status === 200;
-    await waitFor(async () => (await healthy(`${worker.url}/readyz`)) && (await healthy(`${worker.url}/healthz`)) && (await healthy(`${web.url}/readyz`)), {
-      timeoutMs: 15_000,
-      description: 'web and worker ready on the new master',
-    });
+    const healthy = async (url: string): Promise<boolean> =>
+      (await fetch(url, { signal: AbortSignal.timeout(5000) })).status === 200;
+    await waitFor(
+      async () =>
+        (await healthy(`${worker.url}/readyz`)) &&
+        (await healthy(`${worker.url}/healthz`)) &&
+        (await healthy(`${web.url}/readyz`)),
+      {
+        timeoutMs: 15_000,
+        description: 'web and worker ready on the new master',
+      },
+    );
     const after = await fetch(`${web.url}/api/jobs/sleep`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -160,6 +202,8 @@ describe('Redis Cluster failover under load', () => {
     });
     expect(after.status).toBe(202);
     const { id } = (await after.json()) as { id: string };
-    expect((await settledJobs(web.url, () => [id], 15_000)).size, 'a job submitted after the failover completes').toBe(0);
+    expect((await settledJobs(web.url, () => [id], 15_000)).size, 'a job submitted after the failover completes').toBe(
+      0,
+    );
   }, 120_000);
 });

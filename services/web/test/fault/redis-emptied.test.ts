@@ -53,7 +53,10 @@ async function expectDataLostReported(web: ServiceHandle, worker: ServiceHandle)
     async () =>
       (await epochIntact(web)) === 0 &&
       (await epochIntact(worker)) === 0 &&
-      isDeepStrictEqual(await readiness(web), { status: 503, body: { status: 'not ready', draining: false, redis: true, redisData: 'lost' } }),
+      isDeepStrictEqual(await readiness(web), {
+        status: 503,
+        body: { status: 'not ready', draining: false, redis: true, redisData: 'lost' },
+      }),
     { timeoutMs: 15_000, description: 'web and worker report the lost epoch' },
   );
   expect((await readiness(worker)).status).toBe(503);
@@ -68,7 +71,10 @@ describe('Redis emptied under running services', () => {
   it('FLUSHALL: web and worker turn not ready and report the lost epoch; a process started afterwards is ready', async () => {
     const env = isolatedServiceEnv(redis.url);
     const [web, worker] = await startBoth(env);
-    expect(await readiness(web)).toEqual({ status: 200, body: { status: 'ready', draining: false, redis: true, redisData: 'intact' } });
+    expect(await readiness(web)).toEqual({
+      status: 200,
+      body: { status: 'ready', draining: false, redis: true, redisData: 'intact' },
+    });
     expect(await epochIntact(web)).toBe(1);
     expect(await epochIntact(worker)).toBe(1);
 

@@ -82,10 +82,13 @@ async function expectRefusedPromptly(base: string): Promise<void> {
 
 async function acceptedAgain(base: string): Promise<string> {
   // waitFor resolves only with a truthy value: an id.
-  return (await waitFor(async () => {
-    const response = await submit(base, { ms: 1, steps: 1 });
-    return response.status === 202 ? ((await response.json()) as { id: string }).id : undefined;
-  }, { timeoutMs: 10_000, description: 'a 202 after memory was freed' })) as string;
+  return (await waitFor(
+    async () => {
+      const response = await submit(base, { ms: 1, steps: 1 });
+      return response.status === 202 ? ((await response.json()) as { id: string }).id : undefined;
+    },
+    { timeoutMs: 10_000, description: 'a 202 after memory was freed' },
+  )) as string;
 }
 
 async function running(service: ServiceHandle): Promise<boolean> {
@@ -103,7 +106,10 @@ describe('Redis full (maxmemory with noeviction)', () => {
     }
     await fill(0.95);
     // The web reads Redis's memory figures once a second.
-    await waitFor(async () => (await submit(web.url, { ms: 1, steps: 1 })).status === 503, { timeoutMs: 5000, description: 'a 503' });
+    await waitFor(async () => (await submit(web.url, { ms: 1, steps: 1 })).status === 503, {
+      timeoutMs: 5000,
+      description: 'a 503',
+    });
     const jobsBefore = await jobKeyCount();
     await expectRefusedPromptly(web.url);
     expect(await jobKeyCount()).toBe(jobsBefore);
@@ -119,7 +125,10 @@ describe('Redis full (maxmemory with noeviction)', () => {
     await dropBallast();
     const accepted = await acceptedAgain(web.url);
     await unfill();
-    await waitFor(async () => (await notCompleted(web.url, [accepted])).size === 0, { timeoutMs: 10_000, description: 'the new job completed' });
+    await waitFor(async () => (await notCompleted(web.url, [accepted])).size === 0, {
+      timeoutMs: 10_000,
+      description: 'the new job completed',
+    });
     expect(web.logs()).not.toMatch(/"level":(50|60)/);
     expect(await running(web)).toBe(true);
     expect(await running(worker)).toBe(true);

@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer, type RedisServer } from '@flotilla/local-redis';
-import { LOAD_TEST_ENV, httpStatus, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import {
+  LOAD_TEST_ENV,
+  httpStatus,
+  isolatedServiceEnv,
+  spawnWeb,
+  spawnWorker,
+  waitFor,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAcceptedOrUnavailable, SubmissionLoad, type Submission } from '../support/submission-load.js';
 
@@ -24,11 +32,16 @@ let web: ServiceHandle;
 let worker: ServiceHandle;
 
 beforeAll(async () => {
-  redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'] });
+  redis = await startRedisServer({
+    args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'],
+  });
   const env = { ...isolatedServiceEnv(redis.url), ...LOAD_TEST_ENV };
   // A job that was running when Redis went away cannot record its end; it is retried once its
   // lock expires (stalled-job recovery). Short locks keep that wait short here.
-  [web, worker] = await Promise.all([spawnWeb(env), spawnWorker({ ...env, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' })]);
+  [web, worker] = await Promise.all([
+    spawnWeb(env),
+    spawnWorker({ ...env, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' }),
+  ]);
 });
 
 afterAll(async () => {
@@ -78,10 +91,13 @@ async function outage(takeDown: () => Promise<void>, downMs: number): Promise<Ou
     await redis.restart();
     const upAt = Date.now();
     const first202 = await load.next((s) => s.status === 202, upAt, 30_000);
-    await waitFor(async () => (await httpStatus(`${web.url}/readyz`)) === 200 && (await httpStatus(`${worker.url}/readyz`)) === 200, {
-      timeoutMs: 15_000,
-      description: 'web and worker ready again',
-    });
+    await waitFor(
+      async () => (await httpStatus(`${web.url}/readyz`)) === 200 && (await httpStatus(`${worker.url}/readyz`)) === 200,
+      {
+        timeoutMs: 15_000,
+        description: 'web and worker ready again',
+      },
+    );
     await sleep(500);
     await load.stop();
 
@@ -97,7 +113,10 @@ async function outage(takeDown: () => Promise<void>, downMs: number): Promise<Ou
     const accepted = answers.filter((s) => s.status === 202);
     const lost = await load.lostAccepted();
     const drainedAfterMs = Date.now() - upAt;
-    for (const s of lost) expect(downAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the fault`).toBeLessThan(EVERYSEC_WINDOW_MS);
+    for (const s of lost)
+      expect(downAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the fault`).toBeLessThan(
+        EVERYSEC_WINDOW_MS,
+      );
     return {
       submissions: answers.length,
       accepted: accepted.length,
@@ -112,7 +131,10 @@ async function outage(takeDown: () => Promise<void>, downMs: number): Promise<Ou
 }
 
 function report(label: string, figures: OutageFigures): void {
-  const lostWindow = figures.lost.length > 0 ? Math.max(...figures.lost.map((s) => s.answeredAt)) - Math.min(...figures.lost.map((s) => s.answeredAt)) : 0;
+  const lostWindow =
+    figures.lost.length > 0
+      ? Math.max(...figures.lost.map((s) => s.answeredAt)) - Math.min(...figures.lost.map((s) => s.answeredAt))
+      : 0;
   console.log(
     `[redis-faults] ${label}: ${figures.submissions} submissions, ${figures.accepted} accepted, ${figures.lost.length} accepted jobs lost` +
       ` (window ${lostWindow} ms); first 503 ${figures.first503AfterMs} ms after the fault; first 202 ${figures.first202AfterRestartMs} ms after Redis was back; all accepted jobs done ${figures.drainedAfterMs} ms after it`,
@@ -132,13 +154,17 @@ describe('Redis restarts under load (appendonly yes, appendfsync everysec)', () 
     expect(await stillRunning(worker)).toBe(true);
   }, 120_000);
 
-  it.each(OUTAGE_SECONDS)('an outage of %i s: 503 while down, both services recover, no accepted job is lost', async (seconds) => {
-    const figures = await outage(() => redis.kill('SIGTERM'), seconds * 1000);
-    report(`${seconds} s outage`, figures);
-    expect(figures.lost).toEqual([]);
-    expect(await stillRunning(web)).toBe(true);
-    expect(await stillRunning(worker)).toBe(true);
-  }, Math.max(...OUTAGE_SECONDS) * 1000 + 120_000);
+  it.each(OUTAGE_SECONDS)(
+    'an outage of %i s: 503 while down, both services recover, no accepted job is lost',
+    async (seconds) => {
+      const figures = await outage(() => redis.kill('SIGTERM'), seconds * 1000);
+      report(`${seconds} s outage`, figures);
+      expect(figures.lost).toEqual([]);
+      expect(await stillRunning(web)).toBe(true);
+      expect(await stillRunning(worker)).toBe(true);
+    },
+    Math.max(...OUTAGE_SECONDS) * 1000 + 120_000,
+  );
 
   it('SIGKILL of Redis: 503 while down, both services recover, only the last moments before the kill may be lost', async () => {
     const figures = await outage(() => redis.kill('SIGKILL'), 1000);

@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisSentinel, startRedisServer, type RedisSentinel, type RedisServer } from '@flotilla/local-redis';
 import { waitForReady, type RedisClient } from '@flotilla/redis';
-import { LOAD_TEST_ENV, isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
+import {
+  LOAD_TEST_ENV,
+  isolatedServiceEnv,
+  spawnWeb,
+  spawnWorker,
+  waitFor,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuietClients } from '../support/quiet-clients.js';
 import { expectAcceptedOrUnavailable, SubmissionLoad } from '../support/submission-load.js';
@@ -28,15 +35,26 @@ beforeAll(async () => {
   replica = await startRedisServer({ args: [...args, '--replicaof', '127.0.0.1', String(master.port)] });
   const replicaClient = client(replica.url);
   await waitForReady(replicaClient, 5000);
-  await waitFor(async () => /^master_link_status:up/m.test(await replicaClient.info('replication')), { timeoutMs: 10_000, description: 'replica in sync' });
+  await waitFor(async () => /^master_link_status:up/m.test(await replicaClient.info('replication')), {
+    timeoutMs: 10_000,
+    description: 'replica in sync',
+  });
   sentinel = await startRedisSentinel({ masterPort: master.port });
   const sentinelClient = client(`redis://127.0.0.1:${sentinel.port}`);
   await waitForReady(sentinelClient, 5000);
-  await waitFor(async () => ((await sentinelClient.call('SENTINEL', 'REPLICAS', sentinel.masterName)) as unknown[]).length === 1, {
-    timeoutMs: 15_000,
-    description: 'the sentinel knows the replica',
-  });
-  const env = { ...isolatedServiceEnv(`redis+sentinel://127.0.0.1:${sentinel.port}/${sentinel.masterName}`), ...LOAD_TEST_ENV, WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' };
+  await waitFor(
+    async () => ((await sentinelClient.call('SENTINEL', 'REPLICAS', sentinel.masterName)) as unknown[]).length === 1,
+    {
+      timeoutMs: 15_000,
+      description: 'the sentinel knows the replica',
+    },
+  );
+  const env = {
+    ...isolatedServiceEnv(`redis+sentinel://127.0.0.1:${sentinel.port}/${sentinel.masterName}`),
+    ...LOAD_TEST_ENV,
+    WORKER_LOCK_DURATION_MS: '5000',
+    WORKER_STALLED_INTERVAL_MS: '2000',
+  };
   [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
 }, 60_000);
 
@@ -58,7 +76,8 @@ describe('Redis Sentinel failover under load', () => {
       await sleep(1000);
       killedAt = Date.now();
       await master.kill('SIGKILL');
-      first202After = (await load.next((s) => s.status === 202 && s.sentAt > killedAt + 50, killedAt, 30_000)).answeredAt - killedAt;
+      first202After =
+        (await load.next((s) => s.status === 202 && s.sentAt > killedAt + 50, killedAt, 30_000)).answeredAt - killedAt;
       await sleep(1000);
     } finally {
       await load.stop();
@@ -72,10 +91,17 @@ describe('Redis Sentinel failover under load', () => {
       `[redis-faults] sentinel failover (master SIGKILLed): ${answers.length} submissions, ${lost.length} of ${load.acceptedIds().length} accepted jobs lost;` +
         ` first 202 through the new master ${first202After} ms after the kill`,
     );
-    for (const s of lost) expect(killedAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the failover`).toBeLessThan(REPLICATION_WINDOW_MS);
-    await waitFor(async () => (await fetch(`${worker.url}/readyz`)).status === 200 && (await fetch(`${web.url}/readyz`)).status === 200, {
-      timeoutMs: 15_000,
-      description: 'web and worker ready on the new master',
-    });
+    for (const s of lost)
+      expect(killedAt - s.answeredAt, `job ${s.id} lost although acknowledged long before the failover`).toBeLessThan(
+        REPLICATION_WINDOW_MS,
+      );
+    await waitFor(
+      async () =>
+        (await fetch(`${worker.url}/readyz`)).status === 200 && (await fetch(`${web.url}/readyz`)).status === 200,
+      {
+        timeoutMs: 15_000,
+        description: 'web and worker ready on the new master',
+      },
+    );
   }, 120_000);
 });

@@ -14,7 +14,12 @@ export async function api(
   base: string,
   method: string,
   path: string,
-  options: { body?: string | Uint8Array; json?: unknown; headers?: Record<string, string>; redirect?: 'follow' | 'manual' } = {},
+  options: {
+    body?: string | Uint8Array;
+    json?: unknown;
+    headers?: Record<string, string>;
+    redirect?: 'follow' | 'manual';
+  } = {},
 ): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   let body = options.body;
@@ -22,7 +27,12 @@ export async function api(
     body = JSON.stringify(options.json);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(base + path, { method, headers, redirect: options.redirect ?? 'follow', ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(base + path, {
+    method,
+    headers,
+    redirect: options.redirect ?? 'follow',
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
   const parsed: unknown = type.includes('json') && text ? JSON.parse(text) : undefined;

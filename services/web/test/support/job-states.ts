@@ -27,7 +27,11 @@ export async function notCompleted(baseUrl: string, ids: readonly string[]): Pro
  * Waits until every one of `ids` has completed or is missing (lost), and returns those that
  * have not completed: after a fault, what was accepted must either run or be counted as lost.
  */
-export async function settledJobs(baseUrl: string, ids: () => readonly string[], timeoutMs = 60_000): Promise<Map<string, string>> {
+export async function settledJobs(
+  baseUrl: string,
+  ids: () => readonly string[],
+  timeoutMs = 60_000,
+): Promise<Map<string, string>> {
   let pending = new Map<string, string>();
   await waitFor(
     async () => {

@@ -30,13 +30,22 @@ interface ExportRequest {
     resource?: { attributes?: KeyValue[] };
     scopeSpans?: {
       scope?: { name?: string };
-      spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: KeyValue[] }[];
+      spans?: {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        attributes?: KeyValue[];
+      }[];
     }[];
   }[];
 }
 
 function attributes(list: KeyValue[] = []): Record<string, unknown> {
-  return Object.fromEntries(list.map(({ key, value }) => [key, value.stringValue ?? value.intValue ?? value.doubleValue ?? value.boolValue]));
+  return Object.fromEntries(
+    list.map(({ key, value }) => [key, value.stringValue ?? value.intValue ?? value.doubleValue ?? value.boolValue]),
+  );
 }
 
 /**
@@ -53,7 +62,8 @@ export class OtlpReceiver {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const accepted = req.method === 'POST' && req.url === '/v1/traces' && (req.headers['content-type'] ?? '').includes('json');
+      const accepted =
+        req.method === 'POST' && req.url === '/v1/traces' && (req.headers['content-type'] ?? '').includes('json');
       if (accepted) this.collect(JSON.parse(body) as ExportRequest);
       else this.rejected.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
       res.writeHead(accepted ? 200 : 415, { 'content-type': 'application/json' }).end('{}');

@@ -58,5 +58,9 @@ function parseResponse(text: string): Omit<RawExchange, 'closedAfterMs'> {
   }
   const length = Number(headers.get('content-length') ?? NaN);
   const rest = text.slice(end + 4);
-  return { status: Number(statusLine.split(' ')[1]), headers, body: Number.isFinite(length) ? rest.slice(0, length) : rest };
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers,
+    body: Number.isFinite(length) ? rest.slice(0, length) : rest,
+  };
 }

@@ -122,7 +122,8 @@ export class RedisGate {
       returnBuffers: true,
       returnReply: (command: Buffer[]) => {
         const name = String(command[0]).toLowerCase();
-        if (name === 'client' && String(command[1]).toLowerCase() === 'setname') gated = this.#options.gated.test(String(command[2]));
+        if (name === 'client' && String(command[1]).toLowerCase() === 'setname')
+          gated = this.#options.gated.test(String(command[2]));
         // Passing a command ahead of held ones would pair Redis's replies with the wrong commands.
         const passes = !gated || (this.#options.passes?.(name) === true && this.#held.length === 0);
         if (passes) return this.#send(redis, pending, command, false);

@@ -74,7 +74,8 @@ export class SubmissionLoad {
   /** How many submissions ended with each status ("none" for no answer). */
   statusCounts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const { status } of this.submissions) counts[String(status ?? 'none')] = (counts[String(status ?? 'none')] ?? 0) + 1;
+    for (const { status } of this.submissions)
+      counts[String(status ?? 'none')] = (counts[String(status ?? 'none')] ?? 0) + 1;
     return counts;
   }
 
@@ -85,7 +86,11 @@ export class SubmissionLoad {
     return await new Promise<Submission>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#listeners.delete(listener);
-        reject(new Error(`no matching submission within ${timeoutMs} ms; answers so far by status: ${JSON.stringify(this.statusCounts())}`));
+        reject(
+          new Error(
+            `no matching submission within ${timeoutMs} ms; answers so far by status: ${JSON.stringify(this.statusCounts())}`,
+          ),
+        );
       }, timeoutMs);
       const listener = (submission: Submission): void => {
         if (submission.sentAt < since || !match(submission)) return;
@@ -127,13 +132,24 @@ export class SubmissionLoad {
     } catch (error) {
       // fetch says only "fetch failed"; the cause tells a refused connection from a reset one.
       const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
-      return { sentAt, answeredAt: Date.now(), status: undefined, error: cause ? `${(error as Error).message} (${cause})` : (error as Error).message };
+      return {
+        sentAt,
+        answeredAt: Date.now(),
+        status: undefined,
+        error: cause ? `${(error as Error).message} (${cause})` : (error as Error).message,
+      };
     }
   }
 }
 
 /** The fault tests' rule for answers during an outage: every request answered, with 202 or 503 only. */
 export function expectAcceptedOrUnavailable(submissions: readonly Submission[]): void {
-  expect(submissions.filter((s) => s.status === undefined), 'requests without an answer').toEqual([]);
-  expect(submissions.filter((s) => s.status !== 202 && s.status !== 503), 'statuses other than 202 and 503').toEqual([]);
+  expect(
+    submissions.filter((s) => s.status === undefined),
+    'requests without an answer',
+  ).toEqual([]);
+  expect(
+    submissions.filter((s) => s.status !== 202 && s.status !== 503),
+    'statuses other than 202 and 503',
+  ).toEqual([]);
 }

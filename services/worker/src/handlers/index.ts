@@ -14,7 +14,13 @@ import { tallyHandler } from './tally.js';
 import { urlCheckReportHandler } from './url-check-report.js';
 
 /** Handlers that need nothing but their input; the worker-thread sandbox loads these. */
-export const selfContainedHandlers: readonly BoundHandler[] = [fibHandler, sleepHandler, flakyHandler, digestHandler, spinHandler];
+export const selfContainedHandlers: readonly BoundHandler[] = [
+  fibHandler,
+  sleepHandler,
+  flakyHandler,
+  digestHandler,
+  spinHandler,
+];
 
 /** What the example domain's handlers need: the content store, the caches and the URL checker. */
 export interface DomainHandlerDeps extends ModerationDeps {

@@ -10,7 +10,9 @@ import { periodAt } from '../url-check-rounds.js';
  */
 export function urlCheckReportHandler(store: UrlCheckStore, intervalSeconds: number): BoundHandler {
   return defineHandler(urlCheckReportJob, async (_input, { scheduledAt }) => {
-    const { period, targets, checked, up, unchecked } = await store.report(periodAt(scheduledAt ?? Date.now(), intervalSeconds) - 1);
+    const { period, targets, checked, up, unchecked } = await store.report(
+      periodAt(scheduledAt ?? Date.now(), intervalSeconds) - 1,
+    );
     return { period, targets, checked, up, unchecked };
   });
 }

@@ -28,15 +28,29 @@ describe('the time a scheduled run was due', () => {
     const prefix = uniqueQueuePrefix();
     const workerConnection = createRedis({ url: inject('redisUrl'), role: 'consumer' });
     const queueConnection = createRedis({ url: inject('redisUrl'), role: 'consumer' });
-    const worker = new ConsumerWorker(queue.name, processor, { connection: workerConnection, prefix, timeoutOf: () => 5000 });
+    const worker = new ConsumerWorker(queue.name, processor, {
+      connection: workerConnection,
+      prefix,
+      timeoutOf: () => 5000,
+    });
     const jobs = new Queue(queue.name, { connection: queueConnection, prefix });
     const every = 400;
     try {
-      await jobs.upsertJobScheduler('ticker', { every }, { name: tickJob.name, data: {}, opts: { attempts: 2, backoff: { type: 'fixed', delay: 300 } } });
-      await waitFor(() => seen.filter((run) => run.attempt === 2).length >= 4, { timeoutMs: 20_000, description: 'four retried runs' });
+      await jobs.upsertJobScheduler(
+        'ticker',
+        { every },
+        { name: tickJob.name, data: {}, opts: { attempts: 2, backoff: { type: 'fixed', delay: 300 } } },
+      );
+      await waitFor(() => seen.filter((run) => run.attempt === 2).length >= 4, {
+        timeoutMs: 20_000,
+        description: 'four retried runs',
+      });
       await jobs.removeJobScheduler('ticker');
       const direct = await jobs.add(tickJob.name, {}, { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
-      await waitFor(() => seen.some((run) => run.id === direct.id && run.attempt === 2), { timeoutMs: 10_000, description: 'the direct job retried' });
+      await waitFor(() => seen.some((run) => run.id === direct.id && run.attempt === 2), {
+        timeoutMs: 10_000,
+        description: 'the direct job retried',
+      });
 
       const scheduled = seen.filter((run) => run.id !== direct.id);
       // The first run is due when the scheduler is created, each next one `every` ms later.

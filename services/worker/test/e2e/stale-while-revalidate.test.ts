@@ -25,7 +25,12 @@ function connection(): Redis {
 }
 
 async function replica(): Promise<ArticleFragments> {
-  const cache = await Cache.create<string>({ name: 'fragments', redis: connection(), subscriber: new SharedSubscriber(connection()), prefix: env.CACHE_PREFIX });
+  const cache = await Cache.create<string>({
+    name: 'fragments',
+    redis: connection(),
+    subscriber: new SharedSubscriber(connection()),
+    prefix: env.CACHE_PREFIX,
+  });
   caches.push(cache);
   return new ArticleFragments({
     cache,

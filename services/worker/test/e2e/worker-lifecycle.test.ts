@@ -9,7 +9,9 @@ interface JobView {
 
 const started: ServiceHandle[] = [];
 
-async function stack(workerEnv: Record<string, string> = {}): Promise<{ web: ServiceHandle; worker: ServiceHandle; env: Record<string, string> }> {
+async function stack(
+  workerEnv: Record<string, string> = {},
+): Promise<{ web: ServiceHandle; worker: ServiceHandle; env: Record<string, string> }> {
   const env = { REDIS_URL: inject('redisUrl'), QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'warn' };
   const [web, worker] = await Promise.all([spawnWeb(env), spawnWorker({ ...env, ...workerEnv })]);
   started.push(web, worker);
@@ -33,10 +35,13 @@ async function job(web: ServiceHandle, id: string, wait = 0): Promise<JobView> {
 }
 
 async function untilRunning(web: ServiceHandle, id: string): Promise<void> {
-  await waitFor(async () => {
-    const view = await job(web, id);
-    return view.state === 'active' && typeof view.progress === 'number' && view.progress > 0;
-  }, { timeoutMs: 15_000, description: `job ${id} running` });
+  await waitFor(
+    async () => {
+      const view = await job(web, id);
+      return view.state === 'active' && typeof view.progress === 'number' && view.progress > 0;
+    },
+    { timeoutMs: 15_000, description: `job ${id} running` },
+  );
 }
 
 afterEach(async () => {
@@ -62,7 +67,11 @@ describe('worker lifecycle', () => {
     expect((await job(web, id)).state).toBe('active');
     const replacement = await spawnWorker(env);
     started.push(replacement);
-    expect(await job(web, id, 20)).toMatchObject({ state: 'completed', progress: 100, result: { sleptMs: 1500, steps: 3 } });
+    expect(await job(web, id, 20)).toMatchObject({
+      state: 'completed',
+      progress: 100,
+      result: { sleptMs: 1500, steps: 3 },
+    });
   });
 
   it('a job still running at the shutdown deadline is left for another worker, not lost', async () => {

@@ -20,7 +20,12 @@ function connection(): RedisClient {
 
 async function consumer(processor: Processor, concurrency = 1): Promise<{ worker: ConsumerWorker; queue: Queue }> {
   const prefix = uniqueQueuePrefix();
-  const worker = new ConsumerWorker('liveness', processor, { connection: connection(), prefix, concurrency, timeoutOf: () => 60_000 });
+  const worker = new ConsumerWorker('liveness', processor, {
+    connection: connection(),
+    prefix,
+    concurrency,
+    timeoutOf: () => 60_000,
+  });
   const queue = new Queue('liveness', { connection: connection(), prefix });
   opened.push(queue, { close: () => worker.close(true) });
   await waitFor(() => worker.isRunning(), { description: 'worker running' });

@@ -77,7 +77,12 @@ describe('per-type job timeouts', () => {
 
 describe('per-type job timeouts, in process', () => {
   it('an inline handler that ignores its signal and never settles still has its attempts failed at the timeout; the job ends failed', async () => {
-    const queue = defineQueue({ name: 'stuck', description: 'a handler that never settles', concurrency: 1, processor: 'inline' });
+    const queue = defineQueue({
+      name: 'stuck',
+      description: 'a handler that never settles',
+      concurrency: 1,
+      processor: 'inline',
+    });
     const stuckJob = defineJob({
       name: 'stuck',
       queue: queue.name,
@@ -88,15 +93,26 @@ describe('per-type job timeouts, in process', () => {
       timeoutMs: 500,
     });
     const catalog = new JobCatalog([queue], [stuckJob]);
-    const processor = createJobProcessor(catalog, [queue.name], [defineHandler(stuckJob, () => new Promise<never>(() => undefined))]);
+    const processor = createJobProcessor(
+      catalog,
+      [queue.name],
+      [defineHandler(stuckJob, () => new Promise<never>(() => undefined))],
+    );
     const prefix = uniqueQueuePrefix();
     const workerConnection = createRedis({ url: inject('redisUrl'), role: 'consumer' });
     const queueConnection = createRedis({ url: inject('redisUrl'), role: 'consumer' });
-    const worker = new ConsumerWorker(queue.name, processor, { connection: workerConnection, prefix, timeoutOf: () => 500 });
+    const worker = new ConsumerWorker(queue.name, processor, {
+      connection: workerConnection,
+      prefix,
+      timeoutOf: () => 500,
+    });
     const jobs = new Queue(queue.name, { connection: queueConnection, prefix });
     try {
       const job = await jobs.add(stuckJob.name, {}, { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
-      await waitFor(async () => (await jobs.getJobState(job.id ?? '')) === 'failed', { timeoutMs: 15_000, description: 'stuck job failed' });
+      await waitFor(async () => (await jobs.getJobState(job.id ?? '')) === 'failed', {
+        timeoutMs: 15_000,
+        description: 'stuck job failed',
+      });
       const failed = await jobs.getJob(job.id ?? '');
       expect(failed?.attemptsMade).toBe(2);
       expect(failed?.failedReason).toMatch(/ran longer than its 500 ms timeout/);

@@ -65,12 +65,15 @@ async function resumedAfter(trickle: Trickle, since: number): Promise<number> {
 }
 
 describe.each([
-  { fault: 'graceful SHUTDOWN', stop: async () => {
-    const admin = createRedis({ url: redis.url, role: 'producer' }).on('error', () => undefined);
-    await admin.call('SHUTDOWN').catch(() => undefined);
-    admin.disconnect();
-    await redis.kill('SIGTERM');
-  } },
+  {
+    fault: 'graceful SHUTDOWN',
+    stop: async () => {
+      const admin = createRedis({ url: redis.url, role: 'producer' }).on('error', () => undefined);
+      await admin.call('SHUTDOWN').catch(() => undefined);
+      admin.disconnect();
+      await redis.kill('SIGTERM');
+    },
+  },
   { fault: 'SIGKILL', stop: () => redis.kill('SIGKILL') },
 ])('Redis $fault and restart on the same port under a trickle of jobs', ({ fault, stop }) => {
   it('the worker takes jobs again within 10 s of Redis being back, loses no acknowledged job, and stays live', async () => {
@@ -94,7 +97,10 @@ describe.each([
     };
     // A job stranded in active is taken back once its lock has expired and the stalled check
     // next runs: up to lockDuration + stalledInterval (30 s + 30 s by default) after the fault.
-    await waitFor(async () => (await notApplied()).length === 0, { timeoutMs: 75_000, description: 'every acknowledged job applied' }).catch(() => undefined);
+    await waitFor(async () => (await notApplied()).length === 0, {
+      timeoutMs: 75_000,
+      description: 'every acknowledged job applied',
+    }).catch(() => undefined);
     // Each job left over is shown with where it is stuck.
     const leftOver = await Promise.all((await notApplied()).map(async (id) => ({ id, ...(await harness.find(id)) })));
     expect(leftOver).toEqual([]);
@@ -111,15 +117,31 @@ describe('liveness of the consumer loops', () => {
       // taking jobs although Redis looks healthy, the failure a platform must restart.
       await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
       const paused = Date.now();
-      await waitFor(async () => (await httpStatus(`${worker.url}/healthz`, 2000)) === 503, { timeoutMs: 40_000, intervalMs: 500, description: '/healthz 503' });
-      console.log(`[figure] /healthz answered 503 ${Date.now() - paused} ms after Redis stopped answering the consumer loops (WORKER_LIVENESS_TIMEOUT_SECONDS=15)`);
+      await waitFor(async () => (await httpStatus(`${worker.url}/healthz`, 2000)) === 503, {
+        timeoutMs: 40_000,
+        intervalMs: 500,
+        description: '/healthz 503',
+      });
+      console.log(
+        `[figure] /healthz answered 503 ${Date.now() - paused} ms after Redis stopped answering the consumer loops (WORKER_LIVENESS_TIMEOUT_SECONDS=15)`,
+      );
       const body = await (await fetch(`${worker.url}/healthz`)).json();
-      expect(body).toMatchObject({ status: 'consumer stopped', problems: [expect.stringMatching(/queue "default" has had no answer from Redis/)] });
+      expect(body).toMatchObject({
+        status: 'consumer stopped',
+        problems: [expect.stringMatching(/queue "default" has had no answer from Redis/)],
+      });
       expect(worker.logs()).toContain('liveness check failed');
       await admin.call('CLIENT', 'UNPAUSE');
-      await waitFor(async () => (await httpStatus(`${worker.url}/healthz`, 2000)) === 200, { timeoutMs: 20_000, intervalMs: 250, description: '/healthz 200 again' });
+      await waitFor(async () => (await httpStatus(`${worker.url}/healthz`, 2000)) === 200, {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        description: '/healthz 200 again',
+      });
       const id = await harness.enqueue('after-pause');
-      await waitFor(async () => (await harness.find(id))?.state === 'completed', { timeoutMs: 15_000, description: 'a job completed after the pause' });
+      await waitFor(async () => (await harness.find(id))?.state === 'completed', {
+        timeoutMs: 15_000,
+        description: 'a job completed after the pause',
+      });
     } finally {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();

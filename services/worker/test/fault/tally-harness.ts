@@ -32,7 +32,11 @@ export interface TallyEffects {
  * Opens a producer and a reader on `redisUrl` for services started with `queuePrefix` and
  * `dataPrefix`. The key layout mirrors the worker's tally handler (services/worker/src/handlers/tally.ts).
  */
-export async function openTallyHarness(redisUrl: string, queuePrefix: string, dataPrefix: string): Promise<TallyHarness> {
+export async function openTallyHarness(
+  redisUrl: string,
+  queuePrefix: string,
+  dataPrefix: string,
+): Promise<TallyHarness> {
   // A consumer-role connection waits out a Redis restart instead of failing the test's reads.
   const redis = createRedis({ url: redisUrl, role: 'consumer', connectionName: 'flotilla:test:harness' });
   // The producer fails fast while Redis is down, as the web's does.
@@ -60,7 +64,9 @@ export async function openTallyHarness(redisUrl: string, queuePrefix: string, da
       return (await producer.enqueue('tally', { tally, amount: 1, workMs })).id;
     },
     async counts() {
-      const counts = await producer.queue('default').getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+      const counts = await producer
+        .queue('default')
+        .getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
       return {
         waiting: counts['waiting'] ?? 0,
         active: counts['active'] ?? 0,
@@ -71,7 +77,11 @@ export async function openTallyHarness(redisUrl: string, queuePrefix: string, da
     },
     async effects(tally) {
       const [runsKey, appliedKey, totalKey] = keys(tally);
-      const [runs, applied, total] = await Promise.all([redis.hgetall(runsKey), redis.smembers(appliedKey), redis.get(totalKey)]);
+      const [runs, applied, total] = await Promise.all([
+        redis.hgetall(runsKey),
+        redis.smembers(appliedKey),
+        redis.get(totalKey),
+      ]);
       const runCounts = new Map(Object.entries(runs).map(([id, count]) => [id, Number(count)]));
       return {
         runs: runCounts,

@@ -6,7 +6,12 @@ const JOBS = 1000;
 const started: ServiceHandle[] = [];
 let harness: TallyHarness;
 // Short locks so the killed worker's jobs are recovered in seconds, not the default 30 s.
-const env = { ...isolatedServiceEnv(inject('redisUrl')), WORKER_QUEUES: 'default', WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' };
+const env = {
+  ...isolatedServiceEnv(inject('redisUrl')),
+  WORKER_QUEUES: 'default',
+  WORKER_LOCK_DURATION_MS: '2000',
+  WORKER_STALLED_INTERVAL_MS: '1000',
+};
 
 beforeAll(async () => {
   harness = await openTallyHarness(env.REDIS_URL, env.QUEUE_PREFIX, env.DATA_PREFIX);
@@ -26,13 +31,20 @@ describe('worker SIGKILL with 1,000 jobs in flight', () => {
       ids.push(...(await Promise.all(Array.from({ length: 50 }, () => harness.enqueue('sigkill')))));
     }
     // Killed mid-stream: some jobs done, a full set of them active, most still waiting.
-    await waitFor(async () => (await harness.counts()).completed >= 200, { timeoutMs: 60_000, description: '200 jobs completed' });
+    await waitFor(async () => (await harness.counts()).completed >= 200, {
+      timeoutMs: 60_000,
+      description: '200 jobs completed',
+    });
     expect(await first.kill('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     const atKill = await harness.counts();
     expect(atKill.completed).toBeLessThan(JOBS);
 
     started.push(await spawnWorker(env));
-    await waitFor(async () => (await harness.counts()).completed === JOBS, { timeoutMs: 90_000, intervalMs: 250, description: `${JOBS} jobs completed` });
+    await waitFor(async () => (await harness.counts()).completed === JOBS, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      description: `${JOBS} jobs completed`,
+    });
 
     expect(await harness.counts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: JOBS, failed: 0 });
     const effects = await harness.effects('sigkill');

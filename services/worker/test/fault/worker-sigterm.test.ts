@@ -13,17 +13,33 @@ afterEach(async () => {
 
 // Two workers on the default queue with short locks, so a job abandoned by one is recovered by
 // the other in seconds.
-async function twoWorkers(shutdownSeconds: number): Promise<{ harness: TallyHarness; leaving: ServiceHandle; staying: ServiceHandle }> {
-  const env = { ...isolatedServiceEnv(inject('redisUrl')), WORKER_QUEUES: 'default', WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' };
+async function twoWorkers(
+  shutdownSeconds: number,
+): Promise<{ harness: TallyHarness; leaving: ServiceHandle; staying: ServiceHandle }> {
+  const env = {
+    ...isolatedServiceEnv(inject('redisUrl')),
+    WORKER_QUEUES: 'default',
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  };
   const harness = await openTallyHarness(env.REDIS_URL, env.QUEUE_PREFIX, env.DATA_PREFIX);
   harnesses.push(harness);
-  const [leaving, staying] = await Promise.all([spawnWorker({ ...env, SHUTDOWN_TIMEOUT: String(shutdownSeconds) }), spawnWorker(env)]);
+  const [leaving, staying] = await Promise.all([
+    spawnWorker({ ...env, SHUTDOWN_TIMEOUT: String(shutdownSeconds) }),
+    spawnWorker(env),
+  ]);
   started.push(leaving, staying);
   return { harness, leaving, staying };
 }
 
 // Submits `perTick` jobs every 100 ms until `until` resolves; returns their ids.
-async function steadyLoad(harness: TallyHarness, tally: string, workMs: number, perTick: number, until: Promise<unknown>): Promise<string[]> {
+async function steadyLoad(
+  harness: TallyHarness,
+  tally: string,
+  workMs: number,
+  perTick: number,
+  until: Promise<unknown>,
+): Promise<string[]> {
   const ids: string[] = [];
   let done = false;
   void until.finally(() => (done = true));
@@ -35,7 +51,11 @@ async function steadyLoad(harness: TallyHarness, tally: string, workMs: number, 
 }
 
 async function allDone(harness: TallyHarness, tally: string, ids: readonly string[]): Promise<number> {
-  await waitFor(async () => (await harness.counts()).completed === ids.length, { timeoutMs: 60_000, intervalMs: 250, description: `${ids.length} jobs completed` });
+  await waitFor(async () => (await harness.counts()).completed === ids.length, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    description: `${ids.length} jobs completed`,
+  });
   expect(await harness.counts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: ids.length, failed: 0 });
   const effects = await harness.effects(tally);
   expect(effects.applied.size).toBe(ids.length);
@@ -76,6 +96,8 @@ describe('worker SIGTERM under steady load', () => {
     const jobs = await Promise.all(ids.map((id) => harness.producer.queue('default').getJob(id)));
     const retried = jobs.filter((job) => (job?.stalledCounter ?? 0) > 0).length;
     expect(retried).toBeGreaterThan(0);
-    console.log(`[figure] worker SIGTERM past its 1 s deadline: ${ids.length} jobs, ${retried} abandoned and retried by the other worker, ${duplicates} ran twice`);
+    console.log(
+      `[figure] worker SIGTERM past its 1 s deadline: ${ids.length} jobs, ${retried} abandoned and retried by the other worker, ${duplicates} ran twice`,
+    );
   }, 120_000);
 });
