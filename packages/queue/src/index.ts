@@ -60,3 +60,5 @@ export {
 export { JobAdmin, type ListableState, type JobPage, type RetryOutcome } from './job-admin.js';
 export { joinQueueEpoch } from './queue-epoch.js';
 export { isFinalFailure } from './final-failure.js';
+export { ConsumerWorker, type ConsumerWorkerOptions } from './consumer-worker.js';
+export { consumerStall } from './consumer-liveness.js';

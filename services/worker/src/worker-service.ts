@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'bullmq';
 import type { WorkerConfig } from '@flotilla/config';
 import {
+  ConsumerWorker,
   DEFAULT_JOB_TIMEOUT_MS,
   ThroughputRecorder,
+  consumerStall,
   createJobProcessor,
   jobTimeoutMs,
   type BoundHandler,
@@ -12,8 +14,6 @@ import {
 } from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
-import { consumerStall } from './consumer-liveness.js';
-import { ConsumerWorker } from './consumer-worker.js';
 
 /** What the worker service is built from. */
 export interface WorkerServiceDeps {

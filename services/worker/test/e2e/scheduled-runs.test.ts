@@ -1,10 +1,9 @@
-import { JobCatalog, createJobProcessor, defineHandler, defineJob, defineQueue } from '@flotilla/queue';
+import { ConsumerWorker, JobCatalog, createJobProcessor, defineHandler, defineJob, defineQueue } from '@flotilla/queue';
 import { createRedis } from '@flotilla/redis';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { Queue } from 'bullmq';
 import { describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { ConsumerWorker } from '../../src/consumer-worker.js';
 
 const queue = defineQueue({ name: 'ticks', description: 'scheduled runs', concurrency: 2, processor: 'inline' });
 const tickJob = defineJob({

@@ -3,8 +3,7 @@ import { createRedis, type RedisClient } from '@flotilla/redis';
 import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { Queue, type Processor } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { consumerStall } from '../../src/consumer-liveness.js';
-import { ConsumerWorker } from '../../src/consumer-worker.js';
+import { ConsumerWorker, consumerStall } from '@flotilla/queue';
 
 const opened: { close(): Promise<void> }[] = [];
 

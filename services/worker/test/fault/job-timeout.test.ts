@@ -1,12 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JobCatalog, createJobProcessor, defineHandler, defineJob, defineQueue, type JobView } from '@flotilla/queue';
+import {
+  ConsumerWorker,
+  JobCatalog,
+  createJobProcessor,
+  defineHandler,
+  defineJob,
+  defineQueue,
+  type JobView,
+} from '@flotilla/queue';
 import { createRedis } from '@flotilla/redis';
 import { isolatedServiceEnv, spawnWorker, uniqueQueuePrefix, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { ConsumerWorker } from '../../src/consumer-worker.js';
 import { openTallyHarness, type TallyHarness } from './tally-harness.js';
 
 const started: ServiceHandle[] = [];

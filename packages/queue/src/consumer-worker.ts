@@ -1,5 +1,5 @@
 import { Worker, type Child, type ChildPool, type Job, type JobJson, type Processor, type WorkerOptions } from 'bullmq';
-import { JobTimeoutError } from '@flotilla/queue';
+import { JobTimeoutError } from './errors.js';
 
 /** What a consumer worker needs besides BullMQ's options. */
 export interface ConsumerWorkerOptions extends WorkerOptions {
