@@ -7,3 +7,4 @@ export {
   type ShutdownPhase,
 } from './shutdown.js';
 export { drainHttpServer } from './drain-http-server.js';
+export { runService, type ServiceDefinition } from './run-service.js';
