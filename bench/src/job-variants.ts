@@ -76,8 +76,8 @@ async function flotillaProducer(redis: RedisAddress, prefix: string) {
     connection,
     prefix,
     retention: {
-      completedSeconds: config.queue.completedRetentionSeconds,
-      failedSeconds: config.queue.failedRetentionSeconds,
+      completedSeconds: config.queue.completedRetentionMs / 1000,
+      failedSeconds: config.queue.failedRetentionMs / 1000,
       count: config.queue.retentionCount,
       eventsMaxLen: config.queue.eventsMaxLen,
     },
@@ -113,8 +113,8 @@ export const rawWorkerOnFlotillaJobs: Variant = {
     const options = {
       attempts,
       backoff: { type: backoff.type, delay: backoff.delayMs, jitter: backoff.jitter },
-      removeOnComplete: { age: retention.completedRetentionSeconds, count: retention.retentionCount },
-      removeOnFail: { age: retention.failedRetentionSeconds, count: retention.retentionCount },
+      removeOnComplete: { age: retention.completedRetentionMs / 1000, count: retention.retentionCount },
+      removeOnFail: { age: retention.failedRetentionMs / 1000, count: retention.retentionCount },
     };
     return {
       enqueue: () =>

@@ -1,8 +1,7 @@
 export { ConfigError } from './config-error.js';
-export { detectPlatform, defaultShutdownTimeoutSeconds, type Platform } from './platform.js';
+export { detectPlatform, defaultShutdownTimeoutMs, type Platform } from './platform.js';
+export { loadWebConfig, loadWorkerConfig } from './load-config.js';
 export {
-  loadWebConfig,
-  loadWorkerConfig,
   BOARD_ACTIONS,
   type BoardAction,
   type CommonConfig,
@@ -11,4 +10,4 @@ export {
   type EvictionPolicyCheck,
   type LogLevel,
   type MetricsAuthConfig,
-} from './load-config.js';
+} from './types.js';

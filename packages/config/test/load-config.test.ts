@@ -21,8 +21,8 @@ describe('loadWebConfig', () => {
     expect(config.redis.queueUrl).toBe(base.REDIS_URL);
     expect(config.redis.cacheUrl).toBe(base.REDIS_URL);
     expect(config.queue.prefix).toBe('{flotilla}');
-    expect(config.shutdown.timeoutSeconds).toBe(25);
-    expect(config.http.keepAliveTimeoutSeconds).toBeGreaterThan(90);
+    expect(config.shutdown.timeoutMs).toBe(25_000);
+    expect(config.http.keepAliveTimeoutMs).toBeGreaterThan(90_000);
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.redis)).toBe(true);
   });
@@ -53,13 +53,13 @@ describe('loadWebConfig', () => {
     });
     expect(loadWebConfig({ ...base, K_SERVICE: 'web' })).toMatchObject({
       platform: 'cloud-run',
-      shutdown: { timeoutSeconds: 8 },
+      shutdown: { timeoutMs: 8000 },
     });
     expect(loadWebConfig({ ...base, DYNO: 'web.1' })).toMatchObject({
       platform: 'heroku',
-      shutdown: { timeoutSeconds: 25 },
+      shutdown: { timeoutMs: 25_000 },
     });
-    expect(loadWebConfig({ ...base, K_SERVICE: 'web', SHUTDOWN_TIMEOUT: '9.5' }).shutdown.timeoutSeconds).toBe(9.5);
+    expect(loadWebConfig({ ...base, K_SERVICE: 'web', SHUTDOWN_TIMEOUT: '9.5' }).shutdown.timeoutMs).toBe(9500);
   });
 
   it.each([
@@ -135,11 +135,11 @@ describe('loadWebConfig', () => {
     expect(config.security).toEqual({
       corsOrigins: [],
       trustProxy: ['loopback', 'linklocal', 'uniquelocal'],
-      rateLimit: { requests: 6000, windowSeconds: 60 },
+      rateLimit: { requests: 6000, windowMs: 60_000 },
       maxStreamsPerClient: 20,
       failedAuthLimit: 10,
     });
-    expect(config.http).toMatchObject({ headersTimeoutSeconds: 20, requestTimeoutSeconds: 60, maxHeaderBytes: 16_384 });
+    expect(config.http).toMatchObject({ headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, maxHeaderBytes: 16_384 });
   });
 
   it('reads CORS origins, trust proxy, the rate limit, the stream cap and the HTTP timeouts', () => {
@@ -158,11 +158,11 @@ describe('loadWebConfig', () => {
     expect(config.security).toEqual({
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxy: ['10.0.0.0/8', 'loopback', '::1'],
-      rateLimit: { requests: 100, windowSeconds: 10 },
+      rateLimit: { requests: 100, windowMs: 10_000 },
       maxStreamsPerClient: 3,
       failedAuthLimit: 5,
     });
-    expect(config.http).toMatchObject({ headersTimeoutSeconds: 2, requestTimeoutSeconds: 5, maxHeaderBytes: 8192 });
+    expect(config.http).toMatchObject({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, maxHeaderBytes: 8192 });
     expect(loadWebConfig({ ...base, CORS_ORIGINS: '*' }).security.corsOrigins).toBe('*');
     expect(loadWebConfig({ ...base, TRUST_PROXY: '2' }).security.trustProxy).toBe(2);
     expect(loadWebConfig({ ...base, TRUST_PROXY: 'false' }).security.trustProxy).toBe(false);
@@ -221,7 +221,7 @@ describe('loadWorkerConfig', () => {
       URL_CHECK_ALLOW: '127.0.0.0/8, status.internal',
     });
     expect(config.membership).toEqual({ heartbeatMs: 500, ttlMs: 1500 });
-    expect(config.urlCheck).toEqual({ intervalSeconds: 60, concurrency: 10, timeoutSeconds: 10 });
+    expect(config.urlCheck).toEqual({ intervalMs: 60_000, concurrency: 10, timeoutMs: 10_000 });
     expect(config.urlCheckAllow).toEqual(['127.0.0.0/8', 'status.internal']);
   });
 

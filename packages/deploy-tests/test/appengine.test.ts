@@ -69,7 +69,7 @@ describe('App Engine descriptors', () => {
     for (const config of [webConfig, workerConfig]) {
       expect(config.platform).toBe('app-engine');
       expect(config.port).toBe(8081);
-      expect(config.shutdown.timeoutSeconds).toBeLessThanOrEqual(8);
+      expect(config.shutdown.timeoutMs / 1000).toBeLessThanOrEqual(8);
     }
     expect(workerConfig.redis).toEqual(webConfig.redis);
     expect(workerConfig.queue).toEqual(webConfig.queue);

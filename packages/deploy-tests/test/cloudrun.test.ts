@@ -136,7 +136,7 @@ describe.each(['web', 'worker'] as const)('Cloud Run %s', (name) => {
     const config = name === 'web' ? loadWebConfig(instanceEnv(service)) : loadWorkerConfig(instanceEnv(service));
     expect(config.platform).toBe('cloud-run');
     expect(config.port).toBe(container(service).ports?.[0]?.containerPort);
-    expect(config.shutdown.timeoutSeconds + config.shutdown.drainDelaySeconds + 1).toBeLessThanOrEqual(
+    expect((config.shutdown.timeoutMs + config.shutdown.drainDelayMs) / 1000 + 1).toBeLessThanOrEqual(
       PLATFORM_LIMITS.cloudRun.shutdownGraceSeconds,
     );
   });
@@ -148,7 +148,7 @@ describe('Cloud Run services together', () => {
     const config = loadWebConfig(instanceEnv(web));
     const timeout = web.spec.template.spec.timeoutSeconds ?? 300;
     expect(timeout).toBeLessThanOrEqual(PLATFORM_LIMITS.cloudRun.maxRequestTimeoutSeconds);
-    expect(timeout).toBeGreaterThan(config.http.maxWaitSeconds);
+    expect(timeout).toBeGreaterThan(config.http.maxWaitMs / 1000);
     const worker = await descriptor('worker');
     const annotations = worker.spec.template.metadata.annotations ?? {};
     expect(annotations['run.googleapis.com/cpu-throttling']).toBe('false');

@@ -93,17 +93,17 @@ describe('Elastic Beanstalk configuration', () => {
     const health = (await options())['aws:elasticbeanstalk:environment:process:default'] ?? {};
     expect(health['HealthCheckPath']).toBe('/readyz');
     const web = loadWebConfig({ REDIS_URL: 'redis://x:6379' });
-    expect(Number(health['DeregistrationDelay'])).toBeGreaterThanOrEqual(web.shutdown.timeoutSeconds);
+    expect(Number(health['DeregistrationDelay'])).toBeGreaterThanOrEqual(web.shutdown.timeoutMs / 1000);
   });
 
   it('keeps nginx and the load balancer out of long polls, event streams and body limits', async () => {
     const nginx = await nginxDirectives();
     const web = loadWebConfig({ REDIS_URL: 'redis://x:6379' });
     const readTimeout = seconds(nginx.get('proxy_read_timeout'));
-    expect(readTimeout).toBeGreaterThan(web.http.maxWaitSeconds);
+    expect(readTimeout).toBeGreaterThan(web.http.maxWaitMs / 1000);
     expect(readTimeout).toBeGreaterThan(2 * 50); // the largest SSE_HEARTBEAT_SECONDS the schema allows, twice
     expect(bytes(nginx.get('client_max_body_size'))).toBeGreaterThanOrEqual(100 * 1024 * 1024); // REQUEST_BODY_LIMIT_BYTES' maximum
-    expect(web.http.keepAliveTimeoutSeconds).toBeGreaterThan(PLATFORM_LIMITS.elasticBeanstalk.albIdleTimeoutSeconds);
-    expect(web.http.sseHeartbeatSeconds).toBeLessThan(PLATFORM_LIMITS.elasticBeanstalk.albIdleTimeoutSeconds);
+    expect(web.http.keepAliveTimeoutMs / 1000).toBeGreaterThan(PLATFORM_LIMITS.elasticBeanstalk.albIdleTimeoutSeconds);
+    expect(web.http.sseHeartbeatMs / 1000).toBeLessThan(PLATFORM_LIMITS.elasticBeanstalk.albIdleTimeoutSeconds);
   });
 });

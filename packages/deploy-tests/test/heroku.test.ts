@@ -208,17 +208,17 @@ describe('app.json', () => {
     const limits = PLATFORM_LIMITS.heroku;
     const web = loadWebConfig(await dynoEnv('web.1'));
     const worker = loadWorkerConfig(await dynoEnv('worker.1'));
-    expect(web.http.keepAliveTimeoutSeconds, 'Node keeps idle connections longer than the router').toBeGreaterThan(
+    expect(web.http.keepAliveTimeoutMs / 1000, 'Node keeps idle connections longer than the router').toBeGreaterThan(
       limits.routerKeepAliveIdleSeconds,
     );
-    expect(web.http.sseHeartbeatSeconds, 'an event stream sends something inside the rolling window').toBeLessThan(
+    expect(web.http.sseHeartbeatMs / 1000, 'an event stream sends something inside the rolling window').toBeLessThan(
       limits.routerRollingWindowSeconds,
     );
-    expect(web.http.maxWaitSeconds, 'a long poll answers before the router gives up').toBeLessThan(
+    expect(web.http.maxWaitMs / 1000, 'a long poll answers before the router gives up').toBeLessThan(
       limits.routerInitialResponseSeconds,
     );
     for (const config of [web, worker]) {
-      expect(config.shutdown.timeoutSeconds + config.shutdown.drainDelaySeconds + 2).toBeLessThanOrEqual(
+      expect((config.shutdown.timeoutMs + config.shutdown.drainDelayMs) / 1000 + 2).toBeLessThanOrEqual(
         limits.shutdownGraceSeconds,
       );
     }

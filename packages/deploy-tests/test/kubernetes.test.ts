@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { defaultShutdownTimeoutSeconds, loadWebConfig, loadWorkerConfig } from '@flotilla/config';
+import { defaultShutdownTimeoutMs, loadWebConfig, loadWorkerConfig } from '@flotilla/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { objectId, ofKind, type K8sObject, kustomizeRenderers, type KustomizeRenderer } from './support/kustomize.js';
 import { schemaProblems } from './support/k8s-schema.js';
@@ -162,12 +162,12 @@ describe.skipIf(skip).each(OVERLAY_CASES.map((c) => c.name))('k8s %s', (name) =>
       // Two seconds to flush logs and traces after the timeout.
       expect(
         grace,
-        `${service}: ${preStop} s preStop + ${config.shutdown.timeoutSeconds} s shutdown`,
-      ).toBeGreaterThanOrEqual(preStop + config.shutdown.timeoutSeconds + 2);
+        `${service}: ${preStop} s preStop + ${config.shutdown.timeoutMs / 1000} s shutdown`,
+      ).toBeGreaterThanOrEqual(preStop + config.shutdown.timeoutMs / 1000 + 2);
       if (service === 'web')
         expect(preStop, 'the web pauses before SIGTERM while endpoints drain').toBeGreaterThanOrEqual(3);
     }
-    expect(defaultShutdownTimeoutSeconds('kubernetes')).toBe(25);
+    expect(defaultShutdownTimeoutMs('kubernetes')).toBe(25_000);
   });
 
   it('requests CPU and memory and limits memory for every container', () => {
@@ -336,8 +336,8 @@ describe.skipIf(skip)('k8s openshift', () => {
     expect(timeout, 'haproxy.router.openshift.io/timeout').not.toBeNull();
     const seconds = Number(timeout?.[1]) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[timeout?.[2] ?? 's']!;
     expect(seconds).toBeGreaterThanOrEqual(2 * 50); // twice the largest SSE_HEARTBEAT_SECONDS the schema allows
-    expect(seconds).toBeGreaterThan(2 * config.http.sseHeartbeatSeconds);
-    expect(seconds).toBeGreaterThan(config.http.maxWaitSeconds);
+    expect(seconds).toBeGreaterThan((2 * config.http.sseHeartbeatMs) / 1000);
+    expect(seconds).toBeGreaterThan(config.http.maxWaitMs / 1000);
   });
 
   it('points every KEDA trigger at the Thanos Querier of its own project with a TriggerAuthentication that exists', () => {

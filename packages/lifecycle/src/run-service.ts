@@ -38,7 +38,7 @@ export async function runService<C extends CommonConfig>(definition: ServiceDefi
   if (await definition.supervise?.(config, logger)) return;
   const tracing = await orExit(name, () => startTracing({ serviceName: `flotilla-${name}` }));
   tracing.reportTo(logger);
-  const shutdown = new Shutdown({ logger, timeoutMs: config.shutdown.timeoutSeconds * 1000 });
+  const shutdown = new Shutdown({ logger, timeoutMs: config.shutdown.timeoutMs });
   handleSignals(shutdown);
   // A release step, so it runs once requests, jobs and queue clients have finished and their
   // spans are in the last batch.

@@ -37,8 +37,8 @@ export interface AppDeps {
   readonly redisEpoch: () => Promise<RedisEpochState>;
   readonly http: {
     readonly bodyLimitBytes: number;
-    readonly sseHeartbeatSeconds: number;
-    readonly maxWaitSeconds: number;
+    readonly sseHeartbeatMs: number;
+    readonly maxWaitMs: number;
   };
   /** Registers a long-lived stream to be closed at shutdown. */
   readonly trackStream: (close: () => void) => () => void;
@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
         producer: deps.producer,
         events: deps.events,
         bodyLimitBytes: deps.http.bodyLimitBytes,
-        maxWaitSeconds: deps.http.maxWaitSeconds,
+        maxWaitSeconds: deps.http.maxWaitMs / 1000,
       },
       deps.catalog.publicContracts.map((c) => c.name),
     ),
@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
     jobEventRoutes({
       producer: deps.producer,
       events: deps.events,
-      heartbeatSeconds: deps.http.sseHeartbeatSeconds,
+      heartbeatMs: deps.http.sseHeartbeatMs,
       track: deps.trackStream,
     }),
   );

@@ -58,10 +58,10 @@ export async function buildContent(wiring: ContentWiring): Promise<Content> {
   if (seeded > 0) logger.info({ articles: seeded }, 'seeded sample articles');
 
   const pageCache =
-    config.pageCache.ttlSeconds > 0
+    config.pageCache.ttlMs > 0
       ? new PageCache({
           cache: pages,
-          ttlMs: config.pageCache.ttlSeconds * 1000,
+          ttlMs: config.pageCache.ttlMs,
           logger,
           isDraining: wiring.isDraining,
         })

@@ -27,13 +27,10 @@ export function runClusterPrimary(config: WebConfig, logger: Logger): void {
     logger.info({ reason }, 'stopping web cluster');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     // The children enforce their own budget; this only guards against one that hangs.
-    setTimeout(
-      () => {
-        logger.error('web processes did not exit in time');
-        process.exit(1);
-      },
-      (config.shutdown.timeoutSeconds + 2) * 1000,
-    ).unref();
+    setTimeout(() => {
+      logger.error('web processes did not exit in time');
+      process.exit(1);
+    }, config.shutdown.timeoutMs + 2000).unref();
   };
 
   cluster.on('exit', (worker, code, signal) => {

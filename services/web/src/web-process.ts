@@ -69,8 +69,8 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   await checkEvictionPolicy(queueClient, config.queue.evictionPolicyCheck, logger);
   const epoch = await joinQueueEpoch(queueClient, config.queue.prefix);
   const retention = {
-    completedSeconds: config.queue.completedRetentionSeconds,
-    failedSeconds: config.queue.failedRetentionSeconds,
+    completedSeconds: config.queue.completedRetentionMs / 1000,
+    failedSeconds: config.queue.failedRetentionMs / 1000,
     count: config.queue.retentionCount,
     eventsMaxLen: config.queue.eventsMaxLen,
   };
@@ -126,7 +126,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   if (config.metrics.push) {
     const pusher = startMetricsPush(
       registry,
-      { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-web' },
+      { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalMs, job: 'flotilla-web' },
       (error) => logger.warn({ err: error.message }, 'pushing metrics failed'),
     );
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
@@ -156,7 +156,8 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     ? new ApiRateLimiter({
         redis: cacheRedis,
         keyPrefix: `${config.cache.prefix}rate-limit`,
-        ...config.security.rateLimit,
+        requests: config.security.rateLimit.requests,
+        windowSeconds: config.security.rateLimit.windowMs / 1000,
         logger,
       })
     : undefined;
@@ -197,7 +198,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       windowSeconds: FAILED_AUTH_WINDOW_SECONDS,
     }),
     rateLimiter,
-    profiles: { desk: new ProfileDesk(cacheRedis, config.profiling.prefix), maxSeconds: config.profiling.maxSeconds },
+    profiles: { desk: new ProfileDesk(cacheRedis, config.profiling.prefix), maxSeconds: config.profiling.maxMs / 1000 },
   });
 
   const { pageCache } = content.content;
@@ -212,12 +213,12 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     answerError: (error, req, res) => answerError(logger, config.http.bodyLimitBytes, error, req, res, req.url ?? '/'),
   });
   const traceRequest = serverRequestTracer();
-  const headersTimeoutMs = config.http.headersTimeoutSeconds * 1000;
+  const headersTimeoutMs = config.http.headersTimeoutMs;
   const server = createServer(
     {
       maxHeaderSize: config.http.maxHeaderBytes,
       headersTimeout: headersTimeoutMs,
-      requestTimeout: config.http.requestTimeoutSeconds * 1000,
+      requestTimeout: config.http.requestTimeoutMs,
       // How often Node looks for requests past those deadlines (default 30 s, which would let
       // a slow-loris connection live half a minute longer than its deadline).
       connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeoutMs / 4)),
@@ -255,10 +256,10 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
   // request on a socket this process is closing at the same moment. (Node counts the headers
   // deadline from a request's first byte, not from the idle time before it, so it may be shorter.)
-  server.keepAliveTimeout = config.http.keepAliveTimeoutSeconds * 1000;
+  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   server.on('clientError', answerClientError);
 
-  shutdown.add('drain delay', () => delay(config.shutdown.drainDelaySeconds * 1000));
+  shutdown.add('drain delay', () => delay(config.shutdown.drainDelayMs));
   shutdown.add('end event streams and finish in-flight requests', async (deadline) => {
     // Clients reconnect (to another replica) and resume from Last-Event-ID.
     for (const close of [...streams]) close();

@@ -67,7 +67,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   const { urlCheck } = config;
   const checker = new UrlChecker({
     allow: config.urlCheckAllow,
-    timeoutMs: urlCheck.timeoutSeconds * 1000,
+    timeoutMs: urlCheck.timeoutMs,
     // The addresses stay in the logs: results are shown to API clients.
     onBlocked: (url, detail) => logger.warn({ url, detail }, 'URL check blocked'),
   });
@@ -78,7 +78,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     invalidate: tagInvalidator([fragmentCache, pageCache]),
     checker,
     urlChecks,
-    urlCheckIntervalSeconds: urlCheck.intervalSeconds,
+    urlCheckIntervalSeconds: urlCheck.intervalMs / 1000,
     data: { redis: control, prefix: config.dataPrefix },
   });
   const registry = createMetricsRegistry('worker');
@@ -116,7 +116,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   if (config.metrics.push) {
     const pusher = startMetricsPush(
       registry,
-      { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalSeconds * 1000, job: 'flotilla-worker' },
+      { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalMs, job: 'flotilla-worker' },
       (error) => logger.warn({ err: error.message }, 'pushing metrics failed'),
     );
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
@@ -126,7 +126,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     .find((q) => q.name === urlCheckReportJob.queue)
     ?.upsertJobScheduler(
       urlCheckReportJob.name,
-      { every: urlCheck.intervalSeconds * 1000 },
+      { every: urlCheck.intervalMs },
       {
         name: urlCheckReportJob.name,
         data: {},
@@ -168,7 +168,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     checker,
     partitioner,
     memberId: member.id,
-    intervalSeconds: urlCheck.intervalSeconds,
+    intervalSeconds: urlCheck.intervalMs / 1000,
     concurrency: urlCheck.concurrency,
     logger,
   });

@@ -16,7 +16,7 @@ import { jobIdOf } from './request-checks.js';
 export interface JobEventRoutesDeps {
   readonly producer: JobProducer;
   readonly events: JobEventHub;
-  readonly heartbeatSeconds: number;
+  readonly heartbeatMs: number;
   /** Registers a stream to be ended politely at shutdown; returns the unregister function. */
   readonly track: (close: () => void) => () => void;
 }
@@ -75,7 +75,7 @@ export function jobEventRoutes(deps: JobEventRoutesDeps): Router {
       res.flushHeaders();
       res.write(`retry: ${RECONNECT_MS}\n\n`);
       cleanups.push(deps.track(end));
-      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.heartbeatSeconds * 1000);
+      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.heartbeatMs);
       cleanups.push(() => clearInterval(heartbeat));
 
       let position = horizon;
