@@ -126,7 +126,7 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
   });
 
   it('read the prometheus queue gauges with max over the workers, never a sum', async () => {
-    const readme = await readRepoText('README.md');
+    const metricsPage = await readRepoText('docs', 'observability.md');
     for (const name of scaledCases) {
       for (const scaled of ofKind<ScaledObjectObject>(renders.get(name) ?? [], 'ScaledObject')) {
         for (const trigger of scaled.spec.triggers.filter((t) => t.type === 'prometheus')) {
@@ -135,7 +135,7 @@ describe.skipIf(renderers.length === 0)('KEDA triggers', () => {
           expect(gauges.length, `${name} ${trigger.name}`).toBeGreaterThan(0);
           for (const gauge of gauges) {
             expect(QUEUE_GAUGES, `${gauge} is exported by the workers`).toContain(gauge);
-            expect(readme, `${gauge} is documented`).toContain(gauge);
+            expect(metricsPage, `${gauge} is documented in docs/observability.md`).toContain(gauge);
           }
           // Each gauge selector sits directly inside `max by (queue…) (…)`.
           const selectors = query.match(/flotilla_queue_\w+\s*\{[^}]*\}|flotilla_queue_\w+/g) ?? [];

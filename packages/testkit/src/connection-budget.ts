@@ -1,6 +1,6 @@
 /**
- * The Redis connections one process may hold on one server, as the README states them: the
- * connection tests measure real processes against it.
+ * The Redis connections one process may hold on one server, as docs/redis-connections.md states
+ * them: the connection tests measure real processes against it.
  */
 export const CONNECTION_BUDGET = Object.freeze({
   web: 4,

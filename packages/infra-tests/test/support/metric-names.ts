@@ -1,5 +1,5 @@
 /**
- * The metric names Flotilla's services export (see the observability section of the README),
+ * The metric names Flotilla's services export (see docs/observability.md),
  * and a reader of the metric names a PromQL expression uses. Dashboards and rules may only use
  * these: a typo or a renamed metric would otherwise show up as an empty panel or an alert that
  * can never fire.
