@@ -32,7 +32,7 @@ export function printEnvironment(): void {
 }
 
 /**
- * Prints a table as Markdown, so it reads in a terminal and pastes into the README, with each
+ * Prints a table as Markdown, so it reads in a terminal and pastes into bench/README.md, with each
  * figure followed by its ratio to the baseline row of the same run.
  */
 export function printTable(table: ResultTable): void {
