@@ -3,12 +3,18 @@
  * node:http server whose POST /api/jobs/sleep parses the JSON body and hands it to a raw
  * BullMQ `queue.add`, with none of Flotilla's validation, ids, options or middleware.
  * Configured by REDIS_URL, QUEUE_PREFIX and PORT; GET /readyz answers 200 for the spawner.
+ * With FLOTILLA_JOB_OPTIONS=true it adds Flotilla's job options (retry, backoff, retention,
+ * unguessable ids; JOB_RETENTION_* as for the services), so BullMQ's own price for them can be
+ * told apart from Flotilla's code.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { Queue } from 'bullmq';
+import { flotillaSleepJobOptions } from './harness/flotilla-job-options.js';
 import { queueSettingsFromEnv, requiredEnv } from './harness/process-env.js';
 
 const queue = new Queue('default', queueSettingsFromEnv('bare-submit-server'));
+const jobOptions =
+  process.env['FLOTILLA_JOB_OPTIONS'] === 'true' ? flotillaSleepJobOptions(process.env) : () => undefined;
 
 async function submit(body: string, res: ServerResponse): Promise<void> {
   let data: unknown;
@@ -19,7 +25,7 @@ async function submit(body: string, res: ServerResponse): Promise<void> {
     return;
   }
   try {
-    const job = await queue.add('sleep', data);
+    const job = await queue.add('sleep', data, jobOptions());
     res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: job.id }));
   } catch {
     res.writeHead(503).end();

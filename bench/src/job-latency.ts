@@ -18,6 +18,8 @@ const MAX_SENDER_LAG_MS = 50;
 const BARE_SERVER = fileURLToPath(new URL('./bare-submit-server.js', import.meta.url));
 const PEER_SERVER = fileURLToPath(new URL('./peer-submit-server.js', import.meta.url));
 const BARE_WORKER = fileURLToPath(new URL('./bare-worker.js', import.meta.url));
+// Finished jobs kept beyond the default 10,000, so that every job of a round can be read back.
+const FLOTILLA_RETENTION_COUNT = '100000';
 
 /** A web and a worker, started afresh for each rate. */
 interface Variant {
@@ -25,10 +27,10 @@ interface Variant {
   start(redis: BenchRedis, prefix: string): Promise<{ web: ServiceHandle; worker: ServiceHandle }>;
 }
 
-const rawBullMq = (name: string): Variant => ({
+const rawBullMq = (name: string, jobOptions: Record<string, string> = {}): Variant => ({
   name,
   start: async (redis, prefix) => {
-    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
+    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, ...jobOptions };
     const [web, worker] = await Promise.all([
       spawnService({ entry: BARE_SERVER, env }),
       spawnService({ entry: BARE_WORKER, env }),
@@ -40,6 +42,11 @@ const rawBullMq = (name: string): Variant => ({
 const variants: readonly [Variant, ...Variant[]] = [
   rawBullMq('raw BullMQ: node:http + queue.add, plain Worker'),
   rawBullMq('raw BullMQ again (noise floor)'),
+  // The same jobs as Flotilla's, retention kept as high as its variant's: what BullMQ itself spends on them.
+  rawBullMq("raw BullMQ, Flotilla's job options", {
+    FLOTILLA_JOB_OPTIONS: 'true',
+    JOB_RETENTION_COUNT: FLOTILLA_RETENTION_COUNT,
+  }),
   {
     name: 'peer: Express + express.json() + queue.add, plain Worker',
     start: async (redis, prefix) => {
@@ -54,14 +61,13 @@ const variants: readonly [Variant, ...Variant[]] = [
   {
     name: 'Flotilla web + worker',
     start: async (redis, prefix) => {
-      // Finished jobs kept beyond the default 10,000, so that every job of a round can be read back.
       const env = {
         ...LOAD_TEST_ENV,
         REDIS_URL: redis.url,
         QUEUE_PREFIX: prefix,
         LOG_LEVEL: 'warn',
         WEB_CONCURRENCY: '1',
-        JOB_RETENTION_COUNT: '100000',
+        JOB_RETENTION_COUNT: FLOTILLA_RETENTION_COUNT,
       };
       const [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
       return { web, worker };

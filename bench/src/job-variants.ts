@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
@@ -6,7 +5,7 @@ import { loadWorkerConfig } from '@flotilla/config';
 import { catalog, defaultQueue, sleepJob } from '@flotilla/jobs';
 import { JobProducer, ThroughputRecorder, createJobProcessor, defineHandler, type BoundHandler } from '@flotilla/queue';
 import { createRedis, waitForReady } from '@flotilla/redis';
-import type { BenchRedis } from './harness/index.js';
+import { flotillaSleepJobOptions, type BenchRedis } from './harness/index.js';
 
 // The ways of enqueueing and running the same sleep jobs that the job benchmarks compare.
 
@@ -105,23 +104,12 @@ async function flotillaProducer(redis: RedisAddress, prefix: string) {
 export const rawWorkerOnFlotillaJobs: Variant = {
   name: "raw BullMQ Worker, Flotilla's jobs",
   async setUp(redis, prefix) {
-    const { queue: retention } = loadWorkerConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    const jobOptions = flotillaSleepJobOptions({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
     const connection = createRedis({ url: redis.url, role: 'producer', connectionName: 'flotilla:bench:producer' });
     await waitForReady(connection, 10_000);
     const queue = new Queue(defaultQueue.name, { connection, prefix });
-    const { attempts, backoff } = sleepJob.retry;
-    const options = {
-      attempts,
-      backoff: { type: backoff.type, delay: backoff.delayMs, jitter: backoff.jitter },
-      removeOnComplete: { age: retention.completedRetentionMs / 1000, count: retention.retentionCount },
-      removeOnFail: { age: retention.failedRetentionMs / 1000, count: retention.retentionCount },
-    };
     return {
-      enqueue: () =>
-        queue.add(sleepJob.name, SLEEP_INPUT, {
-          ...options,
-          jobId: `${defaultQueue.name}.${randomBytes(16).toString('base64url')}`,
-        }),
+      enqueue: () => queue.add(sleepJob.name, SLEEP_INPUT, jobOptions()),
       processor: noOpProcessor,
       workerOptions: {
         connection: { host: redis.host, port: redis.port },
