@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOAD_TEST_ENV, spawnService, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
 import {
+  cacheArticlePage,
   hasWrk,
   measureHttp,
   measureWrk,
@@ -242,19 +243,7 @@ async function preparePage(
     const body = Array.from({ length: Math.ceil(PAGE_BYTES / paragraph.length) }, () => paragraph)
       .join('')
       .slice(0, PAGE_BYTES - 1500);
-    const created = await fetch(`${web.url}/api/articles`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'A ten kilobyte page', body }),
-    });
-    if (created.status !== 201)
-      throw new Error(`creating the article answered ${created.status}: ${await created.text()}`);
-    const { id } = (await created.json()) as { id: number };
-    const path = `/articles/${id}`;
-    await fetch(web.url + path).then((r) => r.arrayBuffer());
-    const hit = await fetch(web.url + path);
-    if (hit.headers.get('x-cache') !== 'HIT')
-      throw new Error(`the page was not cached: X-Cache ${hit.headers.get('x-cache')}`);
+    const { path, hit } = await cacheArticlePage(web.url, 'A ten kilobyte page', body);
     const headers = [...hit.headers].filter(([name]) => !NODE_HEADERS.has(name));
     return { path, bytes: Buffer.from(await hit.arrayBuffer()), headers };
   } finally {

@@ -1,5 +1,6 @@
 import { LOAD_TEST_ENV, spawnWeb, type ServiceHandle } from '@flotilla/testkit';
 import {
+  cacheArticlePage,
   measureHttp,
   median,
   printEnvironment,
@@ -57,7 +58,13 @@ export async function runProfileOverhead(): Promise<void> {
   const measured: Measured[][] = variants.map(() => []);
   const profileBytes: number[] = [];
   try {
-    const url = web.url + (await cachedPage(web));
+    const { path, hit } = await cacheArticlePage(
+      web.url,
+      'Profiled',
+      'A page the web serves from memory while it profiles itself. '.repeat(100),
+    );
+    await hit.arrayBuffer();
+    const url = web.url + path;
     const processId = await ownId(web);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [index, variant] of variants.entries()) {
@@ -109,27 +116,6 @@ export async function runProfileOverhead(): Promise<void> {
 
 function toMeasured(result: HttpLoadResult & { readonly cpuSeconds: number }): Measured {
   return { ...result, cpuMicrosPerRequest: (result.cpuSeconds * 1e6) / result.requests };
-}
-
-/** Creates an article and returns the path of its page, once the web serves it from memory. */
-async function cachedPage(web: ServiceHandle): Promise<string> {
-  const created = await fetch(`${web.url}/api/articles`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      title: 'Profiled',
-      body: 'A page the web serves from memory while it profiles itself. '.repeat(100),
-    }),
-  });
-  if (created.status !== 201)
-    throw new Error(`creating the article answered ${created.status}: ${await created.text()}`);
-  const path = `/articles/${((await created.json()) as { id: number }).id}`;
-  await fetch(web.url + path).then((r) => r.arrayBuffer());
-  const hit = await fetch(web.url + path);
-  await hit.arrayBuffer();
-  if (hit.headers.get('x-cache') !== 'HIT')
-    throw new Error(`the page was not cached: X-Cache ${hit.headers.get('x-cache')}`);
-  return path;
 }
 
 async function ownId(web: ServiceHandle): Promise<string> {

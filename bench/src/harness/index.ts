@@ -19,3 +19,4 @@ export { addSleepJobs, drained, pausedSleepJobs } from './sleep-jobs.js';
 export { CALLGRIND_NODE_ARGS } from './callgrind-node-args.js';
 export { hasWrk, measureWrk, type WrkOptions, type WrkResult } from './wrk-load.js';
 export { flotillaSleepJobOptions } from './flotilla-job-options.js';
+export { cacheArticlePage } from './cached-article.js';
