@@ -75,8 +75,8 @@ async function flotillaProducer(redis: RedisAddress, prefix: string) {
     connection,
     prefix,
     retention: {
-      completedSeconds: config.queue.completedRetentionMs / 1000,
-      failedSeconds: config.queue.failedRetentionMs / 1000,
+      completedMs: config.queue.completedRetentionMs,
+      failedMs: config.queue.failedRetentionMs,
       count: config.queue.retentionCount,
       eventsMaxLen: config.queue.eventsMaxLen,
     },

@@ -214,7 +214,7 @@ describe.skipIf(renderers.length === 0)('KEDA redis keys, live', () => {
       catalog,
       connection: redis,
       prefix,
-      retention: { completedSeconds: 60, failedSeconds: 60, count: 10, eventsMaxLen: 100 },
+      retention: { completedMs: 60_000, failedMs: 60_000, count: 10, eventsMaxLen: 100 },
       idempotencySecret: 'deploy-tests-secret-deploy-tests-secret',
     });
     for (const queue of declaredQueues) {

@@ -2,8 +2,8 @@ import type { KeepJobs } from 'bullmq';
 
 /** How long finished jobs stay readable; bounded so Redis never fills up with history. */
 export interface RetentionPolicy {
-  readonly completedSeconds: number;
-  readonly failedSeconds: number;
+  readonly completedMs: number;
+  readonly failedMs: number;
   /** Upper bound on kept jobs per state and queue, whatever their age. */
   readonly count: number;
   /** Approximate length the events stream of each queue is trimmed to. */
@@ -11,9 +11,14 @@ export interface RetentionPolicy {
 }
 
 export function keepCompleted(policy: RetentionPolicy): KeepJobs {
-  return { age: policy.completedSeconds, count: policy.count };
+  return { age: bullmqAge(policy.completedMs), count: policy.count };
 }
 
 export function keepFailed(policy: RetentionPolicy): KeepJobs {
-  return { age: policy.failedSeconds, count: policy.count };
+  return { age: bullmqAge(policy.failedMs), count: policy.count };
+}
+
+// BullMQ takes a kept job's age in whole seconds.
+function bullmqAge(ms: number): number {
+  return Math.ceil(ms / 1000);
 }

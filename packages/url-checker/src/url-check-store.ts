@@ -33,11 +33,11 @@ if redis.call('SCARD', KEYS[1]) + new > tonumber(ARGV[1]) then return -1 end
 if #ARGV > 1 then redis.call('SADD', KEYS[1], unpack(ARGV, 2)) end
 return new`);
 
-// KEYS: claims of the period. ARGV: url, member, ttl seconds. The first claimant of a URL in a
+// KEYS: claims of the period. ARGV: url, member, ttl ms. The first claimant of a URL in a
 // period checks it; everyone else skips it.
 const claimScript = new LuaScript(`
 local won = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-if won == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if won == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return won`);
 
 /**
@@ -72,10 +72,8 @@ export class UrlCheckStore {
   }
 
   /** Claims `url` for `member` in `period`; false when another member already has it. */
-  async claim(period: number, url: string, member: string, ttlSeconds: number): Promise<boolean> {
-    return (
-      Number(await claimScript.run(this.#redis, [this.#claimsKey(period)], [url, member, Math.ceil(ttlSeconds)])) === 1
-    );
+  async claim(period: number, url: string, member: string, ttlMs: number): Promise<boolean> {
+    return Number(await claimScript.run(this.#redis, [this.#claimsKey(period)], [url, member, Math.ceil(ttlMs)])) === 1;
   }
 
   /** Who checked which URL in `period`. */

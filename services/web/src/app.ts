@@ -65,7 +65,7 @@ export interface AppDeps {
   /** The per-client request limit of /api; undefined when switched off. */
   readonly rateLimiter: ApiRateLimiter | undefined;
   /** Asks processes of the fleet for profiles (admin API). */
-  readonly profiles: { readonly desk: ProfileDesk; readonly maxSeconds: number };
+  readonly profiles: { readonly desk: ProfileDesk; readonly maxMs: number };
 }
 
 /** Builds the Express application. Listening, signals and connections belong to main.ts. */
@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
         producer: deps.producer,
         events: deps.events,
         bodyLimitBytes: deps.http.bodyLimitBytes,
-        maxWaitSeconds: deps.http.maxWaitMs / 1000,
+        maxWaitMs: deps.http.maxWaitMs,
       },
       deps.catalog.publicContracts.map((c) => c.name),
     ),

@@ -11,7 +11,7 @@ export interface FailedAuthOptions {
   /** Prefix of the counter keys, e.g. `flotilla:cache:auth-failures`. */
   readonly keyPrefix: string;
   readonly failures: number;
-  readonly windowSeconds: number;
+  readonly windowMs: number;
 }
 
 /**
@@ -28,7 +28,9 @@ export class FailedAuthGuard {
   readonly #failures: number;
 
   constructor(options: FailedAuthOptions) {
-    const { failures, windowSeconds, keyPrefix } = options;
+    const { failures, windowMs, keyPrefix } = options;
+    // rate-limiter-flexible counts its window in whole seconds.
+    const duration = Math.ceil(windowMs / 1000);
     if (!(Number.isInteger(failures) && failures > 0))
       throw new TypeError(`FailedAuthGuard needs a positive failure count, got ${failures}`);
     this.#failures = failures;
@@ -36,10 +38,10 @@ export class FailedAuthGuard {
       storeClient: options.redis,
       keyPrefix,
       points: failures,
-      duration: windowSeconds,
+      duration,
       rejectIfRedisNotReady: true,
     });
-    this.#local = new RateLimiterMemory({ keyPrefix, points: failures, duration: windowSeconds });
+    this.#local = new RateLimiterMemory({ keyPrefix, points: failures, duration });
   }
 
   /** Milliseconds until `key` may try credentials again, or undefined when it may now. */

@@ -11,7 +11,8 @@ export interface RateLimitOptions {
   /** Prefix of the counter keys, e.g. `flotilla:cache:rate-limit`. */
   readonly keyPrefix: string;
   readonly requests: number;
-  readonly windowSeconds: number;
+  /** The window's length in ms; whole seconds, as the 429 names it in seconds. */
+  readonly windowMs: number;
   readonly logger: Logger;
   /** How often this process adds what it counted to the fleet's counters (default 100 ms). */
   readonly syncEveryMs?: number;
@@ -64,12 +65,12 @@ export class ApiRateLimiter {
   private redisFailing = false;
 
   constructor(private readonly options: RateLimitOptions) {
-    const { requests, windowSeconds } = options;
+    const { requests, windowMs } = options;
     if (!(Number.isInteger(requests) && requests > 0))
       throw new TypeError(`ApiRateLimiter needs a positive request count, got ${requests}`);
-    if (!(Number.isInteger(windowSeconds) && windowSeconds > 0))
-      throw new TypeError(`ApiRateLimiter needs a positive window, got ${windowSeconds}`);
-    this.windowMs = windowSeconds * 1000;
+    if (!(Number.isInteger(windowMs) && windowMs > 0))
+      throw new TypeError(`ApiRateLimiter needs a positive window, got ${windowMs} ms`);
+    this.windowMs = windowMs;
     this.syncEveryMs = options.syncEveryMs ?? DEFAULT_SYNC_EVERY_MS;
   }
 
@@ -111,11 +112,10 @@ export class ApiRateLimiter {
   }
 
   private refusal(waitMs: number): HttpProblem {
-    const { requests, windowSeconds } = this.options;
     const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
     return new HttpProblem(
       'rate-limited',
-      `more than ${requests} requests in ${windowSeconds} s from this client; retry in ${seconds} s`,
+      `more than ${this.options.requests} requests in ${this.windowMs / 1000} s from this client; retry in ${seconds} s`,
       undefined,
       {
         'retry-after': seconds,

@@ -46,7 +46,7 @@ import { SUBMISSION_ROUTE, SubmissionFastPath } from './submission-fast-path.js'
 
 const REDIS_BOOT_TIMEOUT_MS = 30_000;
 // The window over which failed authentications are counted, and a blocked client waits.
-const FAILED_AUTH_WINDOW_SECONDS = 900;
+const FAILED_AUTH_WINDOW_MS = 900_000;
 
 /**
  * Starts one web process: connects to Redis, builds the app, listens, and registers the
@@ -69,8 +69,8 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   await checkEvictionPolicy(queueClient, config.queue.evictionPolicyCheck, logger);
   const epoch = await joinQueueEpoch(queueClient, config.queue.prefix);
   const retention = {
-    completedSeconds: config.queue.completedRetentionMs / 1000,
-    failedSeconds: config.queue.failedRetentionMs / 1000,
+    completedMs: config.queue.completedRetentionMs,
+    failedMs: config.queue.failedRetentionMs,
     count: config.queue.retentionCount,
     eventsMaxLen: config.queue.eventsMaxLen,
   };
@@ -157,7 +157,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
         redis: cacheRedis,
         keyPrefix: `${config.cache.prefix}rate-limit`,
         requests: config.security.rateLimit.requests,
-        windowSeconds: config.security.rateLimit.windowMs / 1000,
+        windowMs: config.security.rateLimit.windowMs,
         logger,
       })
     : undefined;
@@ -195,10 +195,10 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
       redis: cacheRedis,
       keyPrefix: `${config.cache.prefix}auth-failures`,
       failures: config.security.failedAuthLimit,
-      windowSeconds: FAILED_AUTH_WINDOW_SECONDS,
+      windowMs: FAILED_AUTH_WINDOW_MS,
     }),
     rateLimiter,
-    profiles: { desk: new ProfileDesk(cacheRedis, config.profiling.prefix), maxSeconds: config.profiling.maxMs / 1000 },
+    profiles: { desk: new ProfileDesk(cacheRedis, config.profiling.prefix), maxMs: config.profiling.maxMs },
   });
 
   const { pageCache } = content.content;

@@ -3,8 +3,8 @@ import { traceBackgroundWork, type Logger } from '@flotilla/telemetry';
 import type { UrlChecker, UrlCheckStore } from '@flotilla/url-checker';
 
 /** The round a moment belongs to: rounds start at multiples of the interval since the epoch. */
-export function periodAt(epochMs: number, intervalSeconds: number): number {
-  return Math.floor(epochMs / (intervalSeconds * 1000));
+export function periodAt(epochMs: number, intervalMs: number): number {
+  return Math.floor(epochMs / intervalMs);
 }
 
 /** What the rounds need. */
@@ -13,7 +13,7 @@ export interface UrlCheckRoundsDeps {
   readonly checker: UrlChecker;
   readonly partitioner: Partitioner;
   readonly memberId: string;
-  readonly intervalSeconds: number;
+  readonly intervalMs: number;
   readonly concurrency: number;
   readonly logger: Logger;
 }
@@ -28,7 +28,7 @@ const CLAIM_ROUNDS_KEPT = 10;
  * A round still running when the next starts makes that round skip this worker's turn.
  */
 export function startUrlCheckRounds(deps: UrlCheckRoundsDeps): { stop(): Promise<void> } {
-  const intervalMs = deps.intervalSeconds * 1000;
+  const { intervalMs } = deps;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -40,8 +40,7 @@ export function startUrlCheckRounds(deps: UrlCheckRoundsDeps): { stop(): Promise
       const owned = deps.partitioner.ownedKeys(await deps.store.targets());
       const claimed: string[] = [];
       for (const url of owned) {
-        if (await deps.store.claim(period, url, deps.memberId, deps.intervalSeconds * CLAIM_ROUNDS_KEPT))
-          claimed.push(url);
+        if (await deps.store.claim(period, url, deps.memberId, intervalMs * CLAIM_ROUNDS_KEPT)) claimed.push(url);
       }
       const results = await deps.checker.checkAll(claimed, { concurrency: deps.concurrency });
       const checkedAt = new Date().toISOString();
@@ -73,7 +72,7 @@ export function startUrlCheckRounds(deps: UrlCheckRoundsDeps): { stop(): Promise
       )
       .finally(() => (running = undefined));
   }
-  schedule(periodAt(Date.now(), deps.intervalSeconds) + 1);
+  schedule(periodAt(Date.now(), intervalMs) + 1);
 
   return {
     async stop() {

@@ -78,7 +78,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     invalidate: tagInvalidator([fragmentCache, pageCache]),
     checker,
     urlChecks,
-    urlCheckIntervalSeconds: urlCheck.intervalMs / 1000,
+    urlCheckIntervalMs: urlCheck.intervalMs,
     data: { redis: control, prefix: config.dataPrefix },
   });
   const registry = createMetricsRegistry('worker');
@@ -168,7 +168,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     checker,
     partitioner,
     memberId: member.id,
-    intervalSeconds: urlCheck.intervalMs / 1000,
+    intervalMs: urlCheck.intervalMs,
     concurrency: urlCheck.concurrency,
     logger,
   });

@@ -15,8 +15,8 @@ export interface AdminProfileRoutesDeps {
   readonly access: AdminAccess;
   readonly desk: ProfileDesk;
   readonly membership: GroupMembership;
-  /** PROFILE_MAX_SECONDS. */
-  readonly maxSeconds: number;
+  /** PROFILE_MAX_SECONDS; requests name their length in seconds. */
+  readonly maxMs: number;
 }
 
 const DEFAULT_SECONDS = 10;
@@ -60,7 +60,7 @@ export function adminProfileRoutes(deps: AdminProfileRoutesDeps): Router {
   if (deps.access.access === 'off') return router;
   router.use('/api/admin', requireAdmin(deps.access), sameOriginChanges);
   const json = express.json({ limit: 1024, strict: true, type: ['application/json', 'application/*+json'] });
-  const body = profileBody(deps.maxSeconds);
+  const body = profileBody(Math.floor(deps.maxMs / 1000));
 
   router.post('/api/admin/processes/:processId/profiles', requireJson, json, async (req, res) => {
     const processId = String(req.params['processId']);

@@ -17,7 +17,8 @@ export interface JobRoutesDeps {
   readonly producer: JobProducer;
   readonly events: JobEventHub;
   readonly bodyLimitBytes: number;
-  readonly maxWaitSeconds: number;
+  /** The longest long poll (`?wait=`, which clients give in seconds). */
+  readonly maxWaitMs: number;
 }
 
 const MAX_DELAY_MS = 7 * 24 * 3600 * 1000;
@@ -92,7 +93,7 @@ export function jobRoutes(deps: JobRoutesDeps, jobTypes: readonly string[]): Rou
 
   router.get('/api/jobs/:id', async (req, res) => {
     const id = jobIdOf(req);
-    const waitSeconds = integerQuery(req, 'wait', 0, deps.maxWaitSeconds) ?? 0;
+    const waitSeconds = integerQuery(req, 'wait', 0, Math.floor(deps.maxWaitMs / 1000)) ?? 0;
     const view = waitSeconds > 0 ? await waitForEnd(deps, id, waitSeconds * 1000, res) : await deps.producer.find(id);
     if (!view) throw new HttpProblem('job-not-found', 'there is no job with this id (finished jobs expire)');
     res.set('cache-control', 'no-store').json(view);

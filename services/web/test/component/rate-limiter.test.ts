@@ -34,7 +34,7 @@ async function replica(
   client.on('error', () => undefined);
   clients.push(client);
   if (options.redisUrl === undefined) await waitForReady(client, 5000);
-  const limiter = new ApiRateLimiter({ windowSeconds: 60, logger: quiet, ...options, redis: client });
+  const limiter = new ApiRateLimiter({ windowMs: 60_000, logger: quiet, ...options, redis: client });
   limiters.push(limiter);
   return { limiter, client };
 }
@@ -145,7 +145,7 @@ describe('ApiRateLimiter', () => {
   });
 
   it('forgets clients whose window has ended, even those that sent one request', async () => {
-    const { limiter } = await replica({ keyPrefix: prefix(), requests: 5, windowSeconds: 1 });
+    const { limiter } = await replica({ keyPrefix: prefix(), requests: 5, windowMs: 1000 });
     for (let i = 0; i < 50; i++) await limiter.consume(`one-off-${i}`);
     expect(limiter.clientsCounted).toBe(50);
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -155,7 +155,7 @@ describe('ApiRateLimiter', () => {
 
   it("starts afresh when the client's window ends", async () => {
     const keyPrefix = prefix();
-    const { limiter } = await replica({ keyPrefix, requests: 2, windowSeconds: 1 });
+    const { limiter } = await replica({ keyPrefix, requests: 2, windowMs: 1000 });
     const outcomes = await consumeMany(limiter, 'client', 3);
     expect(outcomes[2]).toBeLessThanOrEqual(1000);
     await new Promise((resolve) => setTimeout(resolve, (outcomes[2] ?? 0) + 10));

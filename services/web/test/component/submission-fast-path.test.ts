@@ -20,7 +20,7 @@ beforeAll(() => {
     catalog,
     connection: redis,
     prefix: '{fast-path-test}',
-    retention: { completedSeconds: 60, failedSeconds: 60, count: 10, eventsMaxLen: 10 },
+    retention: { completedMs: 60_000, failedMs: 60_000, count: 10, eventsMaxLen: 10 },
     idempotencySecret: 'x'.repeat(32),
   });
   fastPath = new SubmissionFastPath({

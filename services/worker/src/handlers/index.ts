@@ -27,7 +27,7 @@ export interface DomainHandlerDeps extends ModerationDeps {
   readonly fragments: ArticleFragments;
   readonly checker: UrlChecker;
   readonly urlChecks: UrlCheckStore;
-  readonly urlCheckIntervalSeconds: number;
+  readonly urlCheckIntervalMs: number;
   /** The queue Redis (it never evicts) and the prefix of the example's data keys, for tallies. */
   readonly data: { readonly redis: RedisClient; readonly prefix: string };
 }
@@ -39,7 +39,7 @@ export function createHandlers(deps: DomainHandlerDeps): readonly BoundHandler[]
     refreshFragmentHandler(deps.fragments),
     moderateCommentHandler(deps),
     checkUrlHandler(deps.checker),
-    urlCheckReportHandler(deps.urlChecks, deps.urlCheckIntervalSeconds),
+    urlCheckReportHandler(deps.urlChecks, deps.urlCheckIntervalMs),
     tallyHandler(deps.data.redis, deps.data.prefix),
   ];
 }

@@ -8,10 +8,10 @@ import { periodAt } from '../url-check-rounds.js';
  * finish. Taken from the schedule, not the clock, so a run that starts late (a busy worker, a
  * retry) still reports its own round and no round is reported twice.
  */
-export function urlCheckReportHandler(store: UrlCheckStore, intervalSeconds: number): BoundHandler {
+export function urlCheckReportHandler(store: UrlCheckStore, intervalMs: number): BoundHandler {
   return defineHandler(urlCheckReportJob, async (_input, { scheduledAt }) => {
     const { period, targets, checked, up, unchecked } = await store.report(
-      periodAt(scheduledAt ?? Date.now(), intervalSeconds) - 1,
+      periodAt(scheduledAt ?? Date.now(), intervalMs) - 1,
     );
     return { period, targets, checked, up, unchecked };
   });

@@ -55,7 +55,7 @@ beforeAll(async () => {
     catalog,
     connection: redis,
     prefix: env.QUEUE_PREFIX,
-    retention: { completedSeconds: 3600, failedSeconds: 3600, count: 1000, eventsMaxLen: 1000 },
+    retention: { completedMs: 3_600_000, failedMs: 3_600_000, count: 1000, eventsMaxLen: 1000 },
     idempotencySecret: 'x'.repeat(32),
   });
   queue = new Queue('background', { connection: redis, prefix: env.QUEUE_PREFIX });

@@ -48,7 +48,7 @@ export async function openTallyHarness(
     catalog,
     connection: producerConnection,
     prefix: queuePrefix,
-    retention: { completedSeconds: 3600, failedSeconds: 3600, count: 100_000, eventsMaxLen: 10_000 },
+    retention: { completedMs: 3_600_000, failedMs: 3_600_000, count: 100_000, eventsMaxLen: 10_000 },
     idempotencySecret: 'fault-tests',
   });
   // BullMQ prints an 'error' nobody listens for; here outages are expected.
