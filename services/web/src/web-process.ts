@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { WebConfig } from '@flotilla/config';
 import { GroupMembership, ProcessVitals, processCapabilities } from '@flotilla/coordination';
 import { catalog } from '@flotilla/jobs';
-import { delay, drainHttpServer, type Shutdown } from '@flotilla/lifecycle';
+import type { Shutdown } from '@flotilla/lifecycle';
 import {
   CacheMetrics,
   HttpMetrics,
@@ -43,17 +43,20 @@ import { FailedAuthGuard } from './failed-auth-guard.js';
 import { answerError } from './problems.js';
 import { ApiRateLimiter } from './rate-limiter.js';
 import { SUBMISSION_ROUTE, SubmissionFastPath } from './submission-fast-path.js';
+import { registerWebShutdown, type WebParts } from './web-shutdown.js';
 
 const REDIS_BOOT_TIMEOUT_MS = 30_000;
 // The window over which failed authentications are counted, and a blocked client waits.
 const FAILED_AUTH_WINDOW_MS = 900_000;
 
 /**
- * Starts one web process: connects to Redis, builds the app, listens, and registers the
- * shutdown steps in the order a drain needs them.
+ * Starts one web process: connects to Redis, builds the app and listens; the shutdown steps are
+ * registered first, in one place (web-shutdown.ts).
  */
 export async function startWebProcess(config: WebConfig, logger: Logger, shutdown: Shutdown): Promise<Server> {
-  const redis = new RedisConnections({
+  const parts: WebParts = { streams: new Set() };
+  registerWebShutdown(shutdown, parts, config.shutdown.drainDelayMs);
+  const redis = (parts.redis = new RedisConnections({
     service: 'web',
     servers: { queue: config.redis.queueUrl, cache: config.redis.cacheUrl },
     // Commands on behalf of an HTTP request fail fast while Redis is down.
@@ -61,8 +64,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     allowSelfSignedTls: config.redis.allowSelfSignedTls,
     tlsCa: config.redis.tlsCa,
     onError: (connection, error) => logger.warn({ err: error.message, connection }, 'redis connection error'),
-  });
-  shutdown.add('close redis connections', () => redis.closeAll(), 'release');
+  }));
 
   const queueClient = redis.command('queue');
   await waitForReady(queueClient, REDIS_BOOT_TIMEOUT_MS);
@@ -85,8 +87,8 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     config.submissionMemoryLimit < 1
       ? { gauge: await RedisMemoryGauge.start(queueClient), maxRatio: config.submissionMemoryLimit }
       : undefined;
-  if (memoryLimit) shutdown.add('stop reading Redis memory', () => memoryLimit.gauge.stop(), 'release');
-  const producer = new JobProducer({
+  parts.memoryGauge = memoryLimit?.gauge;
+  const producer = (parts.producer = new JobProducer({
     catalog,
     connection: submissions,
     prefix: config.queue.prefix,
@@ -94,18 +96,18 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     idempotencySecret: await ensureIdempotencySecret(queueClient, config.queue.prefix, config.jobIdSecret),
     durability,
     memoryLimit,
-  });
-  const events = new JobEventHub({
+  }));
+  const events = (parts.events = new JobEventHub({
     queues: catalog.queues.map((q) => q.name),
     prefix: config.queue.prefix,
     blocking: redis.dedicated('queue', 'job-events', 'blocking'),
     reader: queueClient,
     logger,
-  });
+  }));
   await events.waitUntilReady();
   const cacheRedis = redis.command('cache');
   await waitForReady(cacheRedis, REDIS_BOOT_TIMEOUT_MS);
-  const content = await buildContent({
+  const content = (parts.content = await buildContent({
     config,
     logger,
     producer,
@@ -113,7 +115,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     cacheRedis,
     subscriber: redis.subscriber('cache'),
     isDraining: () => shutdown.isDraining,
-  });
+  }));
 
   const registry = createMetricsRegistry('web');
   const httpMetrics = new HttpMetrics(registry);
@@ -124,25 +126,21 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   registerRedisEpoch(registry, { queue: epoch });
   registerJobEventListeners(registry, () => events.listenerCount);
   if (config.metrics.push) {
-    const pusher = startMetricsPush(
+    parts.metricsPusher = startMetricsPush(
       registry,
       { url: config.metrics.push.url, intervalMs: config.metrics.push.intervalMs, job: 'flotilla-web' },
       (error) => logger.warn({ err: error.message }, 'pushing metrics failed'),
     );
-    shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
   }
 
   const membership = new GroupMembership(queueClient, `${config.dataPrefix}fleet:`);
-  const vitals = ProcessVitals.start();
-  shutdown.add('stop measuring the event loop', () => vitals.stop(), 'release');
+  const vitals = (parts.vitals = ProcessVitals.start());
   const capabilities = processCapabilities('web', config.release, { webConcurrency: String(config.webConcurrency) });
-  const member = await membership.join('web', () => ({ ...capabilities, ...vitals.read() }), {
+  const member = (parts.member = await membership.join('web', () => ({ ...capabilities, ...vitals.read() }), {
     ...config.membership,
     onError: (error) => logger.warn({ err: error.message }, 'membership heartbeat failed'),
-  });
-  // First of the shutdown steps: the fleet sees this process go as soon as it starts draining.
-  shutdown.add('leave the fleet', () => member.leave());
-  const profiler = await ProfileAgent.start({
+  }));
+  parts.profiler = await ProfileAgent.start({
     redis: cacheRedis,
     subscriber: redis.subscriber('cache'),
     prefix: config.profiling.prefix,
@@ -151,8 +149,8 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     logger,
   });
 
-  const streams = new Set<() => void>();
-  const rateLimiter = config.security.rateLimit
+  const { streams } = parts;
+  const rateLimiter = (parts.rateLimiter = config.security.rateLimit
     ? new ApiRateLimiter({
         redis: cacheRedis,
         keyPrefix: `${config.cache.prefix}rate-limit`,
@@ -160,7 +158,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
         windowMs: config.security.rateLimit.windowMs,
         logger,
       })
-    : undefined;
+    : undefined);
   const cors = corsPolicy(config.security.corsOrigins);
   const app = createApp({
     catalog,
@@ -214,7 +212,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   });
   const traceRequest = serverRequestTracer();
   const headersTimeoutMs = config.http.headersTimeoutMs;
-  const server = createServer(
+  const server = (parts.server = createServer(
     {
       maxHeaderSize: config.http.maxHeaderBytes,
       headersTimeout: headersTimeoutMs,
@@ -252,26 +250,12 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
         },
       );
     },
-  );
+  ));
   // Longer than any PaaS router's idle timeout (Heroku: 90 s), so the router never sends a
   // request on a socket this process is closing at the same moment. (Node counts the headers
   // deadline from a request's first byte, not from the idle time before it, so it may be shorter.)
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   server.on('clientError', answerClientError);
-
-  shutdown.add('drain delay', () => delay(config.shutdown.drainDelayMs));
-  shutdown.add('end event streams and finish in-flight requests', async (deadline) => {
-    // Clients reconnect (to another replica) and resume from Last-Event-ID.
-    for (const close of [...streams]) close();
-    await drainHttpServer(server, deadline);
-  });
-  shutdown.add('close queues and caches', async () => {
-    await profiler.close();
-    await rateLimiter?.close();
-    await events.close();
-    await producer.close();
-    await content.close();
-  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { startRedisServer } from '@flotilla/local-redis';
 import {
   LOAD_TEST_ENV,
   serviceEntry,
@@ -155,5 +156,28 @@ describe('web lifecycle', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(line);
+  });
+
+  it('a start that fails half-way shuts down what it had opened and exits 1', async () => {
+    // A queue Redis that may evict keys, which QUEUE_EVICTION_POLICY_CHECK=refuse will not run
+    // on: start-up stops after connecting, before the fleet, the caches or the listener exist.
+    const evicting = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    try {
+      const env = { ...process.env, ...baseEnv(), REDIS_URL: evicting.url, QUEUE_EVICTION_POLICY_CHECK: 'refuse' };
+      const child = spawn(process.execPath, [serviceEntry('web')], { env: { ...env, LOG_LEVEL: 'info' } });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const lines = output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg: string; step?: string });
+      expect(code).toBe(1);
+      expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['web failed to start', 'shutdown complete']));
+      // Every step ran without failing, those of parts never started included.
+      expect(lines.filter((l) => l.msg === 'shutdown step failed')).toEqual([]);
+    } finally {
+      await evicting.stop();
+    }
   });
 });
