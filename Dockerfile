@@ -1,12 +1,12 @@
 # One image for both services; its command picks the service:
 #   docker run IMAGE                                      the web (node services/web/dist/main.js)
 #   docker run IMAGE node services/worker/dist/main.js    the worker
-# Build with `docker build -t flotilla .` (BuildKit). packages/deploy-tests runs the build stage's
+# Build with `docker build -t flotilla .` (BuildKit). tests/deploy-tests runs the build stage's
 # steps for real and starts both services from its output, exactly as the commands below do.
 
 # Pinned to a patch release; pin the digest as well (`…-bookworm-slim@sha256:…`) and let
 # Renovate/Dependabot bump both. The major must match NODE_MAJOR in
-# packages/devstack/bin/with-toolchain.sh (a test keeps them equal).
+# tools/devstack/bin/with-toolchain.sh (a test keeps them equal).
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS toolchain

@@ -22,6 +22,8 @@ export default tseslint.config(
       parserOptions: {
         project: [
           './packages/*/tsconfig.json',
+          './example/*/tsconfig.json',
+          './tools/*/tsconfig.json',
           './services/*/tsconfig.json',
           './bench/tsconfig.json',
           './tsconfig.test.json',

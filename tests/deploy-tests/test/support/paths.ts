@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 
-/** The repository root (this file is packages/deploy-tests/test/support/paths.ts). */
+/** The repository root (this file is tests/deploy-tests/test/support/paths.ts). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** Absolute path of a file in the repository, e.g. `repoPath('k8s', 'base')`. */

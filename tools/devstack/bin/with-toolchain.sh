@@ -103,7 +103,7 @@ pnpm run build
 case "$command_name" in
   start)
     say "starting web and worker"
-    exec node packages/devstack/dist/main.js
+    exec node tools/devstack/dist/main.js
     ;;
   test)
     say "type-checking the tests"

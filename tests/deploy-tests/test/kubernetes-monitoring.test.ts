@@ -17,7 +17,7 @@ import { parseYaml, parseYamlDocuments, readRepoText, readRepoYaml } from './sup
 
 const SYNC = process.env['FLOTILLA_SYNC_K8S_MONITORING'] === '1';
 const HOW_TO_SYNC =
-  'regenerate with FLOTILLA_SYNC_K8S_MONITORING=1 pnpm exec vitest run packages/deploy-tests/test/kubernetes-monitoring.test.ts';
+  'regenerate with FLOTILLA_SYNC_K8S_MONITORING=1 pnpm exec vitest run tests/deploy-tests/test/kubernetes-monitoring.test.ts';
 
 async function readDocuments(path: string): Promise<unknown[]> {
   return parseYamlDocuments(await readFile(path, 'utf8'), path);

@@ -39,7 +39,7 @@ function instanceEnv(app: AppYaml): Record<string, string> {
 describe('App Engine descriptors', () => {
   it('run the newest Node runtime with the Procfile commands as entrypoint', async () => {
     const commands = await procfileCommands();
-    const toolchain = await readRepoText('packages', 'devstack', 'bin', 'with-toolchain.sh');
+    const toolchain = await readRepoText('tools', 'devstack', 'bin', 'with-toolchain.sh');
     const nodeMajor = /readonly NODE_MAJOR=(\d+)/.exec(toolchain)?.[1];
     for (const service of ['web', 'worker'] as const) {
       const app = await descriptor(service);

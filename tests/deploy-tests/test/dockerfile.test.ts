@@ -16,7 +16,7 @@ let toolchain: { nodeMajor: number; pnpmVersion: string };
 
 beforeAll(async () => {
   dockerfile = await readDockerfile();
-  const script = await readRepoText('packages', 'devstack', 'bin', 'with-toolchain.sh');
+  const script = await readRepoText('tools', 'devstack', 'bin', 'with-toolchain.sh');
   toolchain = {
     nodeMajor: Number(/readonly NODE_MAJOR=(\d+)/.exec(script)?.[1]),
     pnpmVersion: /readonly PNPM_VERSION=(\S+)/.exec(script)?.[1] ?? '',
@@ -149,11 +149,9 @@ describe('.dockerignore', () => {
 
   it('sends everything the build reads: lockfile, workspace manifests and sources', async () => {
     const included = await buildContextFilter();
-    const workspaces = [
-      ...(await readdir(repoPath('packages'))).map((name) => `packages/${name}`),
-      ...(await readdir(repoPath('services'))).map((name) => `services/${name}`),
-      'bench',
-    ];
+    const workspaces = ['bench'];
+    for (const folder of ['packages', 'example', 'tools', 'tests', 'services'])
+      workspaces.push(...(await readdir(repoPath(folder))).map((name) => `${folder}/${name}`));
     for (const path of [
       'pnpm-lock.yaml',
       'pnpm-workspace.yaml',

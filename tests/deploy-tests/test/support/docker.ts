@@ -52,14 +52,14 @@ export async function baseImageTag(): Promise<string> {
 /**
  * Builds the repository's Dockerfile as a user would (`docker build .`), with host networking
  * (the engine here has no bridge). The base image must be there: registries are unreachable, so
- * a stand-in is built under its tag first when missing (packages/deploy-tests/bin).
+ * a stand-in is built under its tag first when missing (tests/deploy-tests/bin).
  */
 export async function buildImage(
   docker: Docker,
 ): Promise<{ readonly tag: string; readonly base: string; readonly seconds: number }> {
   const base = await baseImageTag();
   if ((await docker.run(['image', 'inspect', base], 30_000)).code !== 0) {
-    const script = repoPath('packages', 'deploy-tests', 'bin', 'base-image-stand-in.sh');
+    const script = repoPath('tests', 'deploy-tests', 'bin', 'base-image-stand-in.sh');
     const result = await run('bash', [script], { timeoutMs: 900_000 });
     if (result.code !== 0) throw new Error(`building a stand-in for ${base} failed:\n${result.stderr}`);
   }

@@ -37,7 +37,7 @@ export async function expectedMonitors(): Promise<K8sObject[]> {
 }
 
 const GENERATED = (source: string): string =>
-  `# Generated from ${source} by packages/deploy-tests (FLOTILLA_SYNC_K8S_MONITORING=1); edit the\n# source and regenerate, a test fails when the two differ.\n`;
+  `# Generated from ${source} by tests/deploy-tests (FLOTILLA_SYNC_K8S_MONITORING=1); edit the\n# source and regenerate, a test fails when the two differ.\n`;
 
 /** Rewrites both copies from their sources. */
 export async function syncMonitoringCopies(): Promise<void> {

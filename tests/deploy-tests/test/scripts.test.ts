@@ -9,8 +9,8 @@ const SCRIPTS = [
   'infra/cloudrun/deploy.sh',
   'infra/elasticbeanstalk/bundle.sh',
   'infra/gcloud-project.sh',
-  'packages/deploy-tests/bin/base-image-stand-in.sh',
-  'packages/deploy-tests/bin/docker-engine.sh',
+  'tests/deploy-tests/bin/base-image-stand-in.sh',
+  'tests/deploy-tests/bin/docker-engine.sh',
 ];
 
 describe('deployment scripts', () => {

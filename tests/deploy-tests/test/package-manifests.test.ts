@@ -29,7 +29,7 @@ async function manifestPaths(): Promise<string[]> {
 }
 
 async function pnpmOfToolchain(): Promise<string> {
-  const script = await readRepoText('packages', 'devstack', 'bin', 'with-toolchain.sh');
+  const script = await readRepoText('tools', 'devstack', 'bin', 'with-toolchain.sh');
   return /readonly PNPM_VERSION=(\S+)/.exec(script)?.[1] ?? '';
 }
 

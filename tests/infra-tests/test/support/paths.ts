@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 
-/** The repository root (this file is packages/infra-tests/test/support/paths.ts). */
+/** The repository root (this file is tests/infra-tests/test/support/paths.ts). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** The infra/ folder under test. */

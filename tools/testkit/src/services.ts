@@ -6,7 +6,7 @@ import { spawnService, type ServiceHandle, type SpawnServiceOptions } from './sp
 export type ServiceOptions = Omit<SpawnServiceOptions, 'entry' | 'env'>;
 
 // Both src/ (tests run from source) and dist/ sit two levels below the repository root's
-// packages/ folder, so the same relative step works from either.
+// tools/ folder, so the same relative step works from either.
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Absolute path of a service's compiled entry point, e.g. `services/web/dist/main.js`. */
