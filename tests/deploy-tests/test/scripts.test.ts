@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { repoPath } from './support/paths.js';
 import { requireTool, run } from './support/tools.js';
 
-// The deployment scripts a user runs: bash must parse them, shellcheck must find nothing.
+// The shell scripts a user or CI runs: bash must parse them, shellcheck must find nothing.
 
 const SCRIPTS = [
   'infra/appengine/deploy.sh',
@@ -11,9 +11,10 @@ const SCRIPTS = [
   'infra/gcloud-project.sh',
   'tests/deploy-tests/bin/base-image-stand-in.sh',
   'tests/deploy-tests/bin/docker-engine.sh',
+  '.ci/without-example',
 ];
 
-describe('deployment scripts', () => {
+describe('shell scripts', () => {
   it.each(SCRIPTS)('%s parses', async (script) => {
     const result = await run('bash', ['-n', repoPath(script)]);
     expect(result.stderr).toBe('');
