@@ -37,6 +37,7 @@ function commonConfig(v: SettingValues<'web'> | SettingValues<'worker'>, env: En
     },
     queue: {
       prefix: v.QUEUE_PREFIX,
+      shards: v.QUEUE_SHARDS,
       evictionPolicyCheck: v.QUEUE_EVICTION_POLICY_CHECK,
       completedRetentionMs: ms(v.JOB_RETENTION_COMPLETED_SECONDS),
       failedRetentionMs: ms(v.JOB_RETENTION_FAILED_SECONDS),

@@ -128,6 +128,13 @@ export const SETTINGS = {
     group: 'jobs',
     doc: "BullMQ key prefix; the `{hash tag}` keeps a queue's keys in one Redis Cluster slot",
   },
+  QUEUE_SHARDS: {
+    schema: intFromEnv(1, 64),
+    default: '1',
+    services: 'both',
+    group: 'jobs',
+    doc: 'copies of every queue, each under its own hash tag, to spread jobs over Redis Cluster masters; set it once, before jobs are queued (see docs/outgrowing-one-redis.md)',
+  },
   JOB_RETENTION_COMPLETED_SECONDS: {
     schema: intFromEnv(0, 90 * 86_400),
     default: '86400',

@@ -57,6 +57,8 @@ export interface CommonConfig {
   readonly queue: {
     /** BullMQ key prefix; the `{…}` hash tag keeps every queue key in one Redis Cluster slot. */
     readonly prefix: string;
+    /** How many shards (copies under their own hash tags) every queue is spread over; 1: none. */
+    readonly shards: number;
     readonly evictionPolicyCheck: EvictionPolicyCheck;
     readonly completedRetentionMs: number;
     readonly failedRetentionMs: number;

@@ -17,7 +17,8 @@ export class QueueMetrics {
 
   constructor(
     registry: Registry,
-    private readonly queues: readonly Queue[],
+    /** Each queue's BullMQ queues, one per shard, first shard first. */
+    private readonly queues: readonly (readonly [Queue, ...Queue[]])[],
   ) {
     const read = (): Promise<readonly QueueSnapshot[]> => this.read();
     new Gauge({

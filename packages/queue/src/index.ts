@@ -12,7 +12,8 @@ export {
 } from './job-contract.js';
 export { defineQueue, type QueueDefinition } from './queue-definition.js';
 export { JobCatalog } from './job-catalog.js';
-export { newJobId, idempotentJobId, childJobId, queueOfJobId } from './job-ids.js';
+export { newJobId, idempotentJobId, childJobId, queueOfJobId, parseJobId, type JobAddress } from './job-ids.js';
+export { QueueShards, type QueueShard } from './queue-shards.js';
 export {
   UnknownJobTypeError,
   JobInputError,

@@ -26,20 +26,30 @@ export type RetryOutcome =
 export class JobAdmin {
   constructor(private readonly producer: JobProducer) {}
 
-  /** Jobs of a declared queue in one state, newest first; undefined for an undeclared queue. */
+  /**
+   * Jobs of a declared queue in one state, newest first; undefined for an undeclared queue. On
+   * a sharded queue each shard's newest `offset + limit` are merged by creation time.
+   */
   async list(queueName: string, state: ListableState, offset: number, limit: number): Promise<JobPage | undefined> {
     if (!this.producer.hasQueue(queueName)) return undefined;
-    const queue = this.producer.queue(queueName);
-    const [total, jobs] = await Promise.all([
-      queue.getJobCountByTypes(state),
-      queue.getJobs([state], offset, offset + limit - 1),
+    const shards = this.producer.shardsOf(queueName);
+    const [totals, pages] = await Promise.all([
+      Promise.all(shards.map((queue) => queue.getJobCountByTypes(state))),
+      Promise.all(
+        shards.length === 1
+          ? [shards[0].getJobs([state], offset, offset + limit - 1)]
+          : shards.map((queue) => queue.getJobs([state], 0, offset + limit - 1)),
+      ),
     ]);
     // A job can finish or be removed between the two reads; the list shows what is still there.
+    const present = pages.flat().filter((job): job is Job => Boolean(job));
+    const jobs =
+      shards.length === 1 ? present : present.sort((a, b) => b.timestamp - a.timestamp).slice(offset, offset + limit);
     return {
       queue: queueName,
       state,
-      total,
-      jobs: jobs.filter((job): job is Job => Boolean(job)).map((job) => toJobView(job, state)),
+      total: totals.reduce((sum, n) => sum + n, 0),
+      jobs: jobs.map((job) => toJobView(job, state)),
     };
   }
 
@@ -61,9 +71,13 @@ export class JobAdmin {
   /** Moves every failed job of a declared queue back to waiting; resolves with how many there were. */
   async retryAllFailed(queueName: string): Promise<number | undefined> {
     if (!this.producer.hasQueue(queueName)) return undefined;
-    const queue = this.producer.queue(queueName);
-    const failed = await queue.getFailedCount();
-    await queue.retryJobs({ state: 'failed' });
-    return failed;
+    const retried = await Promise.all(
+      this.producer.shardsOf(queueName).map(async (queue) => {
+        const failed = await queue.getFailedCount();
+        await queue.retryJobs({ state: 'failed' });
+        return failed;
+      }),
+    );
+    return retried.reduce((sum, n) => sum + n, 0);
   }
 }

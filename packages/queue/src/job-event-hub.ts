@@ -1,6 +1,7 @@
 import type { RedisClient } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
-import { queueOfJobId } from './job-ids.js';
+import { parseJobId } from './job-ids.js';
+import { QueueShards, type QueueShard } from './queue-shards.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
 
 /** A change to one job, as read from its queue's Redis event stream. */
@@ -21,11 +22,13 @@ export function isTerminalEvent(event: JobEvent): boolean {
 export interface JobEventHubOptions {
   readonly queues: readonly string[];
   readonly prefix: string;
+  /** How many shards each queue is spread over (QUEUE_SHARDS); 1 when left out. */
+  readonly shards?: number | undefined;
   /**
-   * A connection (role `consumer`) the hub blocks on, one for every queue's stream; the hub
-   * ends it on close.
+   * Opens the connection (role `consumer`) the hub blocks on for one shard, one for all its
+   * queues' streams (a cluster serves a blocking read from one slot); the hub ends it on close.
    */
-  readonly blocking: RedisClient;
+  readonly blocking: (shard: QueueShard) => RedisClient;
   /** A normal connection for range reads of the streams; not closed by the hub. */
   readonly reader: RedisClient;
   readonly logger: Logger;
@@ -44,27 +47,33 @@ const CLOCK_SKEW_MS = 60_000;
  * Fans job events out to in-process listeners (SSE streams, long polls). Events come from
  * BullMQ's per-queue Redis streams, so a job that runs on any machine is seen by every web
  * replica, and a reconnecting client can be replayed what it missed from the stream. One
- * blocking read follows every queue's stream.
+ * blocking read per shard follows every queue's stream on it; a job's events are all on its
+ * own shard, so their ids keep their order.
  */
 export class JobEventHub {
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly tail: StreamTail;
+  private readonly shards: QueueShards;
+  private readonly tails: readonly StreamTail[];
 
   constructor(private readonly options: JobEventHubOptions) {
-    this.tail = new StreamTail({
-      keys: options.queues.map((queue) => eventStreamKey(options.prefix, queue)),
-      connection: options.blocking,
-      // Nobody follows a job: no reads (under a flood of submissions, two entries per job).
-      wanted: () => this.listeners.size > 0,
-      positionReader: options.reader,
-      onEntry: (_key, entry) => this.dispatch(entryToJobEvent(entry)),
-      onError: (error) => options.logger.warn({ err: error }, 'job event stream error'),
-    });
+    this.shards = new QueueShards(options.prefix, options.shards ?? 1);
+    this.tails = this.shards.all.map(
+      (shard) =>
+        new StreamTail({
+          keys: options.queues.map((queue) => eventStreamKey(shard.prefix, queue)),
+          connection: options.blocking(shard),
+          // Nobody follows a job: no reads (under a flood of submissions, two entries per job).
+          wanted: () => this.listeners.size > 0,
+          positionReader: options.reader,
+          onEntry: (_key, entry) => this.dispatch(entryToJobEvent(entry)),
+          onError: (error) => options.logger.warn({ err: error, shard: shard.prefix }, 'job event stream error'),
+        }),
+    );
   }
 
   /** Resolves once the streams are followed; events before that are not seen live. */
   async waitUntilReady(): Promise<void> {
-    await this.tail.waitUntilStarted();
+    await Promise.all(this.tails.map((tail) => tail.waitUntilStarted()));
   }
 
   /** Calls `listener` for each live event of one job until the returned function is called. */
@@ -76,7 +85,7 @@ export class JobEventHub {
     }
     set.add(listener);
     // Before the caller reads the job's stream on the reader connection (see StreamTail.wake).
-    this.tail.wake();
+    for (const tail of this.tails) tail.wake();
     return () => {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(jobId);
@@ -135,13 +144,14 @@ export class JobEventHub {
   /** Stops reading the streams and ends the blocking connection. */
   async close(): Promise<void> {
     this.listeners.clear();
-    await this.tail.close();
+    await Promise.all(this.tails.map((tail) => tail.close()));
   }
 
   private streamKey(jobId: string): string {
-    const queue = queueOfJobId(jobId);
-    if (!queue) throw new Error(`not a job id: ${jobId}`);
-    return eventStreamKey(this.options.prefix, queue);
+    const address = parseJobId(jobId);
+    const shard = this.shards.byTag(address?.shardTag);
+    if (!address || !shard) throw new Error(`not a job id of these shards: ${jobId}`);
+    return eventStreamKey(shard.prefix, address.queue);
   }
 
   private dispatch(event: JobEvent | undefined): void {

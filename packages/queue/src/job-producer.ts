@@ -5,8 +5,9 @@ import { queueTelemetry } from '@flotilla/telemetry';
 import { IdempotencyConflictError, JobInputError, QueueFullError, UnknownJobTypeError } from './errors.js';
 import type { JobCatalog } from './job-catalog.js';
 import type { AnyJobContract } from './job-contract.js';
-import { childJobId, idempotentJobId, newJobId, queueOfJobId } from './job-ids.js';
+import { childJobId, idempotentJobId, newJobId, parseJobId } from './job-ids.js';
 import { isFinished, toJobView, type JobStateName, type JobView } from './job-view.js';
+import { QueueShards, type QueueShard } from './queue-shards.js';
 import { keepCompleted, keepFailed, type RetentionPolicy } from './retention.js';
 
 /** Options of a job producer. */
@@ -15,6 +16,8 @@ export interface JobProducerOptions {
   /** A fail-fast (producer role) connection; it is shared by every queue and not closed here. */
   readonly connection: RedisClient;
   readonly prefix: string;
+  /** How many shards each queue is spread over (QUEUE_SHARDS); 1 when left out. */
+  readonly shards?: number | undefined;
   readonly retention: RetentionPolicy;
   /** Key for deriving job ids from idempotency keys. */
   readonly idempotencySecret: string;
@@ -50,29 +53,37 @@ export type CancelOutcome = 'cancelled' | 'active' | 'finished' | 'not-found';
 
 /**
  * Enqueues declared job types with validated input and reads jobs back. The web uses it; it
- * holds one BullMQ Queue per declared queue over a single shared connection, so a request
- * never opens a connection of its own.
+ * holds one BullMQ Queue per declared queue and shard over a single shared connection, so a
+ * request never opens a connection of its own. A job goes to one shard (with its flow's
+ * children), picked by its idempotency or de-duplication key when it has one, in turn
+ * otherwise; its id names the shard.
  */
 export class JobProducer {
-  private readonly queues = new Map<string, Queue>();
-  private readonly flows: FlowProducer;
+  readonly shards: QueueShards;
+  // Per declared queue, its BullMQ queue on each shard, in shard order.
+  private readonly queues = new Map<string, readonly [Queue, ...Queue[]]>();
+  private readonly flows: readonly FlowProducer[];
 
   constructor(private readonly options: JobProducerOptions) {
     const { connection, prefix, retention } = options;
+    this.shards = new QueueShards(prefix, options.shards ?? 1);
     // When tracing is on, each enqueue opens a producer span whose context travels with the job.
     const telemetry = queueTelemetry();
     for (const definition of options.catalog.queues) {
       this.queues.set(
         definition.name,
-        new Queue(definition.name, {
-          connection,
-          prefix,
-          streams: { events: { maxLen: retention.eventsMaxLen } },
-          ...telemetry,
-        }),
+        this.shards.map(
+          (shard) =>
+            new Queue(definition.name, {
+              connection,
+              prefix: shard.prefix,
+              streams: { events: { maxLen: retention.eventsMaxLen } },
+              ...telemetry,
+            }),
+        ),
       );
     }
-    this.flows = new FlowProducer({ connection, prefix, ...telemetry });
+    this.flows = this.shards.all.map((shard) => new FlowProducer({ connection, prefix: shard.prefix, ...telemetry }));
   }
 
   /** Whether `name` is a declared queue. */
@@ -80,11 +91,16 @@ export class JobProducer {
     return this.queues.has(name);
   }
 
-  /** The BullMQ queue behind a declared queue name. */
+  /** The BullMQ queues behind a declared queue name, one per shard in shard order. */
+  shardsOf(name: string): readonly [Queue, ...Queue[]] {
+    const queues = this.queues.get(name);
+    if (!queues) throw new Error(`queue "${name}" is not declared`);
+    return queues;
+  }
+
+  /** The BullMQ queue of a declared queue on its first shard (its only one when unsharded). */
   queue(name: string): Queue {
-    const queue = this.queues.get(name);
-    if (!queue) throw new Error(`queue "${name}" is not declared`);
-    return queue;
+    return this.shardsOf(name)[0];
   }
 
   /**
@@ -109,22 +125,24 @@ export class JobProducer {
     if (memoryLimit && used !== undefined && used >= memoryLimit.maxRatio) throw new QueueFullError(used);
     const data: unknown = parsed.data;
     const key = options.idempotencyKey;
+    const deduplicationId = contract.deduplicationKey ? `${type}:${contract.deduplicationKey(data)}` : undefined;
+    // A keyed job must be found again where it was first written: its shard follows from the key.
+    const shard = this.shards.pick(key === undefined ? deduplicationId : `${type}\0${key}`);
     const id =
       key === undefined
-        ? newJobId(contract.queue)
-        : idempotentJobId(contract.queue, type, key, this.options.idempotencySecret);
+        ? newJobId(contract.queue, shard.tag)
+        : idempotentJobId(contract.queue, type, key, this.options.idempotencySecret, shard.tag);
 
     if (key !== undefined) {
       const existing = await this.sameRequest(id, type, data);
       if (existing) return existing;
     }
     const jobOptions = this.jobOptions(contract, id, options.delayMs);
-    const deduplicationId = contract.deduplicationKey ? `${type}:${contract.deduplicationKey(data)}` : undefined;
     let added: Job;
     if (contract.children) {
-      added = (await this.flows.add(this.flow(contract, data, jobOptions))).job;
+      added = (await this.flowProducerOn(shard).add(this.flow(contract, data, jobOptions))).job;
     } else {
-      added = await this.queue(contract.queue).add(
+      added = await this.onShard(contract.queue, shard).add(
         type,
         data,
         deduplicationId ? { ...jobOptions, deduplication: { id: deduplicationId } } : jobOptions,
@@ -145,12 +163,12 @@ export class JobProducer {
 
   /** The public view of a job, or undefined when the id is malformed, unknown or expired. */
   async find(id: string): Promise<JobView | undefined> {
-    const queue = queueOfJobId(id);
-    if (!queue || !this.queues.has(queue)) return undefined;
+    const queue = this.queueOfJob(id);
+    if (!queue) return undefined;
     // State first: a job that finishes between the two reads then shows its older state with its
     // newer data, never "completed" without its result.
-    const state = await this.queue(queue).getJobState(id);
-    const job = await Job.fromId(this.queue(queue), id);
+    const state = await queue.getJobState(id);
+    const job = await Job.fromId(queue, id);
     return job ? toJobView(job, state) : undefined;
   }
 
@@ -173,15 +191,36 @@ export class JobProducer {
 
   /** Closes the queues; the shared connection belongs to the caller. */
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    await this.flows.close();
+    await Promise.all([...this.queues.values()].flat().map((q) => q.close()));
+    await Promise.all(this.flows.map((flows) => flows.close()));
   }
 
-  /** The BullMQ job behind an id, or undefined when the id is malformed, names no declared queue, or is unknown. */
+  /**
+   * The BullMQ job behind an id, or undefined when the id is malformed, names no declared queue
+   * or no shard of this layout, or is unknown.
+   */
   async jobById(id: string): Promise<Job | undefined> {
-    const queue = queueOfJobId(id);
-    if (!queue || !this.queues.has(queue)) return undefined;
-    return await Job.fromId(this.queue(queue), id);
+    const queue = this.queueOfJob(id);
+    return queue ? await Job.fromId(queue, id) : undefined;
+  }
+
+  /** The BullMQ queue a job id names: its queue on the shard of its tag. */
+  private queueOfJob(id: string): Queue | undefined {
+    const address = parseJobId(id);
+    const shard = this.shards.byTag(address?.shardTag);
+    return address && shard ? this.queues.get(address.queue)?.[shard.index] : undefined;
+  }
+
+  private onShard(queue: string, shard: QueueShard): Queue {
+    const onShard = this.shardsOf(queue)[shard.index];
+    if (!onShard) throw new Error(`queue "${queue}" has no shard ${shard.index}`);
+    return onShard;
+  }
+
+  private flowProducerOn(shard: QueueShard): FlowProducer {
+    const flows = this.flows[shard.index];
+    if (!flows) throw new Error(`no flow producer for shard ${shard.index}`);
+    return flows;
   }
 
   private async sameRequest(id: string, type: string, data: unknown): Promise<EnqueueResult | undefined> {

@@ -131,11 +131,19 @@ export interface QueueOverview extends QueueSnapshot {
   readonly throughput: QueueThroughput;
 }
 
-/** Reads a queue's snapshot and its throughput over the last `minutes` minutes, concurrently. */
-export async function readQueueOverview(queue: Queue, minutes: number, now = Date.now()): Promise<QueueOverview> {
+/**
+ * Reads a queue's snapshot over its shards (first shard first) and its throughput over the
+ * last `minutes` minutes, concurrently. Throughput is counted per logical queue, under the
+ * first shard's prefix.
+ */
+export async function readQueueOverview(
+  shards: readonly [Queue, ...Queue[]],
+  minutes: number,
+  now = Date.now(),
+): Promise<QueueOverview> {
   const [snapshot, throughput] = await Promise.all([
-    snapshotQueue(queue, now),
-    readQueueThroughput(queue, minutes, now),
+    snapshotQueue(shards, now),
+    readQueueThroughput(shards[0], minutes, now),
   ]);
   return { ...snapshot, throughput };
 }

@@ -45,7 +45,7 @@ async function connectionsNamed(redis: RedisClient, name: string): Promise<strin
 async function hub(queues: readonly string[], prefix: string, blockingName: string): Promise<JobEventHub> {
   const reader = client('producer');
   await waitForReady(reader, 5000);
-  const events = new JobEventHub({ queues, prefix, blocking: client('consumer', blockingName), reader, logger });
+  const events = new JobEventHub({ queues, prefix, blocking: () => client('consumer', blockingName), reader, logger });
   opened.push(events);
   return events;
 }
@@ -223,7 +223,7 @@ describe('JobEventHub replay (Last-Event-ID)', () => {
     const events = new JobEventHub({
       queues: ['busy'],
       prefix,
-      blocking: client('consumer', undefined, server.url),
+      blocking: () => client('consumer', undefined, server.url),
       reader: redis,
       logger,
     });

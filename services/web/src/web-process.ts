@@ -92,6 +92,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
     catalog,
     connection: submissions,
     prefix: config.queue.prefix,
+    shards: config.queue.shards,
     retention,
     idempotencySecret: await ensureIdempotencySecret(queueClient, config.queue.prefix, config.jobIdSecret),
     durability,
@@ -100,7 +101,10 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   const events = (parts.events = new JobEventHub({
     queues: catalog.queues.map((q) => q.name),
     prefix: config.queue.prefix,
-    blocking: redis.dedicated('queue', 'job-events', 'blocking'),
+    shards: config.queue.shards,
+    // The first shard's keeps the name it had before queues could be sharded.
+    blocking: (shard) =>
+      redis.dedicated('queue', shard.index === 0 ? 'job-events' : `job-events-${shard.index}`, 'blocking'),
     reader: queueClient,
     logger,
   }));

@@ -23,7 +23,7 @@ import {
   startMetricsPush,
 } from '@flotilla/metrics';
 import { ProfileAgent } from '@flotilla/profiling';
-import { checkEvictionPolicy, joinQueueEpoch } from '@flotilla/queue';
+import { QueueShards, checkEvictionPolicy, joinQueueEpoch } from '@flotilla/queue';
 import { Queue } from 'bullmq';
 import { RedisConnections, isReachable, redactRedisUrl } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
@@ -95,10 +95,13 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     logger,
     connection: control,
     trackBlocking: (client) => redis.track('queue', 'blocking', client),
-    observe: (worker, queue) => jobMetrics.observe(worker, queue),
+    observe: (worker, queue, shard) => jobMetrics.observe(worker, queue, shard),
   });
   // Every declared queue, also those another worker group consumes: the gauges are fleet-wide.
-  const queues = catalog.queues.map((q) => new Queue(q.name, { connection: control, prefix: config.queue.prefix }));
+  const shards = new QueueShards(config.queue.prefix, config.queue.shards);
+  const queues = catalog.queues.map((q) =>
+    shards.map((shard) => new Queue(q.name, { connection: control, prefix: shard.prefix })),
+  );
   new QueueMetrics(registry, queues);
   const subscriber = redis.subscriber('queue');
   const health = createHealthServer({
@@ -121,10 +124,11 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     );
     shutdown.add('stop pushing metrics', () => pusher.stop(), 'release');
   }
-  // Registered from every worker; BullMQ keeps one scheduler per id, so one report runs per period.
+  // Registered from every worker, on the first shard; BullMQ keeps one scheduler per id, so one
+  // report runs per period.
   await queues
-    .find((q) => q.name === urlCheckReportJob.queue)
-    ?.upsertJobScheduler(
+    .find(([first]) => first.name === urlCheckReportJob.queue)?.[0]
+    .upsertJobScheduler(
       urlCheckReportJob.name,
       { every: urlCheck.intervalMs },
       {
@@ -189,7 +193,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   shutdown.add('stop profiling', () => profiler.close());
   // After the jobs (their handlers write to the caches), before the connections close.
   shutdown.add('close caches', async () => {
-    await Promise.all([fragmentCache.close(), pageCache.close(), ...queues.map((q) => q.close())]);
+    await Promise.all([fragmentCache.close(), pageCache.close(), ...queues.flat().map((q) => q.close())]);
   });
   shutdown.add('close health port', (deadline) => drainHttpServer(health, deadline));
   shutdown.add('close the URL checker', () => checker.close(), 'release');

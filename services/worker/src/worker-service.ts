@@ -5,12 +5,15 @@ import type { WorkerConfig } from '@flotilla/config';
 import {
   ConsumerWorker,
   DEFAULT_JOB_TIMEOUT_MS,
+  QueueShards,
   ThroughputRecorder,
   consumerStall,
   createJobProcessor,
   jobTimeoutMs,
   type BoundHandler,
   type JobCatalog,
+  type QueueDefinition,
+  type QueueShard,
 } from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
@@ -28,8 +31,8 @@ export interface WorkerServiceDeps {
   readonly connection: RedisClient;
   /** Told about each worker's blocking connection, which BullMQ opens and closes, so it is counted. */
   readonly trackBlocking?: (client: { readonly status: string; readonly isCluster: boolean }) => void;
-  /** Called once per BullMQ worker started, e.g. to count its jobs in metrics. */
-  readonly observe?: (worker: Worker, queue: string) => void;
+  /** Called once per BullMQ worker started (one per queue and shard), e.g. to count its jobs in metrics. */
+  readonly observe?: (worker: Worker, queue: string, shard: number) => void;
 }
 
 /** The running BullMQ workers of one process. */
@@ -52,7 +55,11 @@ export interface WorkerService {
 
 const SANDBOXED_PROCESSOR = fileURLToPath(new URL('./sandboxed-processor.js', import.meta.url));
 
-/** Starts one BullMQ worker per consumed queue. */
+/**
+ * Starts one BullMQ worker per consumed queue and shard. A sharded queue's concurrency and rate
+ * limit are split over its shards, so a process runs about as many of its jobs at once as
+ * unsharded, and the fleet never starts more than the limit.
+ */
 export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const { config, catalog, logger } = deps;
   const queues = config.worker.queues ?? catalog.queues.map((q) => q.name);
@@ -73,21 +80,27 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       logger.warn({ err: error.message }, 'writing the throughput counts failed; they are kept for the next write'),
   });
 
-  const workers = queues.map((name) => {
+  const shards = new QueueShards(config.queue.prefix, config.queue.shards);
+  const perShard = (n: number): number => Math.max(1, Math.floor(n / shards.count));
+  const workers = queues.flatMap((name) => {
     const definition = catalog.queue(name);
     if (!definition) throw new Error(`queue "${name}" is not declared`);
+    return shards.all.map((shard) => startWorker(name, definition, shard));
+  });
+
+  function startWorker(name: string, definition: QueueDefinition, shard: QueueShard): ConsumerWorker {
     const options = {
       // Stored on every job this worker processes (processedBy), so an operator can tell which process ran it.
       name: `${hostname()}:${process.pid}`,
       connection,
-      prefix: config.queue.prefix,
-      concurrency: definition.concurrency,
+      prefix: shard.prefix,
+      concurrency: Math.max(1, Math.ceil(definition.concurrency / shards.count)),
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
       timeoutOf,
       ...(definition.rateLimit
-        ? { limiter: { max: definition.rateLimit.max, duration: definition.rateLimit.durationMs } }
+        ? { limiter: { max: perShard(definition.rateLimit.max), duration: definition.rateLimit.durationMs } }
         : {}),
       // When tracing is on, each job is processed in a span continuing the trace that enqueued it.
       ...queueTelemetry(),
@@ -110,9 +123,9 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     );
     worker.on('completed', (job) => logger.debug({ queue: name, jobId: job.id, type: job.name }, 'job completed'));
     worker.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled; it will be retried'));
-    deps.observe?.(worker, name);
+    deps.observe?.(worker, name, shard.index);
     return worker;
-  });
+  }
   // Silence while Redis is away says nothing about the loops: every reconnection attempt, and
   // the connection becoming ready again, restarts their clocks.
   for (const event of ['reconnecting', 'ready'])

@@ -43,7 +43,7 @@ async function snapshot(deps: DashboardDeps): Promise<unknown> {
   const { caches, redis, prefix } = deps.cacheStats;
   const [members, queues, cacheReports] = await Promise.all([
     Promise.all(FLEET_GROUPS.map(async (group) => [group, await deps.membership.members(group)] as const)),
-    Promise.all(deps.catalog.queues.map((q) => readQueueOverview(deps.producer.queue(q.name), WINDOW_MINUTES, now))),
+    Promise.all(deps.catalog.queues.map((q) => readQueueOverview(deps.producer.shardsOf(q.name), WINDOW_MINUTES, now))),
     Promise.all(
       caches.map(async (cache) => {
         const { name, l1Hits, l1Entries } = cache.stats();
@@ -106,7 +106,14 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
   const board = new ExpressAdapter();
   board.setBasePath('/dashboard/jobs');
   createBullBoard({
-    queues: deps.catalog.queues.map((q) => new BullMQAdapter(deps.producer.queue(q.name))),
+    // bull-board shows BullMQ queues: a sharded queue appears once per shard, told apart by its index.
+    queues: deps.catalog.queues.flatMap((q) => {
+      const shards = deps.producer.shardsOf(q.name);
+      if (shards.length === 1) return [new BullMQAdapter(shards[0])];
+      return shards.map(
+        (queue, index) => new BullMQAdapter(queue, { prefix: `s${index}-`, displayName: `${q.name} (shard ${index})` }),
+      );
+    }),
     serverAdapter: board,
   });
   router.use('/dashboard/jobs/api', boardActionGuard(deps.actions));

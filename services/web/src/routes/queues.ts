@@ -33,14 +33,14 @@ export function queueRoutes(deps: QueueRoutesDeps): Router {
   const router = Router();
   const snapshots = async (): Promise<QueueSnapshot[]> => {
     const now = Date.now();
-    return await Promise.all(deps.catalog.queues.map((q) => snapshotQueue(deps.producer.queue(q.name), now)));
+    return await Promise.all(deps.catalog.queues.map((q) => snapshotQueue(deps.producer.shardsOf(q.name), now)));
   };
 
   router.get('/api/queues', async (req, res) => {
     if (!deps.authorized(req)) throw new HttpProblem('unauthorized', 'this endpoint needs the metrics credentials');
     const now = Date.now();
     const queues = await Promise.all(
-      deps.catalog.queues.map((q) => readQueueOverview(deps.producer.queue(q.name), THROUGHPUT_MINUTES, now)),
+      deps.catalog.queues.map((q) => readQueueOverview(deps.producer.shardsOf(q.name), THROUGHPUT_MINUTES, now)),
     );
     res.set('cache-control', 'no-store').json({ throughputMinutes: THROUGHPUT_MINUTES, queues });
   });
