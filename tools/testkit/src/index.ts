@@ -7,3 +7,4 @@ export { spawnWeb, spawnWorker, serviceEntry, type ServiceOptions } from './serv
 export type { TestkitProvidedContext } from './provided-context.js';
 export { LOAD_TEST_ENV } from './load-env.js';
 export { CONNECTION_BUDGET, connectionsHeld, type ConnectionHolder } from './connection-budget.js';
+export { startRedisCluster, type ClusterNode, type RedisCluster, type RedisClusterOptions } from './redis-cluster.js';
