@@ -133,7 +133,7 @@ export const SETTINGS = {
     default: '1',
     services: 'both',
     group: 'jobs',
-    doc: 'copies of every queue, each under its own hash tag, to spread jobs over Redis Cluster masters; set it once, before jobs are queued (see docs/outgrowing-one-redis.md)',
+    doc: 'copies of every queue under their own hash tags, to spread jobs over Redis Cluster masters; drain the queues before changing it',
   },
   JOB_RETENTION_COMPLETED_SECONDS: {
     schema: intFromEnv(0, 90 * 86_400),

@@ -12,8 +12,8 @@ export const CONNECTION_BUDGET = Object.freeze({
 
 /** A process as far as its Redis connections go. */
 export type ConnectionHolder =
-  | { readonly service: 'web'; readonly durableSubmissions?: boolean }
-  | { readonly service: 'worker'; readonly consumedQueues: number };
+  | { readonly service: 'web'; readonly durableSubmissions?: boolean; readonly queueShards?: number }
+  | { readonly service: 'worker'; readonly consumedQueues: number; readonly queueShards?: number };
 
 /**
  * The connections a process opens, within its budget, on the queue Redis and on the cache Redis
@@ -26,11 +26,12 @@ export function connectionsHeld(
 ): { readonly queue: number; readonly cache: number } {
   // The cache's command and pub/sub connections go to its server, or are shared on the queue's.
   const cache = cacheApart ? 2 : 0;
+  const shards = holder.queueShards ?? 1;
   if (holder.service === 'web') {
-    // Command, job event streams, pub/sub (cache invalidation), and durable writes when on.
+    // Command, job event streams (one per shard), pub/sub (cache invalidation), and durable writes when on.
     const pubsub = cacheApart ? 0 : 1;
-    return { queue: 2 + pubsub + (holder.durableSubmissions ? 1 : 0), cache };
+    return { queue: 1 + shards + pubsub + (holder.durableSubmissions ? 1 : 0), cache };
   }
-  // Command, pub/sub (membership; cache invalidation too when shared), one blocking fetch per queue.
-  return { queue: 2 + holder.consumedQueues, cache };
+  // Command, pub/sub (membership; cache invalidation too when shared), one blocking fetch per queue and shard.
+  return { queue: 2 + holder.consumedQueues * shards, cache };
 }

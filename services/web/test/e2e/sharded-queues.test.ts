@@ -1,7 +1,15 @@
 import { parseJobId } from '@flotilla/queue';
-import { LOAD_TEST_ENV, spawnWeb, spawnWorker, uniqueQueuePrefix, type ServiceHandle } from '@flotilla/testkit';
+import {
+  LOAD_TEST_ENV,
+  connectionsHeld,
+  spawnWeb,
+  spawnWorker,
+  uniqueQueuePrefix,
+  type ServiceHandle,
+} from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '../support/api.js';
+import { RedisCensus } from '../support/redis-census.js';
 import { readSse } from '../support/sse.js';
 
 // QUEUE_SHARDS=3 with the real web and worker on one Redis: jobs submitted over HTTP land on
@@ -90,6 +98,19 @@ describe('queues spread over three shards (QUEUE_SHARDS=3)', () => {
     );
     expect(new Set(delayed.map((id) => parseJobId(id)?.shardTag)).size).toBeGreaterThan(1);
     for (const id of delayed) expect((await api(web.url, 'DELETE', `/api/jobs/${id}`)).status).toBe(200);
+  });
+
+  it('holds one more job-event connection per shard in the web, and a blocking fetch per queue and shard in the worker', async () => {
+    const census = new RedisCensus(inject('redisUrl'));
+    try {
+      const held = await census.byProcess();
+      expect(held.get(web.pid)?.length).toBe(connectionsHeld({ service: 'web', queueShards: SHARDS }).queue);
+      expect(held.get(worker.pid)?.length).toBe(
+        connectionsHeld({ service: 'worker', consumedQueues: 4, queueShards: SHARDS }).queue,
+      );
+    } finally {
+      await census.close();
+    }
   });
 
   it('counts jobs per logical queue and shard in the worker metrics', async () => {

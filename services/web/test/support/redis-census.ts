@@ -9,7 +9,7 @@ export interface ClientEntry {
 
 // Flotilla's own connections, `flotilla:<service>:<pid>:<purpose>`, and BullMQ's blocking
 // connections, named `<prefix>:<queue in base64>:w:<worker name>` with the worker name ending in the pid.
-const FLOTILLA_NAME = /^flotilla:(?:web|worker):(\d+):[a-z-]+$/;
+const FLOTILLA_NAME = /^flotilla:(?:web|worker):(\d+):[a-z0-9-]+$/;
 const BULLMQ_WORKER_NAME = /:w:[^:]+:(\d+)$/;
 const CENSUS_NAME = 'flotilla-test:census';
 
