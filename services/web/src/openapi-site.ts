@@ -171,15 +171,31 @@ export function registerSitePaths(registry: OpenAPIRegistry): void {
       ...problems('validation-failed'),
     },
   });
+  const counts = z.record(z.string(), z.int()).describe('Jobs per state');
+  const oldestWaitingSeconds = z.number().describe('Age of the job that has waited longest; 0 when none waits');
+  const ShardSnapshot = z
+    .object({
+      prefix: z.string().describe("The shard's key prefix, e.g. {flotilla-5072}"),
+      counts,
+      oldestWaitingSeconds,
+      workers: z.int().describe("BullMQ workers connected to this shard's queue, fleet-wide"),
+    })
+    .meta({ id: 'ShardSnapshot' });
   const QueueSnapshot = z
     .object({
       name: z.string(),
-      counts: z.record(z.string(), z.int()),
-      oldestWaitingSeconds: z.number().describe('Age of the job that has waited longest; 0 when none waits'),
-      workers: z.int().describe('BullMQ workers connected, fleet-wide'),
+      counts: counts.describe('Jobs per state, added up over the shards'),
+      oldestWaitingSeconds: oldestWaitingSeconds.describe(
+        'Age of the job that has waited longest on any shard; 0 when none waits',
+      ),
+      workers: z.int().describe('Worker processes consuming the queue (each consumes every shard), fleet-wide'),
       throughput: z
         .object({ completed: z.array(z.int()), failed: z.array(z.int()) })
         .describe('Jobs finished per minute, fleet-wide, oldest first; the last entry is the current minute'),
+      shards: z
+        .array(ShardSnapshot)
+        .optional()
+        .describe('Each shard in shard order; only for a queue spread over several (QUEUE_SHARDS > 1)'),
     })
     .meta({ id: 'QueueSnapshot' });
   registry.registerPath({

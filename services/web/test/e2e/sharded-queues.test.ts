@@ -62,6 +62,18 @@ describe('queues spread over three shards (QUEUE_SHARDS=3)', () => {
     expect(row?.shards).toHaveLength(SHARDS);
   });
 
+  it('describes the shards /api/queues lists in its OpenAPI document', async () => {
+    const { body } = await api(web.url, 'GET', '/api/queues');
+    const [row] = (body as { queues: Record<string, unknown>[] }).queues;
+    const shards = (row?.['shards'] ?? []) as Record<string, unknown>[];
+    expect(shards).toHaveLength(SHARDS);
+    type Schemas = Record<string, { properties: Record<string, unknown> }>;
+    const document = (await api(web.url, 'GET', '/openapi.json')).body as { components: { schemas: Schemas } };
+    const documented = (id: string): string[] => Object.keys(document.components.schemas[id]?.properties ?? {}).sort();
+    expect(Object.keys(row ?? {}).sort()).toEqual(documented('QueueSnapshot'));
+    for (const shard of shards) expect(Object.keys(shard).sort()).toEqual(documented('ShardSnapshot'));
+  });
+
   it('runs a flow with its children on its own shard', async () => {
     const flows = await Promise.all(Array.from({ length: SHARDS }, () => submit('digest', { ns: [10, 20] })));
     for (const { id } of flows) {
