@@ -39,14 +39,58 @@ function renderMembers(members) {
     if (body.children[i] !== row) body.insertBefore(row, body.children[i] ?? null);
   });
 }
+// bull-board lists a sharded queue once per shard, as s<index>-<queue> (see dashboard.ts).
+const boardLink = (queue, label) => link('/dashboard/jobs/queue/' + encodeURIComponent(queue), label);
+const stateCells = (x) => [x.counts.waiting, x.counts.active, x.counts.delayed, x.counts.failed, x.counts.completed, x.oldestWaitingSeconds.toFixed(1) + ' s', x.workers];
+const QUEUE_COLUMNS = 11;
+const shardLayout = (q) => (q.shards ?? []).map((shard) => shard.prefix).join(' ');
+// A queue, too, keeps its rows between updates: a shards toggle is not swapped under the pointer
+// or the keyboard focus, and shards once shown stay shown. A queue spread over several shards is
+// one row with a toggle; each shard's row (its counts, oldest waiting job and workers, no
+// throughput: that is counted per queue) is there but hidden until the toggle opens it.
+const queueRows = new Map();
+function queueEntry(q) {
+  const row = (first, className) => {
+    const tr = document.createElement('tr');
+    if (className) tr.className = className;
+    tr.innerHTML = '<td>' + first + '</td>' + '<td></td>'.repeat(QUEUE_COLUMNS - 1);
+    return tr;
+  };
+  const shards = q.shards ?? [];
+  const main = row(shards.length === 0 ? boardLink(q.name, q.name) : text(q.name) + ' <button type="button" class="shards" data-queue="' + text(q.name) +
+    '" aria-expanded="false">' + shards.length + ' shards</button>');
+  main.cells[QUEUE_COLUMNS - 1].className = 'spark';
+  const shardRows = shards.map((shard, i) => {
+    const tr = row(boardLink('s' + i + '-' + q.name, 'shard ' + i) + ' <span class="meta">' + text(shard.prefix) + '</span>', 'shard');
+    tr.dataset.queue = q.name;
+    tr.hidden = true;
+    return tr;
+  });
+  return { layout: shardLayout(q), main, shardRows };
+}
+function renderQueues(queues) {
+  const body = $('queues');
+  const live = new Set(queues.map((q) => q.name));
+  const drop = (name) => { const { main, shardRows } = queueRows.get(name); [main, ...shardRows].forEach((tr) => tr.remove()); queueRows.delete(name); };
+  for (const name of queueRows.keys()) if (!live.has(name)) drop(name);
+  const order = queues.flatMap((q) => {
+    if (queueRows.get(q.name)?.layout !== shardLayout(q)) {
+      if (queueRows.has(q.name)) drop(q.name);
+      queueRows.set(q.name, queueEntry(q));
+    }
+    const { main, shardRows } = queueRows.get(q.name);
+    [...stateCells(q), total(q.throughput.completed), total(q.throughput.failed), spark(q.throughput.completed)].forEach((value, j) => { main.cells[j + 1].textContent = value; });
+    main.cells[QUEUE_COLUMNS - 1].title = 'completed per minute, oldest first: ' + q.throughput.completed.join(' ');
+    (q.shards ?? []).forEach((shard, i) => stateCells(shard).forEach((value, j) => { shardRows[i].cells[j + 1].textContent = value; }));
+    return [main, ...shardRows];
+  });
+  order.forEach((tr, i) => { if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null); });
+}
 function render(s) {
   const members = Object.entries(s.members).flatMap(([group, list]) => list.map((m) => ({ group, ...m })));
   renderMembers(members);
   $('member-count').textContent = members.length;
-  $('queues').innerHTML = s.queues.map((q) => '<tr><td>' + link('/dashboard/jobs/queue/' + encodeURIComponent(q.name), q.name) + '</td>' +
-    [q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed, q.oldestWaitingSeconds.toFixed(1) + ' s', q.workers,
-     total(q.throughput.completed), total(q.throughput.failed)].map((c) => '<td>' + text(c) + '</td>').join('') +
-    '<td class="spark" title="completed per minute, oldest first: ' + q.throughput.completed.join(' ') + '">' + spark(q.throughput.completed) + '</td></tr>').join('');
+  renderQueues(s.queues);
   $('caches').innerHTML = rows(s.caches, (c) => [c.name, c.hits, c.misses, c.hitRatio === null ? '–' : (100 * c.hitRatio).toFixed(1) + ' %', c.invalidations, c.l1Hits, c.l1Entries]);
   document.querySelectorAll('.window').forEach((e) => { e.textContent = s.windowMinutes + ' min'; });
   $('updated').textContent = new Date(s.at).toLocaleTimeString();
@@ -108,6 +152,13 @@ $('members').addEventListener('click', (e) => {
   const button = e.target.closest('button.profile');
   if (button) void profile(button.closest('tr'));
 });
+$('queues').addEventListener('click', (e) => {
+  const button = e.target.closest('button.shards');
+  if (!button) return;
+  const open = button.getAttribute('aria-expanded') !== 'true';
+  button.setAttribute('aria-expanded', String(open));
+  queueRows.get(button.dataset.queue)?.shardRows.forEach((tr) => { tr.hidden = !open; });
+});
 render(JSON.parse($('initial').textContent));
 const events = new EventSource('/dashboard/events');
 events.addEventListener('snapshot', (e) => { render(JSON.parse(e.data)); $('live').textContent = 'live'; });
@@ -127,6 +178,8 @@ th { font-weight: 600; background: #f3f5f8; } .meta { color: #5b6475; }
 .spark { font-family: ui-monospace, monospace; letter-spacing: 1px; color: #2f6fdb; }
 form { display: flex; gap: .5rem; margin: 1rem 0 0; } input[type=search] { flex: 1; max-width: 28rem; padding: .35rem .5rem; font: inherit; }
 .profile-cell select, .profile-cell input, .profile-cell button { font: inherit; } .profile-cell input { width: 4em; } .profile-state { color: #5b6475; }
+button.shards { font: inherit; font-size: .85em; margin-left: .4rem; } button.shards::before { content: '▸ ' / ''; }
+button.shards[aria-expanded=true]::before { content: '▾ ' / ''; } tr.shard td { color: #5b6475; } tr.shard td:first-child { padding-left: 1.6rem; }
 .notice { background: #fff4d6; border: 1px solid #e8c66a; padding: .5rem .75rem; margin: 1rem 0 0; }
 `;
 

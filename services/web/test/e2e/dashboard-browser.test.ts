@@ -80,6 +80,8 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     await page.goto(`${web.url}/dashboard`);
     await expect.poll(() => page.locator('#members').textContent()).toContain(String(worker.pid));
     await expect.poll(() => page.locator('#live').textContent(), { timeout: 10_000 }).toBe('live');
+    // No queue is sharded here: the queues table looks as it did before shards existed.
+    expect(await page.locator('#queues button.shards, #queues tr.shard').count()).toBe(0);
     const before = Number(await queueCell('default', 5));
     const doneBefore = Number(await queueCell('default', 8));
 
@@ -167,5 +169,62 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
     await phone.close();
+  });
+
+  describe('with queues spread over three shards (QUEUE_SHARDS=3)', () => {
+    let sharded: ServiceHandle;
+
+    // A web alone: with no worker the jobs stay waiting, one on each shard, so the figures are known.
+    beforeAll(async () => {
+      sharded = await spawnWeb({
+        ...isolatedServiceEnv(inject('redisUrl')),
+        QUEUE_SHARDS: '3',
+        ADMIN_BASIC_AUTH: `${ADMIN.username}:${ADMIN.password}`,
+      });
+    });
+    afterAll(async () => {
+      await sharded?.stop();
+    });
+
+    it('shows each queue as one row, and its shards on demand, each linked to its page in bull-board', async () => {
+      // One web picks the shards in turn: three jobs land on three shards.
+      for (let i = 0; i < 3; i++)
+        expect((await api(sharded.url, 'POST', '/api/jobs/sleep', { json: { ms: 1 } })).status).toBe(202);
+      await page.goto(`${sharded.url}/dashboard`);
+      await expect.poll(() => page.locator('#live').textContent(), { timeout: 10_000 }).toBe('live');
+      const row = page.locator('#queues tr:not(.shard)', { hasText: 'default' });
+      const shardRows = page.locator('#queues tr.shard[data-queue="default"]');
+      const toggle = row.getByRole('button', { name: '3 shards' });
+      expect(await page.locator('#queues tr:not(.shard)').count()).toBe(4);
+      expect(await page.locator('#queues tr.shard:visible').count()).toBe(0);
+      expect(await row.locator('td').nth(1).textContent()).toBe('3');
+      expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+
+      await toggle.click();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+      await expect.poll(() => page.locator('#queues tr.shard:visible').count()).toBe(3);
+      expect(await shardRows.count()).toBe(3);
+      for (let i = 0; i < 3; i++) {
+        const cells = shardRows.nth(i).locator('td');
+        expect(await cells.first().textContent()).toMatch(new RegExp(`^shard ${i} \\{.+\\}$`));
+        // waiting, active, …, oldest waiting, workers (none: there is no worker).
+        expect(await cells.nth(1).textContent()).toBe('1');
+        expect(await cells.nth(6).textContent()).toMatch(/^\d+\.\d s$/);
+        expect(await cells.nth(7).textContent()).toBe('0');
+      }
+      // The next update changes the figures, not the rows: the shards stay open.
+      const updated = await page.locator('#updated').textContent();
+      await expect.poll(() => page.locator('#updated').textContent(), { timeout: 10_000 }).not.toBe(updated);
+      expect(await page.locator('#queues tr.shard:visible').count()).toBe(3);
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}dashboard-shards.png`, fullPage: true });
+
+      await toggle.click();
+      await expect.poll(() => page.locator('#queues tr.shard:visible').count()).toBe(0);
+      await toggle.click();
+      await shardRows.nth(1).getByRole('link', { name: 'shard 1' }).click();
+      await page.waitForURL('**/dashboard/jobs/queue/s1-default');
+      await expect.poll(() => page.getByText('default (shard 1)').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    });
   });
 });
