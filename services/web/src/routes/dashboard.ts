@@ -35,6 +35,14 @@ const WINDOW_MINUTES = 15;
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
 /**
+ * What bull-board puts before a queue's name to tell its shards apart: nothing when there is one
+ * shard, `s<index>-` otherwise (the page's script builds its shard links the same way).
+ */
+function boardPrefix(shard: number, shards: number): string {
+  return shards === 1 ? '' : `s${shard}-`;
+}
+
+/**
  * The fleet at a glance, as the page and its stream send it: live members; per queue its counts
  * and jobs finished per minute; per cache the fleet's hit ratio over the window.
  */
@@ -111,7 +119,11 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
       const shards = deps.producer.shardsOf(q.name);
       if (shards.length === 1) return [new BullMQAdapter(shards[0])];
       return shards.map(
-        (queue, index) => new BullMQAdapter(queue, { prefix: `s${index}-`, displayName: `${q.name} (shard ${index})` }),
+        (queue, index) =>
+          new BullMQAdapter(queue, {
+            prefix: boardPrefix(index, shards.length),
+            displayName: `${q.name} (shard ${index})`,
+          }),
       );
     }),
     serverAdapter: board,
@@ -126,12 +138,15 @@ export function dashboardRoutes(deps: DashboardDeps): Router {
       .send(renderDashboard(await snapshot(deps)));
   });
 
-  // Search by id: a job id names its queue, so the job's page in bull-board is one redirect away.
+  // Search by id: a job id names its queue and shard, so the job's page in bull-board is one redirect away.
   router.get('/dashboard/find', inlineScriptPolicy([DASHBOARD_SCRIPT_HASH]), async (req, res) => {
     const id = typeof req.query['id'] === 'string' ? req.query['id'].trim() : '';
-    const job = await deps.producer.find(id);
-    if (job) {
-      res.redirect(303, `/dashboard/jobs/queue/${encodeURIComponent(job.queue)}/${encodeURIComponent(job.id)}`);
+    const job = await deps.producer.jobById(id);
+    if (job?.id !== undefined) {
+      const shards = deps.producer.shardsOf(job.queueName);
+      const shard = shards.findIndex((queue) => queue.qualifiedName === job.queueQualifiedName);
+      const board = `${boardPrefix(Math.max(0, shard), shards.length)}${job.queueName}`;
+      res.redirect(303, `/dashboard/jobs/queue/${encodeURIComponent(board)}/${encodeURIComponent(job.id)}`);
       return;
     }
     res

@@ -1,4 +1,4 @@
-import { parseJobId } from '@flotilla/queue';
+import { parseJobId, QueueShards } from '@flotilla/queue';
 import {
   LOAD_TEST_ENV,
   connectionsHeld,
@@ -16,18 +16,20 @@ import { readSse } from '../support/sse.js';
 // every shard, the worker drains them all, and everything that reaches a job by its id (status,
 // long poll, events, cancel, idempotent retries) finds it.
 const SHARDS = 3;
+const ADMIN = 'ops:correct-horse-battery';
+const QUEUE_PREFIX = uniqueQueuePrefix();
 let web: ServiceHandle;
 let worker: ServiceHandle;
 
 beforeAll(async () => {
   const env = {
     REDIS_URL: inject('redisUrl'),
-    QUEUE_PREFIX: uniqueQueuePrefix(),
+    QUEUE_PREFIX,
     QUEUE_SHARDS: String(SHARDS),
     LOG_LEVEL: 'warn',
     ...LOAD_TEST_ENV,
   };
-  [web, worker] = await Promise.all([spawnWeb(env), spawnWorker(env)]);
+  [web, worker] = await Promise.all([spawnWeb({ ...env, ADMIN_BASIC_AUTH: ADMIN }), spawnWorker(env)]);
 });
 
 afterAll(async () => {
@@ -122,6 +124,32 @@ describe('queues spread over three shards (QUEUE_SHARDS=3)', () => {
       );
     } finally {
       await census.close();
+    }
+  });
+
+  it("finds a job by id on the dashboard: a redirect to its shard's page in bull-board", async () => {
+    const headers = { authorization: `Basic ${Buffer.from(ADMIN).toString('base64')}` };
+    const layout = new QueueShards(QUEUE_PREFIX, SHARDS);
+    // One web picks the shards in turn: three jobs, three shards. Delayed, so they stay put.
+    const ids = await Promise.all(
+      Array.from({ length: SHARDS }, async () => {
+        const response = await api(web.url, 'POST', '/api/jobs/sleep?delay=60000', { json: { ms: 1, steps: 1 } });
+        return (response.body as Accepted).id;
+      }),
+    );
+    const shards = ids.map((id) => layout.byTag(parseJobId(id)?.shardTag)?.index);
+    expect(new Set(shards)).toEqual(new Set([0, 1, 2]));
+    for (const [i, id] of ids.entries()) {
+      const found = await api(web.url, 'GET', `/dashboard/find?id=${encodeURIComponent(id)}`, {
+        headers,
+        redirect: 'manual',
+      });
+      expect(found.status).toBe(303);
+      expect(found.headers.get('location')).toBe(`/dashboard/jobs/queue/s${shards[i]}-default/${id}`);
+      // bull-board knows the job under that queue name.
+      const board = await api(web.url, 'GET', `/dashboard/jobs/api/queues/s${shards[i]}-default/${id}`, { headers });
+      expect(board.status).toBe(200);
+      expect((await api(web.url, 'DELETE', `/api/jobs/${id}`)).status).toBe(200);
     }
   });
 
