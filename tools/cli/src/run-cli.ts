@@ -22,7 +22,8 @@ const USAGE = `usage: flotilla <command> [options]
   job <id>                                               a job's state, progress, result or error
   jobs <queue> [--state S] [--limit N]                   a queue's jobs in one state (default failed)  [admin]
   retry <id> | retry --all <queue>                       retry a failed job, or every failed job       [admin]
-  queues                                                 counts, jobs done per minute, oldest waiting job
+  queues [--shards]                                      counts, jobs done per minute, oldest waiting job;
+                                                         --shards adds a row per shard of a sharded queue
   workers                                                live web and worker processes
   cache stats [--minutes N]                              hit ratios per cache
   bench [--type T] [--input JSON] [--count N] [--concurrency C]
@@ -38,12 +39,16 @@ exit codes: 0 done, 1 a job or profile failed, 2 usage, 3 request refused (4xx),
 
 class UsageError extends Error {}
 
-interface Queue {
-  name: string;
+interface ShardFigures {
   counts: Record<string, number>;
   oldestWaitingSeconds: number;
   workers: number;
+}
+interface Queue extends ShardFigures {
+  name: string;
   throughput: { completed: number[]; failed: number[] };
+  /** Only for a queue spread over several shards (QUEUE_SHARDS > 1). */
+  shards?: (ShardFigures & { prefix: string })[];
 }
 interface JobView {
   id: string;
@@ -117,6 +122,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         state: { type: 'string' },
         limit: { type: 'string' },
         all: { type: 'boolean', default: false },
+        shards: { type: 'boolean', default: false },
         type: { type: 'string' },
         input: { type: 'string' },
         count: { type: 'string' },
@@ -290,6 +296,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         // burst shows at once rather than a minute later.
         const minutes = 5 + (Date.now() % 60_000) / 60_000;
         const perMinute = (series: readonly number[]): string => (sum(series.slice(-6)) / minutes).toFixed(1);
+        const counts = (figures: ShardFigures): number[] =>
+          ['waiting', 'active', 'delayed', 'failed', 'completed'].map((state) => figures.counts[state] ?? 0);
+        // Throughput is counted per queue, not per shard: a shard's row leaves those columns empty.
+        const shardRows = (q: Queue): (string | number)[][] =>
+          values.shards
+            ? (q.shards ?? []).map((shard, index) => [
+                `  shard ${index} ${shard.prefix}`,
+                ...counts(shard),
+                '',
+                '',
+                shard.oldestWaitingSeconds.toFixed(1),
+                shard.workers,
+              ])
+            : [];
         print(queues, () =>
           table(
             [
@@ -304,17 +324,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
               'oldest waiting s',
               'workers',
             ],
-            queues.map((q) => [
-              q.name,
-              q.counts['waiting'] ?? 0,
-              q.counts['active'] ?? 0,
-              q.counts['delayed'] ?? 0,
-              q.counts['failed'] ?? 0,
-              q.counts['completed'] ?? 0,
-              perMinute(q.throughput.completed),
-              perMinute(q.throughput.failed),
-              q.oldestWaitingSeconds.toFixed(1),
-              q.workers,
+            queues.flatMap((q) => [
+              [
+                q.name,
+                ...counts(q),
+                perMinute(q.throughput.completed),
+                perMinute(q.throughput.failed),
+                q.oldestWaitingSeconds.toFixed(1),
+                q.workers,
+              ],
+              ...shardRows(q),
             ]),
           ),
         );

@@ -137,6 +137,79 @@ describe('flotilla read commands', () => {
   });
 });
 
+describe('flotilla queues with sharded queues (QUEUE_SHARDS=3)', () => {
+  let sharded: ServiceHandle;
+  const at = (): Record<string, string> => ({ FLOTILLA_URL: sharded.url });
+  /** The table's rows as cells, the header left out: cells are two or more spaces apart, a row's indent stays. */
+  const tableRows = (stdout: string): string[][] =>
+    stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/(?<=\S) {2,}/));
+
+  // A web alone is all the listing needs, and with no worker the jobs stay waiting, one per shard.
+  beforeAll(async () => {
+    sharded = await spawnWeb({ ...isolatedServiceEnv(inject('redisUrl')), QUEUE_SHARDS: '3' });
+    // One web picks the shards in turn: three jobs land on three shards.
+    for (let i = 0; i < 3; i++) expect((await flotilla(['enqueue', 'sleep', '{"ms":1}'], at())).code).toBe(0);
+  });
+  afterAll(async () => {
+    await sharded?.stop();
+  });
+
+  it('lists one row per logical queue, its figures added up over the shards', async () => {
+    const run = await flotilla(['queues'], at());
+    expect(run.code, run.stderr).toBe(0);
+    const rows = tableRows(run.stdout);
+    expect(rows.map(([name]) => name)).toEqual(['default', 'cpu', 'background', 'outbound']);
+    expect(rows[0]?.[1]).toBe('3');
+  });
+
+  it('--shards adds an indented row per shard under each queue', async () => {
+    const run = await flotilla(['queues', '--shards'], at());
+    expect(run.code, run.stderr).toBe(0);
+    const rows = tableRows(run.stdout);
+    const logical = rows.filter(([name]) => !name?.startsWith(' '));
+    expect(logical.map(([name]) => name)).toEqual(['default', 'cpu', 'background', 'outbound']);
+    expect(rows).toHaveLength(4 * 4);
+    const [queue, ...shards] = rows.slice(0, 4);
+    expect(queue?.slice(0, 2)).toEqual(['default', '3']);
+    // Name (index and key prefix) and waiting; the throughput columns are per queue, so empty.
+    expect(shards.map((row) => row[0])).toEqual([
+      expect.stringMatching(/^ {2}shard 0 \{.+\}$/),
+      expect.stringMatching(/^ {2}shard 1 \{.+\}$/),
+      expect.stringMatching(/^ {2}shard 2 \{.+\}$/),
+    ]);
+    expect(shards.map((row) => row[1])).toEqual(['1', '1', '1']);
+  });
+
+  it('--json gives the shards as the API does, with or without --shards', async () => {
+    type Queue = {
+      name: string;
+      counts: { waiting: number };
+      shards?: { prefix: string; counts: { waiting: number } }[];
+    };
+    for (const args of [
+      ['queues', '--json'],
+      ['queues', '--json', '--shards'],
+    ]) {
+      const run = await flotilla(args, at());
+      expect(run.code, run.stderr).toBe(0);
+      const [queue] = JSON.parse(run.stdout) as Queue[];
+      expect(queue).toMatchObject({ name: 'default', counts: { waiting: 3 } });
+      expect(queue?.shards?.map((shard) => shard.counts.waiting)).toEqual([1, 1, 1]);
+      expect(new Set(queue?.shards?.map((shard) => shard.prefix)).size).toBe(3);
+    }
+  });
+
+  it('--shards changes nothing for unsharded queues', async () => {
+    const run = await flotilla(['queues', '--shards']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(tableRows(run.stdout).map(([name]) => name)).toEqual(['default', 'cpu', 'background', 'outbound']);
+  });
+});
+
 describe('flotilla admin commands', () => {
   const admin = { FLOTILLA_ADMIN_TOKEN: ADMIN_TOKEN };
 
