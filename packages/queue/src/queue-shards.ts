@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import keySlot from 'cluster-key-slot';
+import { spreadHashTags } from '@flotilla/redis';
 
 /** One copy of every queue, under a hash tag of its own. */
 export interface QueueShard {
@@ -11,19 +11,14 @@ export interface QueueShard {
   readonly tag: string | undefined;
 }
 
-const SLOTS = 16_384;
-// Candidates tried per shard for a tag whose slot is the shard's target: 16,384 slots, so the
-// target is found among the first hundred thousand with a probability of 1 - e^-6.
-const TAG_SEARCH_LIMIT = 100_000;
 const HASH_TAG = /\{([^{}:\s]+)\}/;
 
 /**
  * Where a logical queue's jobs live when it is spread over `count` shards. Shard 0 keeps the
- * configured prefix; shard i swaps its hash tag `{t}` for `{t-k}`, with k chosen so that the
- * tag's cluster slot lies i/count of the way round the slot space from shard 0's. A cluster
- * whose masters hold equal runs of slots (as `redis-cli --cluster create` makes them) then has
- * each shard on a master of its own when there are as many shards as masters. The choice
- * depends only on the prefix and the count, so every process computes the same layout.
+ * configured prefix; shard i swaps its hash tag `{t}` for the i-th of {@link spreadHashTags},
+ * `{t-k}`, whose cluster slot lies i/count of the way round the slot space from shard 0's: on
+ * an evenly split cluster, as many shards as masters put each shard on a master of its own.
+ * The layout depends only on the prefix and the count, so every process computes the same.
  */
 export class QueueShards {
   readonly all: readonly [QueueShard, ...QueueShard[]];
@@ -35,12 +30,16 @@ export class QueueShards {
       throw new TypeError(`shard count must be a positive integer, got ${count}`);
     const tag = HASH_TAG.exec(prefix)?.[1];
     if (tag === undefined) throw new TypeError(`queue prefix "${prefix}" has no {hash-tag}`);
-    const base = keySlot(tag);
+    const [, ...spread] = spreadHashTags(tag, count);
     const shards: [QueueShard, ...QueueShard[]] = [{ index: 0, prefix, tag: undefined }];
-    for (let index = 1; index < count; index++) {
-      const suffix = tagSuffixFor((base + Math.round((index * SLOTS) / count)) % SLOTS, tag);
-      shards.push({ index, prefix: prefix.replace(HASH_TAG, `{${tag}-${suffix}}`), tag: String(suffix) });
-    }
+    spread.forEach((shardTag, i) => {
+      // The shard's id tag is k of `{t-k}`.
+      shards.push({
+        index: i + 1,
+        prefix: prefix.replace(HASH_TAG, `{${shardTag}}`),
+        tag: shardTag.slice(tag.length + 1),
+      });
+    });
     this.all = shards;
     this.#byTag = new Map(shards.flatMap((shard) => (shard.tag === undefined ? [] : [[shard.tag, shard]])));
     // Each process starts its round robin somewhere else, so a fleet's first jobs spread too.
@@ -77,17 +76,4 @@ export class QueueShards {
   private at(n: number): QueueShard {
     return this.all[n % this.all.length] ?? this.all[0];
   }
-}
-
-/** The smallest k ≥ 1 whose tag `{t-k}` hashes to `slot`, or to the nearest slot found. */
-function tagSuffixFor(slot: number, tag: string): number {
-  let best = 1;
-  let bestDistance = SLOTS;
-  for (let k = 1; k <= TAG_SEARCH_LIMIT; k++) {
-    const found = keySlot(`${tag}-${k}`);
-    const distance = Math.min(Math.abs(found - slot), SLOTS - Math.abs(found - slot));
-    if (distance === 0) return k;
-    if (distance < bestDistance) [best, bestDistance] = [k, distance];
-  }
-  return best;
 }

@@ -22,6 +22,7 @@ export {
 } from './redis-connections.js';
 export { SharedSubscriber, type Subscription, type SubscriptionHandlers } from './shared-subscriber.js';
 export { LuaScript } from './lua-script.js';
+export { spreadHashTags } from './spread-hash-tags.js';
 export { RedisEpoch, type RedisEpochState } from './redis-epoch.js';
 export { AofDurability, type AofDurabilityMode } from './aof-durability.js';
 export { WriteNotDurableError } from './write-not-durable-error.js';
