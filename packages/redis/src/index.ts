@@ -21,7 +21,8 @@ export {
   type RedisConnectionsOptions,
 } from './redis-connections.js';
 export { SharedSubscriber, type Subscription, type SubscriptionHandlers } from './shared-subscriber.js';
-export { LuaScript } from './lua-script.js';
+export { LuaScript, type ScriptArgument } from './lua-script.js';
+export { runScripts, type ScriptCall } from './run-scripts.js';
 export { spreadHashTags } from './spread-hash-tags.js';
 export { RedisEpoch, type RedisEpochState } from './redis-epoch.js';
 export { AofDurability, type AofDurabilityMode } from './aof-durability.js';
