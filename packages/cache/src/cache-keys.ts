@@ -1,40 +1,40 @@
+import { createHash } from 'node:crypto';
+import { spreadHashTags } from '@flotilla/redis';
+import { KeyGroup } from './key-group.js';
+
 /**
- * Names every Redis key and channel of one cache. All of them start with `${prefix}{${name}}:`
- * so they share a Redis Cluster hash tag: a script touching an entry and its tags' generation
- * keys, or a pipeline over the statistics hashes, stays on one slot.
+ * Names every Redis key and channel of one cache. Its entries are spread over `groups` key
+ * groups, each under a hash tag of its own (so on a Redis Cluster over different slots, and
+ * masters): group 0 is `${prefix}{${name}}:`, group i `${prefix}{${name}-k}:` with the tags of
+ * {@link spreadHashTags}. An entry's group is a hash of its key. With one group every key is
+ * where it was before groups existed. What belongs to the cache as a whole (the channel, the
+ * statistics hashes) stays under group 0's tag: a pipeline over the statistics stays on one slot.
  */
 export class CacheKeys {
-  /** `${prefix}{${name}}:` */
+  /** Group 0's `${prefix}{${name}}:` */
   readonly base: string;
-  /** Prefix of the tag generation keys; the scripts append the tag. */
-  readonly tagBase: string;
   /** Channel carrying invalidation messages to every instance of the cache. */
   readonly channel: string;
+  readonly groups: readonly [KeyGroup, ...KeyGroup[]];
 
-  constructor(prefix: string, name: string) {
-    this.base = `${prefix}{${name}}:`;
-    this.tagBase = `${this.base}t:`;
+  constructor(prefix: string, name: string, groups = 1) {
+    const [first, ...rest] = spreadHashTags(name, groups).map((tag, i) => new KeyGroup(prefix, tag, i));
+    if (!first) throw new TypeError('a cache has at least one key group');
+    this.groups = [first, ...rest];
+    this.base = first.base;
     this.channel = `${this.base}inv`;
+  }
+
+  /** The group holding `key`'s entry, lock and refresh markers: always the same for a key. */
+  groupOf(key: string): KeyGroup {
+    const { groups } = this;
+    if (groups.length === 1) return groups[0];
+    return groups[createHash('sha256').update(key).digest().readUInt32BE(0) % groups.length] ?? groups[0];
   }
 
   /** The Redis string holding one entry. */
   entry(key: string): string {
-    return `${this.base}k:${key}`;
-  }
-
-  /** The generation counter of one tag. */
-  tag(tag: string): string {
-    return this.tagBase + tag;
-  }
-
-  /** The fleet single-flight lock of one key. */
-  lock(key: string): string {
-    return `${this.base}l:${key}`;
-  }
-
-  /** The refresh marker of one stored version of an entry (a new write gets a new marker). */
-  refresh(key: string, storedAt: number): string {
-    return `${this.base}r:${storedAt}:${key}`;
+    return this.groupOf(key).entry(key);
   }
 
   /** The fleet statistics hash of one minute (minutes since the epoch). */

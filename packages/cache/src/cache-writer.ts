@@ -23,9 +23,9 @@ export interface PreparedWrite {
 
 /**
  * Every change to a cache, in the same order: drop the keys or tags from this process's L1,
- * change Redis and publish the invalidation in one script, then wait for the other instances'
- * acknowledgements. Arguments are checked by the caller; encoding happens in {@link prepare},
- * before anything reaches Redis.
+ * change Redis and publish the invalidation in one script per key group touched, then wait for
+ * the other instances' acknowledgements of every group's message. Arguments are checked by the
+ * caller; encoding happens in {@link prepare}, before anything reaches Redis.
  */
 export class CacheWriter<T> {
   readonly #parts: CacheWriterParts<T>;
@@ -57,7 +57,7 @@ export class CacheWriter<T> {
     const outcome = await tier
       .write(
         prepared.map((p) => p.entry),
-        message.payload,
+        message,
       )
       .catch((error: unknown) => this.#abandon(message.id, error));
     let written = 0;
@@ -89,9 +89,7 @@ export class CacheWriter<T> {
     const { tier, l1, bus, stats } = this.#parts;
     l1.deleteKeys(keys);
     const message = bus.begin(keys, []);
-    const receivers = await tier
-      .remove(keys, message.payload)
-      .catch((error: unknown) => this.#abandon(message.id, error));
+    const receivers = await tier.remove(keys, message).catch((error: unknown) => this.#abandon(message.id, error));
     stats.invalidation(keys.length);
     await bus.settle(message.id, receivers);
   }
@@ -101,9 +99,7 @@ export class CacheWriter<T> {
     const { tier, l1, bus, stats } = this.#parts;
     l1.deleteTags(tags);
     const message = bus.begin([], tags);
-    const receivers = await tier
-      .bumpTags(tags, message.payload)
-      .catch((error: unknown) => this.#abandon(message.id, error));
+    const receivers = await tier.bumpTags(tags, message).catch((error: unknown) => this.#abandon(message.id, error));
     stats.invalidation(tags.length);
     await bus.settle(message.id, receivers);
   }

@@ -66,6 +66,7 @@ export class Cache<T = unknown> {
       bus,
       stats,
       defaultTtlMs: options.defaultTtlMs,
+      groups: options.groups,
       peek: (key) => this.peek(key),
       get: (key) => this.get(key),
       read: async (key) => (await this.#fetch([key], false))[0],
@@ -76,7 +77,7 @@ export class Cache<T = unknown> {
   /** Creates a cache; resolves once its invalidation subscription is live. */
   static async create<T>(options: CacheOptions<T>): Promise<Cache<T>> {
     const resolved = resolveCacheOptions(options);
-    const keys = new CacheKeys(resolved.prefix, resolved.name);
+    const keys = new CacheKeys(resolved.prefix, resolved.name, resolved.groups);
     const tier = new RedisTier(resolved.redis, keys);
     const l1 = new L1Tier<T>(resolved.l1);
     const stats = new CacheStats(resolved.name);
@@ -128,7 +129,10 @@ export class Cache<T = unknown> {
     return (await this.getMany([key]))[0];
   }
 
-  /** Looks every key up in L1 first, and all the rest in one Redis round trip. */
+  /**
+   * Looks every key up in L1 first, and all the rest in one Redis round trip per node (one
+   * script per key group, pipelined per node).
+   */
   async getMany(keys: readonly string[]): Promise<(CacheHit<T> | undefined)[]> {
     checkKeys(keys);
     this.#assertOpen();
@@ -140,13 +144,21 @@ export class Cache<T = unknown> {
     await this.setMany([options === undefined ? { key, value } : { key, value, options }]);
   }
 
-  /** Writes entries in one round trip; resolves once every other instance dropped them from L1. */
+  /**
+   * Writes entries in one round trip per node; resolves once every other instance dropped them
+   * from L1. With several key groups the groups' writes are separate scripts: a reader may see
+   * some of the entries written before the others, never a half-written entry.
+   */
   async setMany(entries: readonly CacheEntryInput<T>[]): Promise<void> {
     const list: unknown = entries;
     if (!Array.isArray(list)) throw new TypeError('cache setMany takes an array of { key, value, options }');
     const prepared = entries.map(({ key, value, options }) => {
       checkKey(key);
-      return this.#writer.prepare(key, value, resolveSetOptions(options, this.#options.defaultTtlMs));
+      return this.#writer.prepare(
+        key,
+        value,
+        resolveSetOptions(options, this.#options.defaultTtlMs, this.#options.groups),
+      );
     });
     this.#assertOpen();
     if (prepared.length) await this.#writer.write(prepared);
@@ -161,8 +173,11 @@ export class Cache<T = unknown> {
   }
 
   /**
-   * Invalidates every entry carrying one of the tags: O(1) Redis work per tag (its generation
-   * moves on; entries are not scanned). Resolves once every other instance dropped them from L1.
+   * Invalidates every entry carrying one of the tags: O(1) Redis work per tag and key group (its
+   * generation moves on in each group; entries are not scanned). Resolves once every other
+   * instance dropped them from L1. With several key groups, each group moves on by itself (all
+   * at once, but not as one atomic step): until this resolves, a reader may find some of the tag's
+   * entries invalid and others not yet; once it resolves, none is served, from either tier.
    */
   async invalidateTags(tags: readonly string[]): Promise<void> {
     checkTags(tags);
@@ -173,7 +188,9 @@ export class Cache<T = unknown> {
   /**
    * Redis's clock now, for {@link SetOptions.fence}: take it before reading the data a value is
    * computed from, and a write of that value is skipped if one of its tags was invalidated
-   * since. One round trip.
+   * since. One round trip per node: with several key groups it reads the clock of every group's
+   * node (an entry is fenced against its own group's clock) and lists them, comma-separated; a
+   * fence is valid only for the cache that took it.
    */
   async fence(): Promise<string> {
     this.#assertOpen();

@@ -27,6 +27,11 @@ export interface InvalidationBusOptions {
 export interface OutgoingInvalidation {
   readonly id: string;
   readonly payload: string;
+  /**
+   * The payload for a part of it (the keys of one key group), under the same id: every part
+   * published is acknowledged on its own, and {@link InvalidationBus.settle} waits for them all.
+   */
+  payloadFor(keys: readonly string[], tags: readonly string[]): string;
 }
 
 // i: message id (absent when no acknowledgement is wanted), f: sender, k: keys, t: tags,
@@ -88,16 +93,20 @@ export class InvalidationBus {
   begin(keys: readonly string[], tags: readonly string[]): OutgoingInvalidation {
     const id = (this.#nextId++).toString(36);
     this.#pending.set(id, { acks: 0, needed: Number.POSITIVE_INFINITY });
-    const message: Message = {
-      i: id,
-      f: this.instanceId,
-      ...(keys.length ? { k: [...keys] } : {}),
-      ...(tags.length ? { t: [...tags] } : {}),
-    };
-    return { id, payload: JSON.stringify(message) };
+    const payloadFor = (partKeys: readonly string[], partTags: readonly string[]): string =>
+      JSON.stringify({
+        i: id,
+        f: this.instanceId,
+        ...(partKeys.length ? { k: [...partKeys] } : {}),
+        ...(partTags.length ? { t: [...partTags] } : {}),
+      } satisfies Message);
+    return { id, payload: payloadFor(keys, tags), payloadFor };
   }
 
-  /** Waits until `receivers` acknowledgements arrived or `ackTimeoutMs` passed. */
+  /**
+   * Waits until `receivers` acknowledgements arrived or `ackTimeoutMs` passed: the sum of what
+   * PUBLISH counted for each part published.
+   */
   async settle(id: string, receivers: number): Promise<void> {
     const pending = this.#pending.get(id);
     if (!pending) return;

@@ -9,7 +9,9 @@ import { ENTRY_FORMAT_LUA } from './entry-format.js';
 // - a write fenced at time F (see Cache.fence) can tell that a tag was invalidated after F,
 //   while the value it carries was being computed, and skip the write.
 // Only Redis's own clock is compared, never a process's. The read script touches tag keys it
-// was not given in KEYS; that is sound in Redis Cluster because they share the entries' hash tag.
+// was not given in KEYS; that is sound in Redis Cluster because they share the hash tag of the
+// entries' key group, which keeps its own copy of every tag's generation (see CacheKeys).
+// Generations of different groups come from different nodes' clocks and are never compared.
 
 // Lua numbers are doubles: exact for microsecond timestamps (< 2^53); '%.0f' prints them whole.
 const CLOCK_LUA = `
@@ -156,7 +158,7 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `);
 
-/** KEYS: any key of the cache (it routes the call to the cache's node). Redis's clock, in µs. */
+/** KEYS: any key of a key group (it routes the call to the group's node). Redis's clock, in µs. */
 export const fenceScript = new LuaScript(`${CLOCK_LUA}
 return clock_us()
 `);

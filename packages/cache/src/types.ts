@@ -17,10 +17,19 @@ export interface CacheOptions<T = unknown> {
   /** The process's pub/sub connection to the same Redis, shared with its other features; not closed by the cache. */
   readonly subscriber: SharedSubscriber;
   /**
-   * Key prefix. Keys are `${prefix}{${name}}:…`, so every key of one cache shares a Redis
-   * Cluster hash tag and one script or MGET never spans slots.
+   * Key prefix. Keys are `${prefix}{${name}}:…` (with one key group), so every key of one cache
+   * shares a Redis Cluster hash tag and one script never spans slots. Must not contain `{` or
+   * `}` when `groups` is more than 1.
    */
   readonly prefix: string;
+  /**
+   * Key groups the entries are spread over, each under a Redis Cluster hash tag of its own
+   * (`{name}`, `{name-k}`…, on slots evenly round the cluster), so a cache is served by several
+   * masters. An entry's group is a hash of its key. Reads and writes cost one round trip per
+   * node; invalidating a tag and taking a fence cost one script per group. Every process of a
+   * fleet must use the same count. Defaults to 1: every key where it always was.
+   */
+  readonly groups?: number;
   /** The in-process tier; `false` disables it. Defaults to 10 000 entries and 64 MiB. */
   readonly l1?: L1Options | false;
   /** Defaults to {@link jsonCodec}. */

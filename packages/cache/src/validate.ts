@@ -69,6 +69,10 @@ export function resolveCacheOptions<T>(options: CacheOptions<T>): ResolvedCacheO
     checkPositiveInteger(l1.maxEntries, 'Cache l1.maxEntries');
     checkPositiveInteger(l1.maxBytes, 'Cache l1.maxBytes');
   }
+  const groups = checkPositiveInteger(options.groups ?? 1, 'Cache groups');
+  // A hash tag in the prefix would be the tag of every key, and the groups one slot after all.
+  if (groups > 1 && /[{}]/.test(prefix))
+    throw new TypeError(`Cache prefix must not contain { or } when groups > 1, got ${describe(prefix)}`);
   const codec = (options.codec ?? jsonCodec) as CacheCodec<T>;
   if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
     throw new TypeError('Cache codec must have encode and decode functions');
@@ -83,6 +87,7 @@ export function resolveCacheOptions<T>(options: CacheOptions<T>): ResolvedCacheO
     defaultTtlMs: checkMs(options.defaultTtlMs ?? DEFAULT_TTL_MS, 'Cache defaultTtlMs', false),
     ackTimeoutMs: checkMs(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS, 'Cache ackTimeoutMs', true),
     statsFlushMs: checkMs(options.statsFlushMs ?? DEFAULT_STATS_FLUSH_MS, 'Cache statsFlushMs', false),
+    groups,
   });
 }
 
@@ -107,8 +112,12 @@ export function checkTags(tags: unknown): asserts tags is readonly string[] {
   }
 }
 
-/** Checks {@link SetOptions} and fills in defaults. */
-export function resolveSetOptions(options: SetOptions | undefined, defaultTtlMs: number): ResolvedSetOptions {
+/** Checks {@link SetOptions} (a fence must come from a cache of `groups` key groups) and fills in defaults. */
+export function resolveSetOptions(
+  options: SetOptions | undefined,
+  defaultTtlMs: number,
+  groups: number,
+): ResolvedSetOptions {
   if (options === undefined) return { ttlMs: defaultTtlMs, staleMs: 0, tags: [], fence: undefined };
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`cache set options must be an object, got ${describe(options)}`);
@@ -118,15 +127,15 @@ export function resolveSetOptions(options: SetOptions | undefined, defaultTtlMs:
     ttlMs: checkMs(options.ttlMs ?? defaultTtlMs, 'cache ttlMs', false),
     staleMs: checkMs(options.staleMs ?? 0, 'cache staleMs', true),
     tags: [...new Set(tags)],
-    fence: checkFence(options.fence),
+    fence: checkFence(options.fence, groups),
   };
 }
 
-// A fence is Redis's clock in microseconds, as Cache.fence returns it.
-function checkFence(fence: unknown): string | undefined {
+// A fence is Redis's clock in microseconds, as Cache.fence returns it: one reading per key group.
+function checkFence(fence: unknown, groups: number): string | undefined {
   if (fence === undefined) return undefined;
-  if (typeof fence !== 'string' || !/^\d{1,16}$/.test(fence))
-    throw new TypeError(`cache fence must be a value from Cache.fence(), got ${describe(fence)}`);
+  if (typeof fence !== 'string' || !/^\d{1,16}(,\d{1,16})*$/.test(fence) || fence.split(',').length !== groups)
+    throw new TypeError(`cache fence must be a value from this cache's fence(), got ${describe(fence)}`);
   return fence;
 }
 

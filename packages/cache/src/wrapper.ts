@@ -12,6 +12,8 @@ export interface WrapHost<T> {
   readonly bus: InvalidationBus;
   readonly stats: CacheStats;
   readonly defaultTtlMs: number;
+  /** The cache's key group count, which a fence must match. */
+  readonly groups: number;
   /** L1 lookup, counted. */
   peek(key: string): CacheHit<T> | undefined;
   /** L1 then Redis, counted. */
@@ -54,7 +56,7 @@ export class Wrapper<T> {
     checkKey(key);
     if (typeof compute !== 'function') throw new TypeError('cache wrap needs a compute function');
     checkWrapOptions(options);
-    const set = resolveSetOptions(options, this.#host.defaultTtlMs);
+    const set = resolveSetOptions(options, this.#host.defaultTtlMs, this.#host.groups);
     const local = this.#host.peek(key);
     if (local) return this.#served(key, local, compute, set, options);
     return await this.#flights.run(key, async () => {
@@ -72,7 +74,7 @@ export class Wrapper<T> {
     if (typeof compute !== 'function') throw new TypeError('cache revalidate needs a compute function');
     checkWrapOptions(options);
     if (hit.freshness === 'stale')
-      this.#served(key, hit, compute, resolveSetOptions(options, this.#host.defaultTtlMs), options);
+      this.#served(key, hit, compute, resolveSetOptions(options, this.#host.defaultTtlMs, this.#host.groups), options);
   }
 
   #served(
@@ -169,7 +171,7 @@ export class Wrapper<T> {
     // Tag generations taken before computing: if a tag moves on meanwhile, the value may be
     // outdated already and is not stored.
     const expected = set.tags.length
-      ? await this.#host.tier.snapshotTags(set.tags, set.ttlMs + set.staleMs)
+      ? await this.#host.tier.snapshotTags(key, set.tags, set.ttlMs + set.staleMs)
       : undefined;
     const value = await compute();
     try {
