@@ -46,6 +46,7 @@ function commonConfig(v: SettingValues<'web'> | SettingValues<'worker'>, env: En
     },
     cache: {
       prefix: v.CACHE_PREFIX,
+      shards: v.CACHE_SHARDS,
       l1MaxEntries: v.CACHE_L1_MAX_ENTRIES,
       l1MaxBytes: v.CACHE_L1_MAX_MB * 1024 * 1024,
     },

@@ -359,6 +359,13 @@ export const SETTINGS = {
     group: 'cache',
     doc: 'prefix of cache keys; each cache adds a `{name}` hash tag',
   },
+  CACHE_SHARDS: {
+    schema: intFromEnv(1, 64),
+    default: '1',
+    services: 'both',
+    group: 'cache',
+    doc: 'key groups the page and fragment caches spread their entries over, each under its own hash tag, to spread them over Redis Cluster masters; every process must use the same count (see docs/caching.md)',
+  },
   CACHE_L1_MAX_ENTRIES: {
     schema: intFromEnv(0, 10_000_000),
     default: '10000',

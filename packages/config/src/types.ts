@@ -68,6 +68,8 @@ export interface CommonConfig {
   readonly cache: {
     /** Prefix of every cache key; each cache adds its `{name}` hash tag. */
     readonly prefix: string;
+    /** How many key groups (each under its own hash tag) every cache spreads its entries over. */
+    readonly shards: number;
     readonly l1MaxEntries: number;
     readonly l1MaxBytes: number;
   };

@@ -21,6 +21,7 @@ describe('loadWebConfig', () => {
     expect(config.redis.queueUrl).toBe(base.REDIS_URL);
     expect(config.redis.cacheUrl).toBe(base.REDIS_URL);
     expect(config.queue.prefix).toBe('{flotilla}');
+    expect(config.cache.shards).toBe(1);
     expect(config.shutdown.timeoutMs).toBe(25_000);
     expect(config.http.keepAliveTimeoutMs).toBeGreaterThan(90_000);
     expect(Object.isFrozen(config)).toBe(true);
@@ -80,6 +81,7 @@ describe('loadWebConfig', () => {
       'QUEUE_PREFIX: expected a key prefix with a {hash-tag} and no colon, e.g. {flotilla}, got "flotilla"',
     ],
     [{ ...base, REDIS_TLS_ALLOW_SELF_SIGNED: 'maybe' }, 'REDIS_TLS_ALLOW_SELF_SIGNED'],
+    [{ ...base, CACHE_SHARDS: '0' }, 'CACHE_SHARDS: expected an integer from 1 to 64, got "0"'],
     [{ ...base, SHUTDOWN_TIMEOUT: '-1' }, 'SHUTDOWN_TIMEOUT: expected a number of seconds from 1 to 3600, got "-1"'],
   ])('rejects %j with one line naming the variable', (env, message) => {
     const error = errorOf(() => loadWebConfig(env));
@@ -207,6 +209,7 @@ describe('loadWorkerConfig', () => {
     expect(config.port).toBe(3001);
     expect(config.worker.queues).toBeUndefined();
     expect(config.worker.stalledIntervalMs).toBe(5000);
+    expect(loadWorkerConfig({ ...base, CACHE_SHARDS: '3' }).cache.shards).toBe(3);
   });
 
   it('parses WORKER_QUEUES and rejects bad names', () => {

@@ -42,8 +42,8 @@ export async function buildContent(wiring: ContentWiring): Promise<Content> {
       : false;
   const shared = { redis: wiring.cacheRedis, subscriber: wiring.subscriber, prefix: config.cache.prefix, l1 };
   const [pages, fragmentCache] = await Promise.all([
-    Cache.create<CachedPage>({ ...shared, name: 'pages', codec: cachedPageCodec }),
-    Cache.create<string>({ ...shared, name: 'fragments' }),
+    Cache.create<CachedPage>({ ...shared, groups: config.cache.shards, name: 'pages', codec: cachedPageCodec }),
+    Cache.create<string>({ ...shared, groups: config.cache.shards, name: 'fragments' }),
   ]);
   const store = new ArticleStore({ redis: wiring.dataRedis, prefix: config.dataPrefix });
   const fragments = new ArticleFragments({

@@ -57,6 +57,7 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     redis: cacheClient,
     subscriber: redis.subscriber('cache'),
     prefix: config.cache.prefix,
+    groups: config.cache.shards,
     // The worker writes and invalidates; it serves nothing, so it keeps no in-process copy.
     l1: false as const,
   };
