@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { createRedis, waitForReady } from '@flotilla/redis';
 import { isolatedServiceEnv, spawnWeb, spawnWorker, waitFor, type ServiceHandle } from '@flotilla/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '../support/api.js';
 import { undocumentedResponses } from '../support/openapi-coverage.js';
 
 // Two real web processes and a worker over one Redis: what a replica caches in memory must
-// never outlive an invalidation made through another replica, or through the worker.
+// never outlive an invalidation made through another replica, or through the worker. The caches
+// spread their entries over three key groups (CACHE_SHARDS=3), so every invalidation below
+// crosses groups; the other end-to-end tests run the default single group.
 let webA: ServiceHandle;
 let webB: ServiceHandle;
 let worker: ServiceHandle;
+let cachePrefix: string;
 
 interface ArticleBody {
   id: number;
@@ -38,7 +42,8 @@ async function comment(web: ServiceHandle, id: number, text: string) {
 }
 
 beforeAll(async () => {
-  const env = isolatedServiceEnv(inject('redisUrl'));
+  const env = { ...isolatedServiceEnv(inject('redisUrl')), CACHE_SHARDS: '3' };
+  cachePrefix = env.CACHE_PREFIX;
   [webA, webB, worker] = await Promise.all([
     spawnWeb({ ...env, REQUEST_BODY_LIMIT_BYTES: '4096' }),
     spawnWeb(env),
@@ -52,6 +57,20 @@ afterAll(async () => {
 });
 
 describe('full-page cache', () => {
+  it("spreads the page cache's entries over its three key groups", async () => {
+    const articles = await Promise.all(Array.from({ length: 12 }, (_, i) => createArticle(`Spread ${i}`)));
+    for (const { id } of articles) expect((await page(webA, `/articles/${id}`)).status).toBe(200);
+    const redis = createRedis({ url: inject('redisUrl'), role: 'producer' });
+    try {
+      await waitForReady(redis, 5000);
+      const keys = await redis.keys(`${cachePrefix}{pages*}:k:*`);
+      const groups = new Set(keys.map((key) => /\{(pages[^}]*)\}/.exec(key)?.[1]));
+      expect(groups.size).toBe(3);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('serves the sample home page: MISS, then HIT from memory with the same bytes and ETag', async () => {
     const first = await page(webA, '/');
     expect(first.status).toBe(200);
