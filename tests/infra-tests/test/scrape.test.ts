@@ -147,6 +147,7 @@ describe('a real Prometheus scraping the real web and worker', () => {
       instance: `127.0.0.1:${running(worker, 'worker').port}`,
       service: 'worker',
       queue: 'default',
+      shard: '0',
       type: 'sleep',
       status: 'completed',
     });
