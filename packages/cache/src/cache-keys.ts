@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { spreadHashTags } from '@flotilla/redis';
+import { spreadHashTags, spreadIndexOf } from '@flotilla/redis';
 import { KeyGroup } from './key-group.js';
 
 /**
@@ -28,8 +27,7 @@ export class CacheKeys {
   /** The group holding `key`'s entry, lock and refresh markers: always the same for a key. */
   groupOf(key: string): KeyGroup {
     const { groups } = this;
-    if (groups.length === 1) return groups[0];
-    return groups[createHash('sha256').update(key).digest().readUInt32BE(0) % groups.length] ?? groups[0];
+    return groups[spreadIndexOf(key, groups.length)] ?? groups[0];
   }
 
   /** The Redis string holding one entry. */

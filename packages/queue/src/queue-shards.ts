@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { spreadHashTags } from '@flotilla/redis';
+import { spreadHashTags, spreadIndexOf } from '@flotilla/redis';
 
 /** One copy of every queue, under a hash tag of its own. */
 export interface QueueShard {
@@ -63,7 +62,7 @@ export class QueueShards {
    */
   pick(key?: string): QueueShard {
     if (this.all.length === 1) return this.all[0];
-    if (key !== undefined) return this.at(createHash('sha256').update(key).digest().readUInt32BE(0));
+    if (key !== undefined) return this.at(spreadIndexOf(key, this.all.length));
     this.#next = (this.#next + 1) % this.all.length;
     return this.at(this.#next);
   }

@@ -23,7 +23,7 @@ export {
 export { SharedSubscriber, type Subscription, type SubscriptionHandlers } from './shared-subscriber.js';
 export { LuaScript, type ScriptArgument } from './lua-script.js';
 export { runScripts, type ScriptCall } from './run-scripts.js';
-export { spreadHashTags } from './spread-hash-tags.js';
+export { spreadHashTags, spreadIndexOf } from './spread-hash-tags.js';
 export { RedisEpoch, type RedisEpochState } from './redis-epoch.js';
 export { AofDurability, type AofDurabilityMode } from './aof-durability.js';
 export { WriteNotDurableError } from './write-not-durable-error.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import keySlot from 'cluster-key-slot';
 
 const SLOTS = 16_384;
@@ -38,4 +39,12 @@ function suffixFor(slot: number, tag: string): number {
     if (distance < bestDistance) [best, bestDistance] = [k, distance];
   }
   return best;
+}
+
+/**
+ * Which of `count` spread tags a key belongs to: a stable hash of the key, the same in every
+ * process, so whatever is written under a key (a cache entry, a keyed job) is found again there.
+ */
+export function spreadIndexOf(key: string, count: number): number {
+  return count === 1 ? 0 : createHash('sha256').update(key).digest().readUInt32BE(0) % count;
 }
