@@ -1,7 +1,7 @@
 import type { RedisClient } from '@flotilla/redis';
 import type { Logger } from '@flotilla/telemetry';
 import { parseJobId } from './job-ids.js';
-import { QueueShards, type QueueShard } from './queue-shards.js';
+import type { QueueShard, QueueShards } from './queue-shards.js';
 import { StreamTail, type StreamEntry } from './stream-tail.js';
 
 /** A change to one job, as read from its queue's Redis event stream. */
@@ -21,9 +21,8 @@ export function isTerminalEvent(event: JobEvent): boolean {
 /** Options of a job event hub. */
 export interface JobEventHubOptions {
   readonly queues: readonly string[];
-  readonly prefix: string;
-  /** How many shards each queue is spread over (QUEUE_SHARDS); 1 when left out. */
-  readonly shards?: number | undefined;
+  /** Where the queues live: one shard, or QUEUE_SHARDS (the producer's layout). */
+  readonly shards: QueueShards;
   /**
    * Opens the connection (role `consumer`) the hub blocks on for one shard, one for all its
    * queues' streams (a cluster serves a blocking read from one slot); the hub ends it on close.
@@ -52,12 +51,10 @@ const CLOCK_SKEW_MS = 60_000;
  */
 export class JobEventHub {
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly shards: QueueShards;
   private readonly tails: readonly StreamTail[];
 
   constructor(private readonly options: JobEventHubOptions) {
-    this.shards = new QueueShards(options.prefix, options.shards ?? 1);
-    this.tails = this.shards.all.map(
+    this.tails = options.shards.all.map(
       (shard) =>
         new StreamTail({
           keys: options.queues.map((queue) => eventStreamKey(shard.prefix, queue)),
@@ -149,7 +146,7 @@ export class JobEventHub {
 
   private streamKey(jobId: string): string {
     const address = parseJobId(jobId);
-    const shard = this.shards.byTag(address?.shardTag);
+    const shard = this.options.shards.byTag(address?.shardTag);
     if (!address || !shard) throw new Error(`not a job id of these shards: ${jobId}`);
     return eventStreamKey(shard.prefix, address.queue);
   }

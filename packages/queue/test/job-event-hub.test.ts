@@ -7,7 +7,7 @@ import { uniqueQueuePrefix, waitFor } from '@flotilla/testkit';
 import { Queue, Worker } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startRedisServer } from '@flotilla/local-redis';
-import { JobEventHub, REPLAY_SCAN_LIMIT, newJobId, type JobEvent } from '../src/index.js';
+import { JobEventHub, QueueShards, REPLAY_SCAN_LIMIT, newJobId, type JobEvent } from '../src/index.js';
 import { StreamTail, type StreamEntry } from '../src/stream-tail.js';
 
 const logger = createLogger({ service: 'web', level: 'silent' });
@@ -45,7 +45,13 @@ async function connectionsNamed(redis: RedisClient, name: string): Promise<strin
 async function hub(queues: readonly string[], prefix: string, blockingName: string): Promise<JobEventHub> {
   const reader = client('producer');
   await waitForReady(reader, 5000);
-  const events = new JobEventHub({ queues, prefix, blocking: () => client('consumer', blockingName), reader, logger });
+  const events = new JobEventHub({
+    queues,
+    shards: new QueueShards(prefix, 1),
+    blocking: () => client('consumer', blockingName),
+    reader,
+    logger,
+  });
   opened.push(events);
   return events;
 }
@@ -222,7 +228,7 @@ describe('JobEventHub replay (Last-Event-ID)', () => {
     const key = `${prefix}:busy:events`;
     const events = new JobEventHub({
       queues: ['busy'],
-      prefix,
+      shards: new QueueShards(prefix, 1),
       blocking: () => client('consumer', undefined, server.url),
       reader: redis,
       logger,

@@ -153,8 +153,7 @@ describe('a queue spread over three shards', () => {
   it('streams the events of a job on every shard to its followers', async () => {
     const hub = new JobEventHub({
       queues: catalog.queues.map((q) => q.name),
-      prefix,
-      shards: SHARDS,
+      shards: producer.shards,
       blocking: () => {
         const client = createRedis({ url: inject('redisUrl'), role: 'consumer' });
         closers.push(() => client.quit().catch(() => client.disconnect()));

@@ -100,8 +100,7 @@ export async function startWebProcess(config: WebConfig, logger: Logger, shutdow
   }));
   const events = (parts.events = new JobEventHub({
     queues: catalog.queues.map((q) => q.name),
-    prefix: config.queue.prefix,
-    shards: config.queue.shards,
+    shards: producer.shards,
     // The first shard's keeps the name it had before queues could be sharded.
     blocking: (shard) =>
       redis.dedicated('queue', shard.index === 0 ? 'job-events' : `job-events-${shard.index}`, 'blocking'),

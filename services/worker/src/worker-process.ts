@@ -89,9 +89,11 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
   registerRedisUp(registry, { queue: control, cache: cacheClient });
   registerRedisConnections(registry, () => redis.census());
   registerRedisEpoch(registry, { queue: epoch });
+  const shards = new QueueShards(config.queue.prefix, config.queue.shards);
   const service = createWorkerService({
     config,
     catalog,
+    shards,
     handlers,
     logger,
     connection: control,
@@ -99,7 +101,6 @@ export async function startWorkerProcess(config: WorkerConfig, logger: Logger, s
     observe: (worker, queue, shard) => jobMetrics.observe(worker, queue, shard),
   });
   // Every declared queue, also those another worker group consumes: the gauges are fleet-wide.
-  const shards = new QueueShards(config.queue.prefix, config.queue.shards);
   const queues = catalog.queues.map((q) =>
     shards.map((shard) => new Queue(q.name, { connection: control, prefix: shard.prefix })),
   );

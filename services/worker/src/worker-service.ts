@@ -5,7 +5,6 @@ import type { WorkerConfig } from '@flotilla/config';
 import {
   ConsumerWorker,
   DEFAULT_JOB_TIMEOUT_MS,
-  QueueShards,
   ThroughputRecorder,
   consumerStall,
   createJobProcessor,
@@ -14,6 +13,7 @@ import {
   type JobCatalog,
   type QueueDefinition,
   type QueueShard,
+  type QueueShards,
 } from '@flotilla/queue';
 import type { RedisClient } from '@flotilla/redis';
 import { queueTelemetry, type Logger } from '@flotilla/telemetry';
@@ -22,6 +22,8 @@ import { queueTelemetry, type Logger } from '@flotilla/telemetry';
 export interface WorkerServiceDeps {
   readonly config: WorkerConfig;
   readonly catalog: JobCatalog;
+  /** Where the queues live: one shard, or QUEUE_SHARDS of them. */
+  readonly shards: QueueShards;
   readonly handlers: readonly BoundHandler[];
   readonly logger: Logger;
   /**
@@ -80,7 +82,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       logger.warn({ err: error.message }, 'writing the throughput counts failed; they are kept for the next write'),
   });
 
-  const shards = new QueueShards(config.queue.prefix, config.queue.shards);
+  const { shards } = deps;
   const perShard = (n: number): number => Math.max(1, Math.floor(n / shards.count));
   const workers = queues.flatMap((name) => {
     const definition = catalog.queue(name);
